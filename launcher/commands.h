@@ -1,0 +1,6 @@
+/* commands.h: the subcommands of the usernode CLI. Each takes the arguments after its own name
+ * (argv[0] is the subcommand) and returns the process exit code (README.md, "Exit codes"). */
+#pragma once
+
+int cmd_run(int argc, char **argv);
+int cmd_exec(int argc, char **argv);

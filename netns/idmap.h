@@ -1,0 +1,57 @@
+/* idmap.h: the node's uid/gid maps: inner 0 is the user, inner 1.. are the user's subordinate ids.
+ *
+ * Ranges come from libsubid (which reads /etc/subuid and /etc/subgid, or whatever nsswitch says),
+ * falling back to parsing the files; the maps are written by the distribution's setuid
+ * newuidmap/newgidmap, the only privileged code a node ever needs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* The kernel accepts at most 340 lines in a map. */
+#define IDMAP_EXTENTS_MAX 340
+
+enum id_kind { ID_KIND_UID, ID_KIND_GID };
+
+struct id_range {
+        uint32_t start;
+        uint32_t count;
+};
+
+struct id_extent {
+        uint32_t inner;
+        uint32_t outer;
+        uint32_t count;
+};
+
+struct id_mapping {
+        struct id_extent extents[IDMAP_EXTENTS_MAX];
+        size_t n_extents;
+};
+
+/* "/etc/subuid" or "/etc/subgid": named in messages so users know which file to fix. */
+const char *idmap_subid_file(enum id_kind kind);
+
+/* Ranges of FILE whose owner is `user` or the decimal `id`, in file order. *ret_ranges is
+ * malloc'ed. Malformed lines are skipped with a warning naming file and line. Returns the count. */
+int idmap_parse_subid_file(FILE *file, const char *file_name, const char *user, uint32_t id,
+                           struct id_range **ret_ranges);
+
+/* Ranges of the user from libsubid, or from the file when libsubid cannot answer. */
+int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct id_range **ret_ranges);
+
+/* inner 0 -> own id, then the ranges from inner 1 on. Ranges that contain the user's own id or
+ * overlap an earlier one are skipped with a warning; beyond IDMAP_EXTENTS_MAX they are dropped. */
+void idmap_build(uint32_t own_id, const struct id_range *ranges, size_t n_ranges, const char *user,
+                 enum id_kind kind, struct id_mapping *ret);
+
+/* Total number of ids the mapping covers. */
+uint64_t idmap_size(const struct id_mapping *mapping);
+
+/* Write the map of `pid` with newuidmap/newgidmap when it has subordinate ranges; when it has
+ * none, or the helper is missing or refuses, map only the user's own id and warn. *ret_full says
+ * which happened. Returns 0 or a negative errno (only if even the single-id map fails). */
+int idmap_apply(pid_t pid, enum id_kind kind, const struct id_mapping *mapping, const char *user,
+                bool *ret_full);

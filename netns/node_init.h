@@ -1,0 +1,20 @@
+/* node_init.h: PID 1 of the node's namespaces.
+ *
+ * It finishes the namespaces from the inside (mounts, cgroup namespace), reports READY to the
+ * launcher, then runs the node's payload (a command, or the supervised services), reaps every
+ * orphan, forwards the launcher's signals and exits with the payload's status. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct node_init_config {
+        int channel_fd;       /* the init's end of the launcher <-> init channel */
+        pid_t launcher_pid;   /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
+        bool own_network;     /* the node has its own network namespace */
+        char **command;       /* NULL-terminated argv to run as the payload */
+};
+
+/* Never returns: exits with the payload's exit status (128+N if it died of signal N, 127 if it
+ * could not be executed), or EXIT_RUNTIME when setting the node up failed. */
+_Noreturn void node_init_main(const struct node_init_config *config);

@@ -1,0 +1,11 @@
+/* node_protocol.h: the messages between the launcher and the node init (common/channel.h).
+ *
+ * Start-up is a fixed handshake: the init waits for MAPS_WRITTEN, sets up the node, answers
+ * READY (or exits non-zero with its error already logged). Later messages are requests from
+ * the launcher that the init answers in order. */
+#pragma once
+
+enum node_message {
+        NODE_MSG_MAPS_WRITTEN = 1, /* launcher -> init: id maps written, the node may set itself up */
+        NODE_MSG_READY,            /* init -> launcher: namespaces, mounts (and network) are up */
+};

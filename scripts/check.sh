@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# check.sh [--asan]: the test command behind `make check` (and `make asan`).
+#
+# Installs what is missing (as root), builds, runs the unit tests (cmocka), the integration tests
+# (bats) as an unprivileged user, the VM tests where the host can run them, and ends with one line
+# "N passed, N failed, N skipped". Run as root, it creates a throwaway user with subordinate id
+# ranges (scripts/test-user.sh) and opens /dev/net/tun to users, as udev does on desktops.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+asan=0
+[ "${1:-}" = --asan ] && asan=1
+
+scripts/install-deps.sh build test lint || exit $?
+
+build=build program=usernode make_vars=()
+if [ $asan -eq 1 ]; then
+  build=build-asan program=usernode-asan
+  make_vars=(BUILD=$build PROGRAM=$program OPTFLAGS="-O1 -g -fno-omit-frame-pointer"
+             SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined")
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+make -s -j"$(nproc)" "${make_vars[@]}" tests || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0 skipped=0
+# Tally TAP lines (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, bats --tap) and echo them.
+tally() {
+  local line
+  while IFS= read -r line; do
+    printf '%s\n' "$line"
+    case "$line" in
+      "not ok "*) failed=$((failed + 1)) ;;
+      "ok "*"# skip"* | "ok "*"# SKIP"*) skipped=$((skipped + 1)) ;;
+      "ok "*) passed=$((passed + 1)) ;;
+    esac
+  done
+}
+
+echo "== unit tests"
+for t in "$build"/unit/test_*; do
+  [ -x "$t" ] || continue
+  echo "# $(basename "$t")"
+  tally < <(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1; rc=$?; [ $rc -eq 0 ] || echo "# exit status $rc")
+done
+
+echo "== integration tests"
+stage=$(mktemp -d /tmp/usernode-check.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp -a "$program" "$stage/usernode"
+mkdir -p "$stage/helpers"
+cp -a "$build"/helpers/. "$stage/helpers/" 2>/dev/null
+cp -a tests scripts configs "$stage/"
+chmod -R a+rX "$stage"
+chmod 755 "$stage"
+
+test_env=(USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage"
+          ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
+if [ "$(id -u)" -eq 0 ]; then
+  # shellcheck source=scripts/test-user.sh
+  . scripts/test-user.sh
+  test_user_setup || { echo "0 passed, 1 failed"; exit 1; }
+  [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
+  tally < <(cd "$stage" && run_as_test_user env "${test_env[@]}" bats --tap tests/integration 2>&1)
+else
+  tally < <(cd "$stage" && env "${test_env[@]}" bats --tap tests/integration 2>&1)
+fi
+
+if [ $asan -eq 0 ] && [ -x tests/vm/run.sh ]; then
+  echo "== VM tests"
+  tally < <(tests/vm/run.sh --tap 2>&1)
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]
