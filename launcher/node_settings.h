@@ -1,0 +1,94 @@
+/* node_settings.h: what the node's services are made of, as plain data.
+ *
+ * Filled with the embedded defaults by node_settings_init(), then from the user's INI file
+ * (sections [crio], [kubelet], [cni], [supervisor], [service:NAME]). Rendering and the
+ * supervisor read only this struct, never the INI file itself. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t usec_t;
+#define USEC_PER_MSEC ((usec_t)1000)
+#define USEC_PER_SEC ((usec_t)1000000)
+
+enum restart_policy {
+        RESTART_ALWAYS,
+        RESTART_ON_FAILURE,
+        RESTART_NEVER,
+};
+
+/* "always", "on-failure", "never"; NULL for an invalid value. */
+const char *restart_policy_to_string(enum restart_policy p);
+int restart_policy_from_string(const char *s, enum restart_policy *ret);
+
+/* One [service:NAME] section: a service beyond crio and kubelet, e.g. kube-proxy. */
+struct extra_service_settings {
+        char *name;
+        char *command; /* split like a shell would, without expansion of commands */
+        char *environment; /* KEY=VALUE words */
+        char *after; /* names of services that must be up first, space separated */
+        enum restart_policy restart;
+        usec_t stop_timeout;
+};
+
+struct node_settings {
+        char *node_name;
+        char *state_dir; /* $XDG_RUNTIME_DIR/usernode/NAME */
+        char *data_dir; /* $XDG_DATA_HOME/usernode/NAME */
+        char *config_path; /* the INI file, NULL when there is none */
+        char *config_dir; /* $XDG_CONFIG_HOME/usernode */
+
+        /* [crio] */
+        char *crio_path; /* command name looked up on PATH, or an absolute path */
+        char *crio_runtime; /* "auto", "crun" or "runc" */
+        char *pause_image;
+        char *search_registries; /* space separated */
+        char *insecure_registries; /* space separated */
+        usec_t crio_ready_timeout;
+        enum restart_policy crio_restart;
+        usec_t crio_stop_timeout;
+
+        /* [kubelet] */
+        char *kubelet_path;
+        char *kubeconfig; /* empty: standalone, static pods only */
+        char *static_pod_path;
+        char *kubelet_dropin_dir;
+        unsigned healthz_port;
+        usec_t kubelet_ready_timeout;
+        enum restart_policy kubelet_restart;
+        usec_t kubelet_stop_timeout;
+
+        /* [cni] */
+        char *cni_bridge;
+        char *cni_subnet;
+        bool cni_ip_masq;
+
+        /* [supervisor] */
+        usec_t restart_delay_min;
+        usec_t restart_delay_max;
+        usec_t restart_reset_after;
+        uint64_t log_max_size;
+        unsigned log_keep;
+
+        struct extra_service_settings *services;
+        size_t n_services;
+};
+
+/* The embedded defaults for node `name` with the given directories; config_path may be NULL.
+ * Returns 0 or -ENOMEM. */
+int node_settings_init(struct node_settings *s, const char *name, const char *state_dir,
+                       const char *data_dir, const char *config_dir, const char *config_path);
+void node_settings_done(struct node_settings *s);
+
+/* Append an empty [service:NAME] with defaults; returns it, or NULL on allocation failure. */
+struct extra_service_settings *node_settings_add_service(struct node_settings *s, const char *name);
+
+/* Set a string field, freeing the previous value. Returns 0 or -ENOMEM. */
+int settings_set(char **field, const char *value);
+
+/* Durations "1500ms", "2s", "2min", "1h", or a bare number of seconds. Returns 0 or -EINVAL. */
+int parse_duration(const char *s, usec_t *ret);
+/* Sizes "10M", "512K", "1G" (powers of 1024) or bytes. Returns 0 or -EINVAL. */
+int parse_size(const char *s, uint64_t *ret);
