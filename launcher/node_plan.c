@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <wordexp.h>
 
 #include "common/log.h"
@@ -86,7 +87,9 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
             (!standalone && asprintf(&kubeconfig, "--kubeconfig=%s", s->kubeconfig) < 0) ||
             asprintf(&extra, "%s", files->text[RENDERED_KUBELET_CONFIG]) < 0)
                 return -ENOMEM;
-        const char *argv[] = { t->kubelet, config, dropin, kubeconfig };
+        /* The drop-in dir is the user's: passed only when they made one. */
+        bool has_dropins = access(s->kubelet_dropin_dir, F_OK) == 0;
+        const char *argv[] = { t->kubelet, config, has_dropins ? dropin : NULL, kubeconfig };
         /* --config-dir is alpha in 1.28/1.29 and needs this variable set to be honoured. */
         const char *env[] = { "KUBELET_CONFIG_DROPIN_DIR_ALPHA=1" };
         d->argv = strv_of(argv, ELEMENTSOF(argv));

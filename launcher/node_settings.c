@@ -174,3 +174,28 @@ int parse_size(const char *s, uint64_t *ret) {
         };
         return parse_with_unit(s, units, ELEMENTSOF(units), 1, ret);
 }
+
+static int xdg_dir(const char *variable, const char *fallback, const char *suffix, char **ret) {
+        const char *base = getenv(variable);
+        int r;
+        if (base && base[0] == '/')
+                r = asprintf(ret, "%s/usernode%s", base, suffix);
+        else {
+                const char *home = getenv("HOME");
+                if (!home || home[0] != '/')
+                        return -ENOENT;
+                r = asprintf(ret, "%s/%s/usernode%s", home, fallback, suffix);
+        }
+        return r < 0 ? -ENOMEM : 0;
+}
+
+int node_data_dir(const char *node, char **ret) {
+        _cleanup_free_ char *suffix = NULL;
+        if (asprintf(&suffix, "/%s", node) < 0)
+                return -ENOMEM;
+        return xdg_dir("XDG_DATA_HOME", ".local/share", suffix, ret);
+}
+
+int node_config_dir(char **ret) {
+        return xdg_dir("XDG_CONFIG_HOME", ".config", "", ret);
+}

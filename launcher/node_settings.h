@@ -92,3 +92,8 @@ int settings_set(char **field, const char *value);
 int parse_duration(const char *s, usec_t *ret);
 /* Sizes "10M", "512K", "1G" (powers of 1024) or bytes. Returns 0 or -EINVAL. */
 int parse_size(const char *s, uint64_t *ret);
+
+/* $XDG_DATA_HOME/usernode/NODE (default ~/.local/share/usernode/NODE). */
+int node_data_dir(const char *node, char **ret);
+/* $XDG_CONFIG_HOME/usernode (default ~/.config/usernode). */
+int node_config_dir(char **ret);

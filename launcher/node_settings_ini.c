@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include <unistd.h>
 
 enum value_type { V_STRING, V_DURATION, V_RESTART, V_PORT, V_BOOL, V_SIZE, V_COUNT };
 
@@ -204,4 +205,38 @@ int node_settings_load_ini(struct node_settings *s, dictionary *ini, const char 
                 }
         }
         return 0;
+}
+
+int node_settings_load(struct node_settings *s, const char *node, const char *state_dir, const char *config_path) {
+        _cleanup_free_ char *data_dir = NULL, *config_dir = NULL, *default_path = NULL;
+        int r;
+
+        r = node_data_dir(node, &data_dir);
+        if (r >= 0)
+                r = node_config_dir(&config_dir);
+        if (r == -ENOENT)
+                return log_error_errno(r, "neither XDG_DATA_HOME/XDG_CONFIG_HOME nor HOME is set; set HOME");
+        if (r < 0)
+                return log_error_errno(r, "cannot resolve the node's directories: %m");
+        if (!config_path) {
+                if (asprintf(&default_path, "%s/%s.ini", config_dir, node) < 0)
+                        return log_error_errno(ENOMEM, "%m");
+                if (access(default_path, F_OK) == 0)
+                        config_path = default_path;
+        }
+        r = node_settings_init(s, node, state_dir, data_dir, config_dir, config_path);
+        if (r < 0)
+                return log_error_errno(r, "%m");
+        if (!config_path)
+                return 0;
+        dictionary *ini = iniparser_load(config_path);
+        if (!ini) {
+                node_settings_done(s);
+                return log_error_errno(EINVAL, "%s: cannot read it as an INI file", config_path);
+        }
+        r = node_settings_load_ini(s, ini, config_path);
+        iniparser_freedict(ini);
+        if (r < 0)
+                node_settings_done(s);
+        return r;
 }

@@ -1,0 +1,17 @@
+/* node_setup.h: what the node's file system and network namespace need before crio and kubelet
+ * start (REFERENCE.md, "CRI-O and kubelet as Usernetes gen1 ran them", and known problems 4, 10,
+ * 12). Runs in the node init, after the copy-up of /etc, /run and /var/lib. */
+#pragma once
+
+#include <stdbool.h>
+
+struct node_setup_dirs {
+        const char *state_dir;
+        const char *data_dir;
+        const char *cni_conf_dir; /* the rendered conflist's directory, bound on /etc/cni/net.d */
+        bool own_network;         /* sysctls are only ours to write in the node's own netns */
+};
+
+/* Sysctls, /dev/kmsg, the data dir's bind mounts and private /run/crio, /etc/cni. Returns 0 or a
+ * negative errno, logged. */
+int node_setup_services(const struct node_setup_dirs *dirs);
