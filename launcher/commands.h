@@ -4,3 +4,5 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_logs(int argc, char **argv);

@@ -147,8 +147,19 @@ int overlay_native_works(const char *dir) {
         _cleanup_free_ char *base = NULL;
         static const char *const layers[] = { "lower", "upper", "work", "merged" };
 
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
+        /* The probe runs where the images will live: create the data dir if this is its first run. */
+        _cleanup_free_ char *p = strdup(dir);
+        if (!p)
+                return -ENOMEM;
+        for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+                if (slash)
+                        *slash = '\0';
+                if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!slash)
+                        break;
+                *slash = '/';
+        }
         if (asprintf(&base, "%s/.overlay-probe-XXXXXX", dir) < 0)
                 return -ENOMEM;
         if (!mkdtemp(base))

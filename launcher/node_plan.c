@@ -37,8 +37,9 @@ static int split_command(const char *section, const char *key, const char *text,
         wordexp_t we;
         int r = wordexp(text, &we, WRDE_NOCMD);
         if (r != 0)
-                return log_error_errno(EINVAL, "[%s] %s = %s: cannot split it into words (%s)", section, key, text,
-                                       r == WRDE_CMDSUB ? "command substitution is not allowed"
+                return log_error_errno(EINVAL, "[%s] %s = %s: cannot split it into words (%s)", section, key,
+                                       text,
+                                       r == WRDE_CMDSUB    ? "command substitution is not allowed"
                                        : r == WRDE_BADCHAR ? "unquoted | & ; < > ( ) { } or newline"
                                                            : "unbalanced quotes");
         char **v = strv_of((const char *const *)we.we_wordv, we.we_wordc);
@@ -49,15 +50,15 @@ static int split_command(const char *section, const char *key, const char *text,
         return 0;
 }
 
-static int add_crio(const struct node_settings *s, const struct host_tools *t, const struct render_set *files,
-                    struct service_plan *plan) {
+static int add_crio(const struct node_settings *s, const struct host_tools *t,
+                    const struct render_set *files, struct service_plan *plan) {
         _cleanup_free_ char *conf = NULL, *registries = NULL, *registries_env = NULL, *extra = NULL;
         struct service_def *d = service_plan_add(plan, "crio");
         if (!d || asprintf(&conf, "%s/%s", s->state_dir, rendered_file_path(RENDERED_CRIO_CONF)) < 0 ||
             asprintf(&registries, "%s/%s", s->state_dir, rendered_file_path(RENDERED_REGISTRIES_CONF)) < 0 ||
             asprintf(&registries_env, "CONTAINERS_REGISTRIES_CONF=%s", registries) < 0 ||
-            asprintf(&extra, "%s\n%s\n%s", files->text[RENDERED_CRIO_CONF], files->text[RENDERED_REGISTRIES_CONF],
-                     files->text[RENDERED_POLICY_JSON]) < 0)
+            asprintf(&extra, "%s\n%s\n%s", files->text[RENDERED_CRIO_CONF],
+                     files->text[RENDERED_REGISTRIES_CONF], files->text[RENDERED_POLICY_JSON]) < 0)
                 return -ENOMEM;
         const char *argv[] = { t->crio, "--config", conf };
         /* _CRIO_ROOTLESS: CRI-O's switch for running as root of a user namespace (no sysctls it
@@ -76,13 +77,15 @@ static int add_crio(const struct node_settings *s, const struct host_tools *t, c
         return service_def_fingerprint(d, extra);
 }
 
-static int add_kubelet(const struct node_settings *s, const struct host_tools *t, const struct render_set *files,
-                       struct service_plan *plan) {
+static int add_kubelet(const struct node_settings *s, const struct host_tools *t,
+                       const struct render_set *files, struct service_plan *plan) {
         _cleanup_free_ char *config = NULL, *dropin = NULL, *kubeconfig = NULL, *extra = NULL;
         struct service_def *d = service_plan_add(plan, "kubelet");
         bool standalone = !s->kubeconfig || !s->kubeconfig[0];
 
-        if (!d || asprintf(&config, "--config=%s/%s", s->state_dir, rendered_file_path(RENDERED_KUBELET_CONFIG)) < 0 ||
+        if (!d ||
+            asprintf(&config, "--config=%s/%s", s->state_dir, rendered_file_path(RENDERED_KUBELET_CONFIG)) <
+                    0 ||
             asprintf(&dropin, "--config-dir=%s", s->kubelet_dropin_dir) < 0 ||
             (!standalone && asprintf(&kubeconfig, "--kubeconfig=%s", s->kubeconfig) < 0) ||
             asprintf(&extra, "%s", files->text[RENDERED_KUBELET_CONFIG]) < 0)
@@ -126,14 +129,16 @@ static int add_extra(const struct extra_service_settings *e, struct service_plan
         if (r >= 0)
                 r = split_command(section, "environment", e->environment ?: "", &d->env);
         if (r >= 0)
-                r = split_command(section, "after", e->after && e->after[0] ? e->after : "kubelet", &d->after);
+                r = split_command(section, "after", e->after && e->after[0] ? e->after : "kubelet",
+                                  &d->after);
         if (r < 0)
                 return r;
         if (!d->argv[0])
                 return log_error_errno(EINVAL, "[%s] command = %s: no program in it", section, e->command);
         for (char **kv = d->env; *kv; kv++)
                 if (!strchr(*kv, '=') || **kv == '=')
-                        return log_error_errno(EINVAL, "[%s] environment: \"%s\" is not KEY=VALUE", section, *kv);
+                        return log_error_errno(EINVAL, "[%s] environment: \"%s\" is not KEY=VALUE", section,
+                                               *kv);
         d->restart = e->restart;
         d->stop_timeout = e->stop_timeout;
         d->ready = READY_WHEN_STARTED;
@@ -169,10 +174,11 @@ static int order_plan(struct service_plan *plan) {
                 if (pick == n) {
                         for (size_t i = 0; i < n; i++)
                                 if (!placed[i])
-                                        return log_error_errno(EINVAL,
-                                                               "[service:%s] after: the services' after= settings "
-                                                               "form a cycle; break it",
-                                                               plan->services[i].name);
+                                        return log_error_errno(
+                                                EINVAL,
+                                                "[service:%s] after: the services' after= settings "
+                                                "form a cycle; break it",
+                                                plan->services[i].name);
                 }
                 placed[pick] = true;
                 sorted[k] = plan->services[pick];
@@ -184,15 +190,14 @@ static int order_plan(struct service_plan *plan) {
 int node_plan_build(const struct node_settings *s, const struct host_tools *t, struct service_plan **ret) {
         struct render_set files = {};
         bool changed[_RENDERED_MAX];
-        _cleanup_service_plan_ struct service_plan *plan = calloc(1, sizeof(*plan));
+        struct service_plan *plan = calloc(1, sizeof(*plan));
         int r;
 
         if (!plan)
                 return log_error_errno(ENOMEM, "cannot plan the node's services: %m");
         r = render_all(s, t, &files);
-        if (r < 0)
-                return r;
-        r = render_write(&files, s->state_dir, changed);
+        if (r >= 0)
+                r = render_write(&files, s->state_dir, changed);
         if (r >= 0) {
                 plan->restart_delay_min = s->restart_delay_min;
                 plan->restart_delay_max = s->restart_delay_max;
@@ -212,10 +217,12 @@ int node_plan_build(const struct node_settings *s, const struct host_tools *t, s
         if (r >= 0)
                 r = order_plan(plan);
         render_set_done(&files);
-        if (r == -ENOMEM)
-                return log_error_errno(r, "cannot plan the node's services: %m");
-        if (r < 0)
+        if (r < 0) {
+                service_plan_free(plan);
+                if (r == -ENOMEM)
+                        return log_error_errno(r, "cannot plan the node's services: %m");
                 return r;
-        *ret = TAKE_PTR(plan);
+        }
+        *ret = plan;
         return 0;
 }

@@ -20,8 +20,10 @@ struct setting_key {
         size_t offset; /* in struct node_settings, or struct extra_service_settings for "service:" */
 };
 
-#define S(section, key, type, field) { section, key, type, offsetof(struct node_settings, field) }
-#define X(key, type, field) { "service:", key, type, offsetof(struct extra_service_settings, field) }
+#define S(section, key, type, field) \
+        { section, key, type, offsetof(struct node_settings, field) }
+#define X(key, type, field) \
+        { "service:", key, type, offsetof(struct extra_service_settings, field) }
 static const struct setting_key keys[] = {
         S("crio", "path", V_STRING, crio_path),
         S("crio", "runtime", V_STRING, crio_runtime),
@@ -78,7 +80,8 @@ int node_settings_parse_value(const char *section, const char *key, const char *
         bool is_service = strncmp(section, "service:", 8) == 0;
 
         for (size_t i = 0; i < ELEMENTSOF(keys) && !k; i++)
-                if ((is_service ? strcmp(keys[i].section, "service:") == 0 : strcmp(keys[i].section, section) == 0) &&
+                if ((is_service ? strcmp(keys[i].section, "service:") == 0
+                                : strcmp(keys[i].section, section) == 0) &&
                     strcmp(keys[i].key, key) == 0)
                         k = &keys[i];
         if (!k)
@@ -134,7 +137,8 @@ int node_settings_parse_value(const char *section, const char *key, const char *
 const char *node_settings_allowed(const char *section, const char *key) {
         bool is_service = strncmp(section, "service:", 8) == 0;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if ((is_service ? strcmp(keys[i].section, "service:") == 0 : strcmp(keys[i].section, section) == 0) &&
+                if ((is_service ? strcmp(keys[i].section, "service:") == 0
+                                : strcmp(keys[i].section, section) == 0) &&
                     strcmp(keys[i].key, key) == 0)
                         return allowed_values(keys[i].type);
         return NULL;
@@ -155,12 +159,14 @@ int node_settings_set(struct node_settings *s, const char *section, const char *
         if (strncmp(section, "service:", 8) == 0) {
                 const char *name = section + 8;
                 struct extra_service_settings *e = NULL;
-                if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(name) || strlen(name) > 63)
+                if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(name) ||
+                    strlen(name) > 63)
                         return log_error_errno(EINVAL,
-                                               "%s: [%s]: a service name is 1-63 of a-z, 0-9, - and _", where,
-                                               section);
+                                               "%s: [%s]: a service name is 1-63 of a-z, 0-9, - and _",
+                                               where, section);
                 if (strcmp(name, "crio") == 0 || strcmp(name, "kubelet") == 0)
-                        return log_error_errno(EINVAL, "%s: [%s]: crio and kubelet are set in [crio] and [kubelet]",
+                        return log_error_errno(EINVAL,
+                                               "%s: [%s]: crio and kubelet are set in [crio] and [kubelet]",
                                                where, section);
                 for (size_t i = 0; i < s->n_services && !e; i++)
                         if (strcmp(s->services[i].name, name) == 0)
@@ -173,8 +179,8 @@ int node_settings_set(struct node_settings *s, const char *section, const char *
         }
         int r = node_settings_parse_value(section, key, value, base);
         if (r == -ENOENT)
-                return log_error_errno(EINVAL, "%s: [%s] has no key \"%s\"; see 'usernode config --default'", where,
-                                       section, key);
+                return log_error_errno(EINVAL, "%s: [%s] has no key \"%s\"; see 'usernode config --default'",
+                                       where, section, key);
         if (r == -ERANGE)
                 return log_error_errno(EINVAL, "%s: [%s] %s = %s: expected %s", where, section, key, value,
                                        node_settings_allowed(section, key));
@@ -207,7 +213,8 @@ int node_settings_load_ini(struct node_settings *s, dictionary *ini, const char 
         return 0;
 }
 
-int node_settings_load(struct node_settings *s, const char *node, const char *state_dir, const char *config_path) {
+int node_settings_load(struct node_settings *s, const char *node, const char *state_dir,
+                       const char *config_path) {
         _cleanup_free_ char *data_dir = NULL, *config_dir = NULL, *default_path = NULL;
         int r;
 

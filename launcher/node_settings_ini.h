@@ -30,4 +30,5 @@ int node_settings_load_ini(struct node_settings *s, dictionary *ini, const char 
 /* Defaults for node `node` with its state dir, then the node sections of the INI file:
  * config_path, or $XDG_CONFIG_HOME/usernode/NODE.ini when that exists. Logs and returns
  * -EINVAL for a bad file, or another negative errno. */
-int node_settings_load(struct node_settings *s, const char *node, const char *state_dir, const char *config_path);
+int node_settings_load(struct node_settings *s, const char *node, const char *state_dir,
+                       const char *config_path);

@@ -81,14 +81,16 @@ json_object *node_status_to_json(const struct node_status *ns) {
                 if (!o)
                         break;
                 json_object_object_add(o, "name", json_object_new_string(st->name));
-                json_object_object_add(o, "state", json_object_new_string(service_state_to_string(st->state)));
+                json_object_object_add(o, "state",
+                                       json_object_new_string(service_state_to_string(st->state)));
                 json_object_object_add(o, "pid", st->pid > 0 ? json_object_new_int(st->pid) : NULL);
                 json_object_object_add(o, "restarts", json_object_new_int((int)st->restarts));
                 json_object_object_add(o, "last_exit_status", exit_status_json(st->last_exit_status));
-                json_object_object_add(o, "uptime_seconds",
-                                       st->since_realtime > 0
-                                               ? json_object_new_int64((now_usec - st->since_realtime) / 1000000LL)
-                                               : NULL);
+                json_object_object_add(
+                        o, "uptime_seconds",
+                        st->since_realtime > 0
+                                ? json_object_new_int64((now_usec - st->since_realtime) / 1000000LL)
+                                : NULL);
                 json_object_array_add(services, o);
         }
         json_object_object_add(root, "services", services);

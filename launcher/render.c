@@ -95,15 +95,15 @@ static int mkdir_parents(const char *path) {
 }
 
 static bool file_has_text(const char *path, const char *text) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        FILE *f = fopen(path, "re");
         if (!f)
                 return false;
         size_t len = strlen(text);
-        _cleanup_free_ char *buf = malloc(len + 1);
-        if (!buf)
-                return false;
-        size_t n = fread(buf, 1, len + 1, f);
-        return n == len && memcmp(buf, text, len) == 0;
+        char *buf = malloc(len + 1);
+        bool same = buf && fread(buf, 1, len + 1, f) == len && memcmp(buf, text, len) == 0;
+        free(buf);
+        fclose(f);
+        return same;
 }
 
 static int write_atomic(const char *path, const char *text) {

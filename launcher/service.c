@@ -7,9 +7,9 @@
 #include "common/macro.h"
 
 static const char *const state_names[_SERVICE_STATE_MAX] = {
-        [SERVICE_WAITING] = "waiting",   [SERVICE_STARTING] = "starting",     [SERVICE_RUNNING] = "running",
-        [SERVICE_BACKOFF] = "backoff",   [SERVICE_CRASH_LOOP] = "crash-loop", [SERVICE_STOPPING] = "stopping",
-        [SERVICE_STOPPED] = "stopped",   [SERVICE_EXITED] = "exited",
+        [SERVICE_WAITING] = "waiting", [SERVICE_STARTING] = "starting",     [SERVICE_RUNNING] = "running",
+        [SERVICE_BACKOFF] = "backoff", [SERVICE_CRASH_LOOP] = "crash-loop", [SERVICE_STOPPING] = "stopping",
+        [SERVICE_STOPPED] = "stopped", [SERVICE_EXITED] = "exited",
 };
 
 const char *service_state_to_string(enum service_state s) {

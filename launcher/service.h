@@ -10,14 +10,14 @@
 
 enum service_readiness {
         READY_WHEN_STARTED, /* up as soon as it runs */
-        READY_SOCKET,       /* a unix socket at ready_target accepts connections (crio) */
-        READY_HTTP,         /* GET http://127.0.0.1:PORT/PATH answers 200 (kubelet's healthz) */
+        READY_SOCKET, /* a unix socket at ready_target accepts connections (crio) */
+        READY_HTTP, /* GET http://127.0.0.1:PORT/PATH answers 200 (kubelet's healthz) */
 };
 
 struct service_def {
         char *name;
         char **argv; /* argv[0] is an absolute path or looked up on PATH */
-        char **env;  /* KEY=VALUE added to the supervisor's environment */
+        char **env; /* KEY=VALUE added to the supervisor's environment */
         char **after;
         enum restart_policy restart;
         usec_t stop_timeout; /* SIGTERM, then SIGKILL after this long */
@@ -33,7 +33,7 @@ struct service_plan {
         usec_t restart_delay_min;
         usec_t restart_delay_max;
         usec_t restart_reset_after; /* up this long: the next failure starts the backoff anew */
-        char *log_dir;              /* DATA/logs */
+        char *log_dir; /* DATA/logs */
         uint64_t log_max_size;
         unsigned log_keep;
         bool journal; /* log to the journal (JOURNAL_STREAM was set) instead of log_dir */
@@ -54,14 +54,14 @@ static inline void service_plan_freep(struct service_plan **p) {
 
 /* What status shows for a service. */
 enum service_state {
-        SERVICE_WAITING,    /* for the services it comes after */
-        SERVICE_STARTING,   /* running, not ready yet */
-        SERVICE_RUNNING,    /* running and ready */
-        SERVICE_BACKOFF,    /* exited, restarts after a delay */
+        SERVICE_WAITING, /* for the services it comes after */
+        SERVICE_STARTING, /* running, not ready yet */
+        SERVICE_RUNNING, /* running and ready */
+        SERVICE_BACKOFF, /* exited, restarts after a delay */
         SERVICE_CRASH_LOOP, /* as BACKOFF, having failed several times in a row */
         SERVICE_STOPPING,
         SERVICE_STOPPED, /* stopped by usernode */
-        SERVICE_EXITED,  /* exited and not restarted (policy) */
+        SERVICE_EXITED, /* exited and not restarted (policy) */
         _SERVICE_STATE_MAX,
 };
 
@@ -73,8 +73,8 @@ const char *service_state_to_string(enum service_state s);
 struct service_status {
         char name[64];
         enum service_state state;
-        pid_t pid;                /* 0 when not running; in the node's pid namespace */
-        unsigned restarts;        /* since the node started */
-        int last_exit_status;     /* wait status of the last exit, -1 before any */
+        pid_t pid; /* 0 when not running; in the node's pid namespace */
+        unsigned restarts; /* since the node started */
+        int last_exit_status; /* wait status of the last exit, -1 before any */
         long long since_realtime; /* CLOCK_REALTIME usec when the current run started, 0 if none */
 };

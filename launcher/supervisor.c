@@ -37,7 +37,7 @@ struct service {
         bool ever_ready;
         bool killed_not_ready;
         bool restart_after_stop; /* reload: its definition changed */
-        bool remove_after_stop;  /* reload: it is gone from the plan */
+        bool remove_after_stop; /* reload: it is gone from the plan */
         sd_event_source *timer;
         /* One pipe for the service's whole life: every run (and every process it leaves behind)
          * writes to the same log, and the read side never sees EOF between restarts. */
@@ -114,8 +114,8 @@ static struct service *find_service(struct supervisor *s, const char *name) {
 static int arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_handler_t handler) {
         struct supervisor *s = svc->sup;
         svc->timer = sd_event_source_disable_unref(svc->timer);
-        return sd_event_add_time_relative(s->event, &svc->timer, CLOCK_MONOTONIC, usec_from_now, USEC_PER_MSEC,
-                                          handler, svc);
+        return sd_event_add_time_relative(s->event, &svc->timer, CLOCK_MONOTONIC, usec_from_now,
+                                          USEC_PER_MSEC, handler, svc);
 }
 
 static void signal_group(const struct service *svc, int sig) {
@@ -258,7 +258,8 @@ static int service_spawn(struct service *svc) {
         svc->ready_deadline = svc->started_mono + svc->def.ready_timeout;
         service_set_state(svc, SERVICE_STARTING);
         if (svc->def.ready == READY_SOCKET)
-                status_text(s, "Waiting for %s to accept connections on %s", svc->def.name, svc->def.ready_target);
+                status_text(s, "Waiting for %s to accept connections on %s", svc->def.name,
+                            svc->def.ready_target);
         else
                 status_text(s, "Waiting for %s to answer http://127.0.0.1:%s", svc->def.name,
                             svc->def.ready_target);
@@ -347,7 +348,8 @@ static int on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata)
         if (usec >= svc->ready_deadline) {
                 log_error("%s: not ready after %llus (%s %s); killing it", svc->def.name,
                           (unsigned long long)(svc->def.ready_timeout / USEC_PER_SEC),
-                          svc->def.ready == READY_SOCKET ? "nothing accepts connections on" : "no HTTP 200 from port",
+                          svc->def.ready == READY_SOCKET ? "nothing accepts connections on"
+                                                         : "no HTTP 200 from port",
                           svc->def.ready_target);
                 svc->killed_not_ready = true;
                 signal_group(svc, SIGKILL);
@@ -414,7 +416,8 @@ static void describe_exit(int status, char *buf, size_t size) {
         if (WIFEXITED(status))
                 snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
         else if (WIFSIGNALED(status))
-                snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+                snprintf(buf, size, "was killed by signal %d (%s)", WTERMSIG(status),
+                         strsignal(WTERMSIG(status)));
         else
                 snprintf(buf, size, "ended (wait status %d)", status);
 }
@@ -452,7 +455,8 @@ static void service_exited(struct service *svc, int status) {
         }
 
         bool failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        bool restart = svc->def.restart == RESTART_ALWAYS || (svc->def.restart == RESTART_ON_FAILURE && failed);
+        bool restart =
+                svc->def.restart == RESTART_ALWAYS || (svc->def.restart == RESTART_ON_FAILURE && failed);
         if (up >= s->restart_reset_after)
                 svc->failures = 0;
         if (!restart) {
@@ -465,9 +469,11 @@ static void service_exited(struct service *svc, int status) {
         svc->failures++;
         usec_t delay = backoff_delay(s, svc->failures);
         status_text(s, "%s %s%s; restarting in %llu.%03llus", svc->def.name, how,
-                    svc->killed_not_ready ? " (not ready in time)" : "", (unsigned long long)(delay / USEC_PER_SEC),
+                    svc->killed_not_ready ? " (not ready in time)" : "",
+                    (unsigned long long)(delay / USEC_PER_SEC),
                     (unsigned long long)(delay % USEC_PER_SEC / USEC_PER_MSEC));
-        service_set_state(svc, svc->failures >= SERVICE_CRASH_LOOP_FAILURES ? SERVICE_CRASH_LOOP : SERVICE_BACKOFF);
+        service_set_state(svc, svc->failures >= SERVICE_CRASH_LOOP_FAILURES ? SERVICE_CRASH_LOOP
+                                                                            : SERVICE_BACKOFF);
         if (arm_timer(svc, delay, on_restart_delay) < 0) {
                 log_error("%s: cannot arm its restart timer", svc->def.name);
                 service_set_state(svc, SERVICE_EXITED);

@@ -79,8 +79,9 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                         return log_error_errno(r, "cannot set net.ipv4.ip_forward=1 in the node: %m");
                 r = write_sysctl("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
                 if (r < 0)
-                        log_warning_errno(r, "cannot set net.ipv4.ping_group_range in the node, ping in pods "
-                                             "will fail: %m");
+                        log_warning_errno(r,
+                                          "cannot set net.ipv4.ping_group_range in the node, ping in pods "
+                                          "will fail: %m");
         }
 
         /* kubelet's OOM watcher dies when /dev/kmsg cannot be read, as with dmesg_restrict=1
@@ -88,8 +89,9 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
         _cleanup_close_ int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (kmsg < 0 && errno != ENOENT) {
                 if (mount("/dev/null", "/dev/kmsg", NULL, MS_BIND, NULL) < 0)
-                        return log_error_errno(errno, "/dev/kmsg is unreadable and /dev/null cannot be bound "
-                                                      "over it: %m");
+                        return log_error_errno(errno,
+                                               "/dev/kmsg is unreadable and /dev/null cannot be bound "
+                                               "over it: %m");
                 log_debug("/dev/kmsg is unreadable here; kubelet reads /dev/null instead");
         }
 
@@ -108,7 +110,8 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
         }
 
         /* A crio or CNI on the host must not be seen: their run state and network configs. */
-        static const char *const private_dirs[] = { "/run/crio", "/run/containers", "/etc/cni", "/etc/cni/net.d" };
+        static const char *const private_dirs[] = { "/run/crio", "/run/containers", "/etc/cni",
+                                                    "/etc/cni/net.d" };
         for (size_t i = 0; i < ELEMENTSOF(private_dirs); i++) {
                 r = make_private_dir(private_dirs[i]);
                 if (r < 0)

@@ -9,7 +9,7 @@ struct node_setup_dirs {
         const char *state_dir;
         const char *data_dir;
         const char *cni_conf_dir; /* the rendered conflist's directory, bound on /etc/cni/net.d */
-        bool own_network;         /* sysctls are only ours to write in the node's own netns */
+        bool own_network; /* sysctls are only ours to write in the node's own netns */
 };
 
 /* Sysctls, /dev/kmsg, the data dir's bind mounts and private /run/crio, /etc/cni. Returns 0 or a

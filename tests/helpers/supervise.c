@@ -40,7 +40,8 @@ static int build(const struct ctx *c, struct service_plan **ret) {
 
 static void on_changed(const struct service_status *st, void *userdata) {
         (void)userdata;
-        printf("service %s %s %d %u\n", st->name, service_state_to_string(st->state), (int)st->pid, st->restarts);
+        printf("service %s %s %d %u\n", st->name, service_state_to_string(st->state), (int)st->pid,
+               st->restarts);
         fflush(stdout);
 }
 
