@@ -189,26 +189,37 @@ int node_settings_set(struct node_settings *s, const char *section, const char *
         return 0;
 }
 
+/* The section a "section:key" entry belongs to: the longest section name that prefixes it.
+ * iniparser joins sections and keys with ':' and counts only names without ':' as sections, so
+ * [service:NAME] has to be found this way. */
+static const char *section_of(dictionary *ini, const char *entry) {
+        const char *best = NULL;
+        size_t best_len = 0;
+        for (ssize_t i = 0; i < ini->size; i++) {
+                const char *k = ini->key[i];
+                if (!k || ini->val[i])
+                        continue; /* sections are the entries without a value */
+                size_t len = strlen(k);
+                if (len > best_len && strncmp(entry, k, len) == 0 && entry[len] == ':' &&
+                    !strchr(entry + len + 1, ':')) {
+                        best = k;
+                        best_len = len;
+                }
+        }
+        return best;
+}
+
 int node_settings_load_ini(struct node_settings *s, dictionary *ini, const char *path) {
-        int nsec = iniparser_getnsec(ini);
-        for (int i = 0; i < nsec; i++) {
-                const char *section = iniparser_getsecname(ini, i);
+        for (ssize_t i = 0; i < ini->size; i++) {
+                const char *entry = ini->key[i];
+                if (!entry || !ini->val[i])
+                        continue;
+                const char *section = section_of(ini, entry);
                 if (!section || !node_settings_owns_section(section))
                         continue;
-                int nkeys = iniparser_getsecnkeys(ini, section);
-                if (nkeys <= 0)
-                        continue;
-                _cleanup_free_ const char **names = calloc((size_t)nkeys, sizeof(char *));
-                if (!names || !iniparser_getseckeys(ini, section, names))
-                        return log_error_errno(ENOMEM, "%s: %m", path);
-                for (int k = 0; k < nkeys; k++) {
-                        /* iniparser names keys "section:key"; the section itself may hold ':'. */
-                        const char *key = names[k] + strlen(section) + 1;
-                        const char *value = iniparser_getstring(ini, names[k], "");
-                        int r = node_settings_set(s, section, key, value, path);
-                        if (r < 0)
-                                return r;
-                }
+                int r = node_settings_set(s, section, entry + strlen(section) + 1, ini->val[i], path);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

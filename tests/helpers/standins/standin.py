@@ -35,7 +35,7 @@ def event(what):
     path = os.environ.get("STANDIN_EVENTS")
     if path:
         with open(path, "a") as f:
-            f.write(f"{role} {what} {os.getpid()}\n")
+            f.write(f"{role} {what} {os.getpid()} {time.time():.3f}\n")
 
 
 def fail(message, status=97):

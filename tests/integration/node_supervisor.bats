@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# The supervisor's policy, on the host without namespaces (tests/helpers/supervise runs the
+# same plan and supervisor as `usernode run` does): start order, readiness, restart with
+# backoff, crash loop, reload, logs. Real processes (the stand-ins), real sockets.
+
+load node_helpers
+
+setup() {
+  node_test_setup
+  OUT=$WORK/supervise.out
+}
+
+teardown() {
+  node_test_teardown
+}
+
+start_supervisor() {
+  "$HELPERS/supervise" node "$WORK/state" "$WORK/data/usernode/node" "$INI" > "$OUT" 2> "$WORK/supervise.err" &
+  SUP_PID=$!
+}
+
+state_of() { # state_of SERVICE: its last reported state
+  grep "^service $1 " "$OUT" | tail -n1 | cut -d' ' -f3
+}
+
+pid_of() {
+  grep "^service $1 " "$OUT" | tail -n1 | cut -d' ' -f4
+}
+
+@test "crio starts first, kubelet only once crio's socket accepts connections, then the node is ready" {
+  export STANDIN_CRIO_DELAY=0.5
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  # kubelet's stand-in itself fails if crio's socket does not accept connections yet.
+  [ "$(events kubelet fail)" -eq 0 ]
+  [ "$(event_line crio ready)" -lt "$(event_line kubelet start)" ]
+  [ "$(event_line kubelet ready)" -gt 0 ]
+  [ "$(state_of crio)" = running ]
+  [ "$(state_of kubelet)" = running ]
+  # "ready" comes after kubelet answered healthz, never before.
+  [ "$(grep -n '^ready$' "$OUT" | cut -d: -f1)" -gt "$(grep -n '^service kubelet running' "$OUT" | cut -d: -f1)" ]
+}
+
+@test "crio's stand-in sees _CRIO_ROOTLESS=1 and a rendered crio.conf" {
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  [ "$(events crio fail)" -eq 0 ]
+  grep -q 'cgroup_manager = "cgroupfs"' "$WORK/state/config/crio.conf"
+  grep -q 'KubeletInUserNamespace: true' "$WORK/state/config/kubelet.yaml"
+}
+
+@test "a crashing service is restarted with a doubling delay" {
+  export STANDIN_KUBELET_CRASH=0
+  start_supervisor
+  wait_for 30 "[ \$(events kubelet start) -ge 4 ]"
+  # Delays 100, 200, 400 ms (max 400): each restart waits at least its delay after the crash.
+  run python3 - "$STANDIN_EVENTS" <<'PY'
+import sys
+lines = [l.split() for l in open(sys.argv[1])]
+crashes = [float(l[3]) for l in lines if l[0] == "kubelet" and l[1] == "crash"]
+starts = [float(l[3]) for l in lines if l[0] == "kubelet" and l[1] == "start"]
+for i, delay in enumerate([0.1, 0.2, 0.4]):
+    gap = starts[i + 1] - crashes[i]
+    assert gap >= delay - 0.01, f"restart {i + 1}: {gap:.3f}s after the crash, wanted >= {delay}"
+print("ok")
+PY
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # crio is not touched by kubelet's crashes.
+  [ "$(events crio start)" -eq 1 ]
+}
+
+@test "a service failing again and again shows as crash-loop" {
+  export STANDIN_CRIO_CRASH=0
+  start_supervisor
+  wait_for 30 "grep -q '^service crio crash-loop ' '$OUT'"
+  [ "$(events kubelet start)" -eq 0 ]
+}
+
+@test "restart=never leaves an exited service alone" {
+  printf '[crio]\nrestart = never\n' >> "$INI"
+  export STANDIN_CRIO_CRASH=0
+  start_supervisor
+  wait_for 20 "[ \"\$(state_of crio)\" = exited ]"
+  sleep 0.5 # nothing to wait for: a restart would have come after 100 ms
+  [ "$(events crio start)" -eq 1 ]
+}
+
+@test "SIGTERM stops kubelet before crio, SIGKILLs what ignores SIGTERM after its grace period" {
+  printf '[kubelet]\nstop_timeout = 300ms\n' >> "$INI"
+  export STANDIN_KUBELET_IGNORE_TERM=1
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  kubelet_pid=$(pid_of kubelet)
+  crio_pid=$(pid_of crio)
+  kill -TERM "$SUP_PID"
+  wait_for 20 "! kill -0 $SUP_PID 2>/dev/null"
+  [ "$(event_line kubelet sigterm-ignored)" -lt "$(event_line crio sigterm)" ]
+  ! kill -0 "$kubelet_pid" 2>/dev/null
+  ! kill -0 "$crio_pid" 2>/dev/null
+  grep -q '^service kubelet stopped ' "$OUT"
+  grep -q '^service crio stopped ' "$OUT"
+}
+
+@test "SIGHUP restarts only the service whose configuration changed" {
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  crio_pid=$(pid_of crio)
+  kubelet_pid=$(pid_of kubelet)
+  sed -i "s/^healthz_port = .*/healthz_port = $((HEALTHZ_PORT + 1))/" "$INI"
+  kill -HUP "$SUP_PID"
+  wait_for 20 "[ \$(events kubelet ready) -ge 2 ]" || { tail -5 "$WORK/data/usernode/node/logs/kubelet.log"; false; }
+  wait_for 20 "[ \"\$(state_of kubelet)\" = running ] && [ \"\$(pid_of kubelet)\" != $kubelet_pid ]"
+  [ "$(pid_of crio)" = "$crio_pid" ]
+  [ "$(events crio start)" -eq 1 ]
+  grep -q "healthzPort: $((HEALTHZ_PORT + 1))" "$WORK/state/config/kubelet.yaml"
+}
+
+@test "SIGHUP starts a new [service:NAME] after kubelet and stops a removed one" {
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  printf '[service:extra]\ncommand = sleep 1000\nenvironment = A=1\nrestart = always\n' >> "$INI"
+  kill -HUP "$SUP_PID"
+  wait_for 20 "[ \"\$(state_of extra)\" = running ]"
+  extra_pid=$(pid_of extra)
+  kill -0 "$extra_pid"
+  sed -i '/^\[service:extra\]/,$d' "$INI"
+  kill -HUP "$SUP_PID"
+  wait_for 20 "! kill -0 $extra_pid 2>/dev/null"
+  [ "$(events crio start)" -eq 1 ]
+  [ "$(events kubelet start)" -eq 1 ]
+}
+
+@test "a service's output goes to DATA/logs/NAME.log, rotated by size, three files kept" {
+  printf '[supervisor]\nlog_max_size = 100K\nlog_keep = 3\n' >> "$INI"
+  export STANDIN_CRIO_OUTPUT=350000
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  logs=$WORK/data/usernode/node/logs
+  wait_for 20 "[ -f $logs/crio.log.2 ]"
+  [ ! -e "$logs/crio.log.3" ]
+  [ "$(stat -c %s "$logs/crio.log.1")" -le 102400 ]
+  run "$USERNODE" logs --node node crio
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"crio stand-in started"* ]]
+  [[ "$output" == *"crio output xxx"* ]]
+}
+
+@test "a config naming an unknown key stops with the file, the key and what exists" {
+  printf '[crio]\ncolour = blue\n' >> "$INI"
+  run "$HELPERS/supervise" node "$WORK/state" "$WORK/data/usernode/node" "$INI"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"$INI"*"[crio] has no key \"colour\""* ]]
+}
+
+@test "a missing crio stops before anything starts, naming it and where it looked (exit 3)" {
+  printf '[crio]\npath = crio-not-installed\n' >> "$INI"
+  run "$HELPERS/supervise" node "$WORK/state" "$WORK/data/usernode/node" "$INI"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *'"crio-not-installed" not found (looked in '*standins* ]]
+  [ "$(events kubelet start)" -eq 0 ]
+}
