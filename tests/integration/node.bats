@@ -1,0 +1,146 @@
+#!/usr/bin/env bats
+# `usernode run` without a command: a node with crio and kubelet (here the stand-ins of
+# tests/helpers/standins) inside its namespaces, supervised by the node init; status, logs, stop,
+# SIGHUP and the systemd notifications seen from outside.
+
+load node_helpers
+
+setup() {
+  node_test_setup
+  # The node has its own network namespace: kubelet's healthz port is its own there.
+  sed -i 's/^healthz_port = .*/healthz_port = 10248/' "$INI"
+  NODE_OUT=$WORK/node.out
+  NOTIFY=$WORK/notify.lines
+}
+
+teardown() {
+  [ -z "${LISTENER_PID:-}" ] || kill "$LISTENER_PID" 2>/dev/null || true
+  if [ -n "${NODE_PID:-}" ] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID"
+    wait_for 30 "! kill -0 $NODE_PID 2>/dev/null" || kill -KILL "$NODE_PID"
+  fi
+  node_test_teardown
+}
+
+start_node() {
+  python3 "$BATS_TEST_DIRNAME/notify_listener.py" "$WORK/notify.sock" "$NOTIFY" &
+  LISTENER_PID=$!
+  wait_for 10 "[ -S '$WORK/notify.sock' ]"
+  NOTIFY_SOCKET=$WORK/notify.sock "$USERNODE" run --node node --config "$INI" "$@" > "$NODE_OUT" 2>&1 &
+  NODE_PID=$!
+}
+
+wait_ready() {
+  wait_for 60 "grep -q '^READY=1$' '$NOTIFY'" || { cat "$NODE_OUT"; return 1; }
+}
+
+status_json() {
+  "$USERNODE" status --node node --json
+}
+
+service_field() { # service_field SERVICE FIELD: from `usernode status --json`
+  status_json | python3 -c "import json,sys; s=[x for x in json.load(sys.stdin)['services'] if x['name']=='$1'][0]; print(s['$2'])"
+}
+
+@test "run without a command starts crio, then kubelet, and sends READY=1 once kubelet answers healthz" {
+  start_node
+  wait_ready
+  [ "$(events kubelet fail)" -eq 0 ]
+  [ "$(event_line crio ready)" -lt "$(event_line kubelet start)" ]
+  [ "$(event_line kubelet ready)" -gt 0 ]
+  # STATUS= lines told systemd how the start went, before READY=1.
+  grep -q '^STATUS=Waiting for crio to accept connections' "$NOTIFY"
+  grep -q '^STATUS=Waiting for kubelet to answer' "$NOTIFY"
+  [ "$(grep -n '^STATUS=Waiting for kubelet' "$NOTIFY" | cut -d: -f1)" -lt "$(grep -n '^READY=1$' "$NOTIFY" | cut -d: -f1)" ]
+}
+
+@test "status shows the node and each service's state, pid, restarts and last exit" {
+  start_node
+  wait_ready
+  run "$USERNODE" status --node node
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"node node: ready"* ]]
+  [[ "$output" =~ crio\ +running ]]
+  [[ "$output" =~ kubelet\ +running ]]
+  [ "$(service_field crio state)" = running ]
+  [ "$(service_field kubelet restarts)" = 0 ]
+  [ "$(service_field kubelet last_exit_status)" = None ]
+}
+
+@test "a crash loop shows in status with its restarts and last exit status" {
+  export STANDIN_KUBELET_CRASH=0
+  start_node
+  wait_for 60 "[ \"\$(service_field kubelet state 2>/dev/null)\" = crash-loop ]"
+  [ "$(service_field kubelet restarts)" -ge 2 ]
+  [ "$(service_field kubelet last_exit_status)" = "{'code': 1}" ]
+  [ "$(service_field crio state)" = running ]
+}
+
+@test "usernode stop stops kubelet before crio, SIGKILLs one ignoring SIGTERM, and leaves nothing running" {
+  printf '[kubelet]\nstop_timeout = 500ms\n' >> "$INI"
+  export STANDIN_KUBELET_IGNORE_TERM=1 STANDIN_CRIO_GRANDCHILD=1 STANDIN_KUBELET_GRANDCHILD=1
+  start_node
+  wait_ready
+  # The grandchildren run in sessions of their own, outside every service's process group.
+  [ "$(pgrep -u "$(id -u)" -fx 'sleep 1000' | wc -l)" -eq 2 ]
+  run "$USERNODE" stop --node node
+  [ "$status" -eq 0 ]
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  wait "$NODE_PID" || true
+  [ "$(event_line kubelet sigterm-ignored)" -lt "$(event_line crio sigterm)" ]
+  # Nothing of the node is left among this user's processes.
+  ps -u "$(id -u)" -o pid=,args= > "$WORK/ps"
+  ! grep -E 'standin|crio|kubelet|sleep 1000' "$WORK/ps"
+}
+
+@test "SIGTERM to usernode stops the node the same way" {
+  start_node
+  wait_ready
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  [ "$(event_line kubelet sigterm)" -lt "$(event_line crio sigterm)" ]
+  ps -u "$(id -u)" -o pid=,args= > "$WORK/ps"
+  ! grep -E 'standin|crio|kubelet' "$WORK/ps"
+}
+
+@test "SIGHUP to usernode re-renders and restarts only the changed service" {
+  start_node
+  wait_ready
+  crio_pid=$(service_field crio pid)
+  kubelet_pid=$(service_field kubelet pid)
+  printf '[kubelet]\nready_timeout = 90s\n' >> "$INI"
+  kill -HUP "$NODE_PID"
+  wait_for 30 "[ \$(events kubelet ready) -ge 2 ]"
+  wait_for 30 "[ \"\$(service_field kubelet state)\" = running ]"
+  [ "$(service_field kubelet pid)" != "$kubelet_pid" ]
+  [ "$(service_field crio pid)" = "$crio_pid" ]
+  [ "$(events crio start)" -eq 1 ]
+}
+
+@test "usernode logs prints a service's output" {
+  start_node
+  wait_ready
+  run "$USERNODE" logs --node node kubelet
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubelet stand-in started"* ]]
+}
+
+@test "inside the node: ip_forward on, /var/lib/kubelet from the data dir, no host /run/crio" {
+  start_node
+  wait_ready
+  run "$USERNODE" exec --node node -- cat /proc/sys/net/ipv4/ip_forward
+  [ "$output" = 1 ]
+  run "$USERNODE" exec --node node -- stat -c %i /var/lib/kubelet
+  [ "$output" = "$(stat -c %i "$XDG_DATA_HOME/usernode/node/kubelet")" ]
+  run "$USERNODE" exec --node node -- sh -c 'test -L /run/crio || test -L /etc/cni; echo $?'
+  [ "$output" = 1 ]
+}
+
+@test "run without crio installed stops before starting anything, naming it and where it looked (exit 3)" {
+  printf '[crio]\npath = crio-not-installed\n' >> "$INI"
+  run "$USERNODE" run --node node --config "$INI"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *'crio: "crio-not-installed" not found (looked in '* ]]
+  [ "$(events kubelet start)" -eq 0 ]
+  [ "$(events crio start)" -eq 0 ]
+}
