@@ -1,6 +1,7 @@
 /* node_plan.c: the services of a node as data, built from its settings. */
 #include "launcher/node_plan.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -77,9 +78,44 @@ static int add_crio(const struct node_settings *s, const struct host_tools *t,
         return service_def_fingerprint(d, extra);
 }
 
+/* The text of the drop-in files (kubelet reads *.conf, in lexical order), so that editing one
+ * and sending SIGHUP restarts kubelet. Returns a new string ("" when there are none) or NULL. */
+static char *dropins_text(const char *dir) {
+        struct dirent **names = NULL;
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&buf, &size);
+        if (!out)
+                return NULL;
+        int n = scandir(dir, &names, NULL, alphasort);
+        for (int i = 0; i < n; i++) {
+                size_t len = strlen(names[i]->d_name);
+                if (len > 5 && strcmp(names[i]->d_name + len - 5, ".conf") == 0) {
+                        _cleanup_free_ char *path = NULL;
+                        if (asprintf(&path, "%s/%s", dir, names[i]->d_name) >= 0) {
+                                FILE *f = fopen(path, "re");
+                                int c;
+                                fprintf(out, "%s:\n", names[i]->d_name);
+                                while (f && (c = fgetc(f)) != EOF)
+                                        fputc(c, out);
+                                if (f)
+                                        fclose(f);
+                        }
+                }
+                free(names[i]);
+        }
+        free(names);
+        if (fclose(out) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 static int add_kubelet(const struct node_settings *s, const struct host_tools *t,
                        const struct render_set *files, struct service_plan *plan) {
-        _cleanup_free_ char *config = NULL, *dropin = NULL, *kubeconfig = NULL, *extra = NULL;
+        _cleanup_free_ char *config = NULL, *dropin = NULL, *kubeconfig = NULL, *extra = NULL,
+                            *dropins = NULL;
         struct service_def *d = service_plan_add(plan, "kubelet");
         bool standalone = !s->kubeconfig || !s->kubeconfig[0];
 
@@ -88,7 +124,8 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
                     0 ||
             asprintf(&dropin, "--config-dir=%s", s->kubelet_dropin_dir) < 0 ||
             (!standalone && asprintf(&kubeconfig, "--kubeconfig=%s", s->kubeconfig) < 0) ||
-            asprintf(&extra, "%s", files->text[RENDERED_KUBELET_CONFIG]) < 0)
+            !(dropins = dropins_text(s->kubelet_dropin_dir)) ||
+            asprintf(&extra, "%s\n%s", files->text[RENDERED_KUBELET_CONFIG], dropins) < 0)
                 return -ENOMEM;
         /* The drop-in dir is the user's: passed only when they made one. */
         bool has_dropins = access(s->kubelet_dropin_dir, F_OK) == 0;

@@ -432,7 +432,9 @@ static void service_exited(struct service *svc, int status) {
         usec_t up = now_mono(s) - svc->started_mono;
 
         svc->timer = sd_event_source_disable_unref(svc->timer);
-        signal_group(svc, SIGKILL); /* what it left behind in its group goes with it */
+        /* What it left behind in its process group goes with it. Only the group: the pid itself
+         * is reaped and may already belong to someone else. */
+        kill(-svc->pid, SIGKILL);
         svc->pid = 0;
         svc->last_exit_status = status;
         describe_exit(status, how, sizeof(how));

@@ -160,3 +160,18 @@ PY
   [[ "$output" == *'"crio-not-installed" not found (looked in '*standins* ]]
   [ "$(events kubelet start)" -eq 0 ]
 }
+
+@test "kubelet gets --config-dir when the drop-in dir exists, and restarts when a drop-in changes" {
+  mkdir -p "$WORK/dropins"
+  echo 'maxPods: 50' > "$WORK/dropins/10-pods.conf"
+  printf '[kubelet]\ndropin_dir = %s\n' "$WORK/dropins" >> "$INI"
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  kubelet_pid=$(pid_of kubelet)
+  grep -q -- "--config-dir=$WORK/dropins" "/proc/$kubelet_pid/cmdline"
+  crio_pid=$(pid_of crio)
+  echo 'maxPods: 60' > "$WORK/dropins/10-pods.conf"
+  kill -HUP "$SUP_PID"
+  wait_for 20 "[ \$(events kubelet ready) -ge 2 ]"
+  [ "$(pid_of crio)" = "$crio_pid" ]
+}
