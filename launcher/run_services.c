@@ -3,10 +3,10 @@
 
 #include "common/log.h"
 #include "launcher/node_settings_ini.h"
-#include "launcher/render.h"
+#include "launcher/node_plan.h"
 
 int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir, const char *config_path) {
-        struct render_set files = {};
+        struct service_plan *plan = NULL;
         int r;
 
         *rs = (struct run_services){};
@@ -16,9 +16,10 @@ int run_services_prepare(struct run_services *rs, const char *node, const char *
         r = host_tools_find(&rs->settings, &rs->tools);
         if (r < 0)
                 return EXIT_HOST;
-        /* Rendered for real by the node init; here only to reject what cannot be rendered. */
-        r = render_all(&rs->settings, &rs->tools, &files);
-        render_set_done(&files);
+        /* The node init plans (and renders) again when it starts the services; here it is done to
+         * reject a bad [service:NAME] or an unrenderable value before any namespace exists. */
+        r = node_plan_build(&rs->settings, &rs->tools, &plan);
+        service_plan_free(plan);
         return r < 0 ? EXIT_USAGE : 0;
 }
 

@@ -14,8 +14,9 @@ struct run_services {
 };
 
 /* Load the node's settings (config_path may be NULL for the default), find crio, kubelet and
- * their helpers, render everything once in memory. Returns 0, or the exit code to stop with
- * (EXIT_USAGE for the configuration, EXIT_HOST for the host), the cause logged. */
+ * their helpers, plan the services (rendering into the state dir, which must exist). Returns 0,
+ * or the exit code to stop with (EXIT_USAGE for the configuration, EXIT_HOST for the host), the
+ * cause logged. Call run_services_done() in either case. */
 int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir, const char *config_path);
 
 void run_services_done(struct run_services *rs);
