@@ -17,6 +17,7 @@
 #include "launcher/commands.h"
 #include "launcher/hostcheck.h"
 #include "launcher/run_options.h"
+#include "launcher/run_services.h"
 #include "launcher/statedir.h"
 #include "netns/idmap.h"
 #include "netns/node_init.h"
@@ -33,6 +34,8 @@ struct launcher {
         int channel_fd;
         pid_t init_pid;
         sd_event *event;
+        bool with_services; /* no command: the node runs crio, kubelet, ... */
+        struct run_services services;
 };
 
 static int exit_code_of(int status) {
@@ -95,6 +98,8 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
                 .channel_fd = init_channel_fd,
                 .own_network = l->options->net != NET_MODE_HOST,
                 .command = l->options->command,
+                .services_settings = l->with_services ? &l->services.settings : NULL,
+                .services_tools = l->with_services ? &l->services.tools : NULL,
         };
         closep(&l->channel_fd);
         statedir_close(&l->statedir); /* the launcher holds the lock, not the node */
@@ -146,8 +151,35 @@ static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *user
         return sd_event_exit(l->event, code);
 }
 
+/* Messages from the init after READY: how the node's services are doing. */
+static int on_init_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct launcher *l = userdata;
+        struct channel_message message;
+        int passed_fd;
+        (void)source;
+        (void)revents;
+        int r = channel_recv(fd, &message, &passed_fd);
+        if (passed_fd >= 0)
+                close(passed_fd);
+        if (r == -ECONNRESET)
+                return sd_event_source_set_enabled(
+                        source, SD_EVENT_OFF); /* the init exits; its child event follows */
+        if (r >= 0)
+                r = node_status_on_message(&l->services.status, &message);
+        if (r < 0 && r != -EAGAIN)
+                log_debug_errno(r, "bad message from the node init: %m");
+        return 0;
+}
+
 static int event_loop_setup(struct launcher *l) {
         int r = sd_event_new(&l->event);
+        if (r < 0)
+                return r;
+        /* Under systemd with WatchdogSec=, sd-event sends WATCHDOG=1 at half the interval. */
+        r = sd_event_set_watchdog(l->event, true);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(l->event, NULL, l->channel_fd, EPOLLIN, on_init_message, l);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
@@ -216,6 +248,16 @@ static int launcher_run(struct launcher *l) {
         if (r < 0)
                 return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
 
+        /* No command: the node's services. A missing crio or a bad INI file stops us here, before
+         * any namespace exists. */
+        if (!l->options->command) {
+                l->with_services = true;
+                r = run_services_prepare(&l->services, l->options->node, state_path,
+                                         l->options->config_path);
+                if (r != 0)
+                        return r;
+        }
+
         r = block_signals();
         if (r < 0) {
                 log_error_errno(r, "cannot block signals: %m");
@@ -252,15 +294,13 @@ int cmd_run(int argc, char **argv) {
         r = run_options_parse(argc, argv, &options);
         if (r != 0)
                 return r > 0 ? 0 : EXIT_USAGE;
-        if (!options.command) {
-                log_error("run: no command given; usage: usernode run [OPTIONS] -- CMD [ARG...]");
-                return EXIT_USAGE;
-        }
 
         int code = launcher_run(&l);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);
         sd_event_unref(l.event);
+        if (l.with_services)
+                run_services_done(&l.services);
         free(l.user);
         return code;
 }

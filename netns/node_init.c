@@ -15,6 +15,7 @@
 
 #include "common/channel.h"
 #include "common/log.h"
+#include "launcher/node_services.h"
 #include "netns/mounts.h"
 #include "netns/netconf.h"
 #include "netns/node_protocol.h"
@@ -26,6 +27,7 @@ struct node_init {
         const struct node_init_config *config;
         sd_event *event;
         pid_t payload_pid;
+        struct node_services *services; /* instead of a payload: crio, kubelet, ... */
 };
 
 static int exit_code_of(int status) {
@@ -45,7 +47,9 @@ static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si
         (void)si;
         /* Reap everything: as PID 1 every orphan of the node becomes our child. */
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-                if (pid == init->payload_pid) {
+                if (init->services)
+                        node_services_child_exited(init->services, pid, status);
+                else if (pid == init->payload_pid) {
                         init->payload_pid = 0;
                         sd_event_exit(init->event, exit_code_of(status));
                 }
@@ -55,7 +59,13 @@ static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si
 static int on_forwarded_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct node_init *init = userdata;
         (void)source;
-        if (init->payload_pid > 0)
+        if (init->services) {
+                /* The node's services: SIGTERM/SIGINT stop them in order, SIGHUP reloads. */
+                if (si->ssi_signo == SIGTERM || si->ssi_signo == SIGINT)
+                        node_services_stop(init->services);
+                else if (si->ssi_signo == SIGHUP)
+                        node_services_reload(init->services);
+        } else if (init->payload_pid > 0)
                 kill(init->payload_pid, (int)si->ssi_signo);
         return 0;
 }
@@ -98,6 +108,30 @@ static int payload_start(char **argv, pid_t *ret_pid) {
         }
         *ret_pid = pid;
         return 0;
+}
+
+static void on_services_stopped(void *userdata) {
+        struct node_init *init = userdata;
+        sd_event_exit(init->event, 0);
+}
+
+/* The payload is either the command or the node's services. */
+static int node_payload_start(struct node_init *init) {
+        const struct node_init_config *config = init->config;
+        if (config->services_settings) {
+                const struct node_services_config services = {
+                        .settings = config->services_settings,
+                        .tools = config->services_tools,
+                        .channel_fd = config->channel_fd,
+                        .own_network = config->own_network,
+                };
+                return node_services_start(init->event, &services, on_services_stopped, init,
+                                           &init->services);
+        }
+        int r = payload_start(config->command, &init->payload_pid);
+        if (r < 0)
+                log_error_errno(r, "cannot start %s: %m", config->command[0]);
+        return r;
 }
 
 static int event_loop_setup(struct node_init *init) {
@@ -203,11 +237,9 @@ _Noreturn void node_init_main(const struct node_init_config *config) {
         if (r < 0)
                 _exit(EXIT_RUNTIME);
 
-        r = payload_start(config->command, &init.payload_pid);
-        if (r < 0) {
-                log_error_errno(r, "cannot start %s: %m", config->command[0]);
+        r = node_payload_start(&init);
+        if (r < 0)
                 _exit(EXIT_RUNTIME);
-        }
 
         r = sd_event_loop(init.event);
         _exit(r < 0 ? EXIT_RUNTIME : r);

@@ -8,11 +8,17 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct node_settings;
+struct host_tools;
+
 struct node_init_config {
         int channel_fd; /* the init's end of the launcher <-> init channel */
         pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
         bool own_network; /* the node has its own network namespace */
         char **command; /* NULL-terminated argv to run as the payload */
+        /* Set instead of command: run the node's services (launcher/node_services.h). */
+        const struct node_settings *services_settings;
+        const struct host_tools *services_tools;
 };
 
 /* Never returns: exits with the payload's exit status (128+N if it died of signal N, 127 if it

@@ -15,6 +15,10 @@ node_test_setup() {
   mkdir -p "$XDG_CONFIG_HOME/usernode"
   : > "$STANDIN_EVENTS"
   # A port of its own per test: with the host's network the kubelet stand-in listens on the host.
+  # Names what this test starts: its node's name is in the stand-ins' arguments (state dir), its
+  # tag in the grandchildren's (sleep 1000.TAG). Other tests run as the same user at the same time.
+  export STANDIN_TAG=$$$RANDOM
+  NODE=t$STANDIN_TAG
   HEALTHZ_PORT=$((12000 + RANDOM % 20000)) # below the ephemeral range
   INI=$WORK/config/usernode/node.ini
   printf '[kubelet]\nhealthz_port = %s\n[supervisor]\nrestart_delay_min = 100ms\nrestart_delay_max = 400ms\n' \
@@ -26,8 +30,9 @@ node_test_teardown() {
     kill -TERM "$SUP_PID" 2>/dev/null
     wait_for 20 "! kill -0 $SUP_PID 2>/dev/null" || kill -KILL "$SUP_PID"
   fi
-  # Stand-ins left behind on purpose (grandchildren) by a failed test.
-  pkill -KILL -u "$(id -u)" -f "^sleep 1000$" 2>/dev/null || true
+  # Grandchildren a failed test left behind, by pid: only this test's (its tag).
+  local pid
+  for pid in $(grandchildren); do kill -KILL "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 
@@ -48,4 +53,15 @@ events() {
 # event_line ROLE EVENT [N]: line number of the Nth such event in the events file (1 = first).
 event_line() {
   grep -n "^$1 $2 " "$STANDIN_EVENTS" | sed -n "${3:-1}p" | cut -d: -f1
+}
+
+# grandchildren: pids of the `sleep 1000.TAG` processes this test's stand-ins left.
+grandchildren() {
+  pgrep -u "$(id -u)" -fx "sleep 1000\.$STANDIN_TAG" || true
+}
+
+# node_processes: this user's processes that belong to this test's node or supervisor: their
+# arguments name its state dir (node name $NODE, or $WORK), or they are its grandchildren.
+node_processes() {
+  ps -u "$(id -u)" -o pid=,args= | grep -E -e "/$NODE/|$WORK/|sleep 1000\.$STANDIN_TAG" | grep -v -e ' grep ' -e notify_listener || true
 }

@@ -10,7 +10,8 @@ then behaves as the test asks through STANDIN_* environment variables:
   STANDIN_<ROLE>_CRASH    seconds after readiness at which it exits with status 1
   STANDIN_<ROLE>_CRASH_ONCE_FILE  crash only if this file does not exist yet (creates it)
   STANDIN_<ROLE>_IGNORE_TERM=1    ignore SIGTERM (the supervisor must SIGKILL it)
-  STANDIN_<ROLE>_GRANDCHILD=1     leave a `sleep` behind in a session of its own
+  STANDIN_<ROLE>_GRANDCHILD=1     leave `sleep 1000.$STANDIN_TAG` behind in a session of its own
+  STANDIN_TAG             digits that make this test's grandchildren findable (default 0)
   STANDIN_<ROLE>_OUTPUT   bytes of output to write at start (log rotation)
 """
 import http.server
@@ -66,7 +67,8 @@ def common_start():
             sys.exit(0)
         signal.signal(signal.SIGTERM, on_term)
     if env("GRANDCHILD") == "1":
-        subprocess.Popen(["sleep", "1000"], start_new_session=True)
+        tag = os.environ.get("STANDIN_TAG", "0")
+        subprocess.Popen(["sleep", f"1000.{tag}"], start_new_session=True)
     if env("OUTPUT"):
         left = int(env("OUTPUT"))
         line = (role + " output " + "x" * 100 + "\n").encode()
