@@ -5,7 +5,8 @@
 #include "launcher/node_settings_ini.h"
 #include "launcher/node_plan.h"
 
-int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir, const char *config_path) {
+int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir,
+                         const char *config_path) {
         struct service_plan *plan = NULL;
         int r;
 

@@ -17,6 +17,7 @@ struct run_services {
  * their helpers, plan the services (rendering into the state dir, which must exist). Returns 0,
  * or the exit code to stop with (EXIT_USAGE for the configuration, EXIT_HOST for the host), the
  * cause logged. Call run_services_done() in either case. */
-int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir, const char *config_path);
+int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir,
+                         const char *config_path);
 
 void run_services_done(struct run_services *rs);
