@@ -250,14 +250,18 @@ int cmd_run(int argc, char **argv) {
         int r;
 
         r = run_options_parse(argc, argv, &options);
-        if (r != 0)
+        if (r != 0) {
+                run_options_done(&options);
                 return r > 0 ? 0 : EXIT_USAGE;
+        }
         if (!options.command) {
+                run_options_done(&options);
                 log_error("run: no command given; usage: usernode run [OPTIONS] -- CMD [ARG...]");
                 return EXIT_USAGE;
         }
 
         int code = launcher_run(&l);
+        run_options_done(&options);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);
         sd_event_unref(l.event);
