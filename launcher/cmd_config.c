@@ -5,16 +5,17 @@
 
 #include "common/log.h"
 #include "launcher/commands.h"
-#include "launcher/embedded_files.h"
+#include "launcher/config.h"
 #include "launcher/host_tools.h"
-#include "launcher/node_settings_ini.h"
+#include "launcher/node_settings_config.h"
 #include "launcher/render.h"
 
 static void print_help(void) {
         printf("usage: usernode config --default\n"
                "       usernode config --render [--node NAME] [--config FILE] [--state-dir DIR]\n"
                "\n"
-               "  --default      print the default INI file (every key, commented out)\n"
+               "  --default      print the default configuration file (every key, commented, with its\n"
+               "                 default)\n"
                "  --render       print the files a node would run with: crio.conf, kubelet config,\n"
                "                 CNI conflist, registries.conf, signature policy\n"
                "  --node NAME    the node (default: default)\n"
@@ -119,12 +120,7 @@ int cmd_config(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         if (mode == 'D') {
-                const char *text = embedded_file("usernode.ini", NULL);
-                if (!text) {
-                        log_error("this usernode was built without its default INI file");
-                        return EXIT_RUNTIME;
-                }
-                fputs(text, stdout);
+                fputs(config_default_ini(), stdout);
                 return 0;
         }
         return render_to_stdout(node, config_path, state_dir);

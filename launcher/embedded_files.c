@@ -1,7 +1,8 @@
-/* embedded_files.c: configs/ linked into the binary with the assembler's .incbin.
+/* embedded_files.c: files of configs/ carried inside the binary, so an installed usernode needs
+ * nothing beside it. The Makefile makes this object depend on the files in configs/.
  *
- * The Makefile makes this object depend on every file in configs/, so editing a template rebuilds it. Each
- * file is followed by a NUL byte so it can be used as a C string. */
+ * Each file is followed by a NUL byte so it can be used as a C string. The default INI file is
+ * reached through config_default_ini() (config.c), the templates through embedded_file(). */
 #include "launcher/embedded_files.h"
 
 #include <string.h>
@@ -47,3 +48,13 @@ const char *embedded_file(const char *name, size_t *size) {
                 }
         return NULL;
 }
+
+/* clang-format off */
+__asm__(".section .rodata\n"
+        ".global embedded_default_ini\n"
+        ".type embedded_default_ini, @object\n"
+        "embedded_default_ini:\n"
+        ".incbin \"configs/usernode.ini\"\n"
+        ".byte 0\n"
+        ".previous\n");
+/* clang-format on */

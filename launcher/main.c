@@ -18,7 +18,8 @@ struct command {
 static const struct command commands[] = {
         { "run", cmd_run, "start a node (or run CMD in fresh namespaces)" },
         { "exec", cmd_exec, "run a command inside a running node" },
-        { "config", cmd_config, "print the default INI file or what a node would render" },
+        { "config", cmd_config,
+          "show the configuration (--default) or what a node would render (--render)" },
         { "logs", cmd_logs, "print (or follow) a node service's log" },
 };
 

@@ -6,7 +6,7 @@
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/node_plan.h"
-#include "launcher/node_settings_ini.h"
+#include "launcher/node_settings_config.h"
 #include "launcher/render.h"
 #include "launcher/supervisor.h"
 #include "netns/node_protocol.h"

@@ -252,7 +252,7 @@ static int launcher_run(struct launcher *l) {
          * any namespace exists. */
         if (!l->options->command) {
                 l->with_services = true;
-                r = run_services_prepare(&l->services, l->options->node, state_path,
+                r = run_services_prepare(&l->services, l->options->config, l->options->node, state_path,
                                          l->options->config_path);
                 if (r != 0)
                         return r;
@@ -292,10 +292,13 @@ int cmd_run(int argc, char **argv) {
         int r;
 
         r = run_options_parse(argc, argv, &options);
-        if (r != 0)
+        if (r != 0) {
+                run_options_done(&options);
                 return r > 0 ? 0 : EXIT_USAGE;
+        }
 
         int code = launcher_run(&l);
+        run_options_done(&options);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);
         sd_event_unref(l.event);

@@ -2,16 +2,16 @@
 #include "launcher/run_services.h"
 
 #include "common/log.h"
-#include "launcher/node_settings_ini.h"
 #include "launcher/node_plan.h"
+#include "launcher/node_settings_config.h"
 
-int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir,
-                         const char *config_path) {
+int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
+                         const char *state_dir, const char *config_path) {
         struct service_plan *plan = NULL;
         int r;
 
         *rs = (struct run_services){};
-        r = node_settings_load(&rs->settings, node, state_dir, config_path);
+        r = node_settings_from_config(&rs->settings, config, node, state_dir, config_path);
         if (r < 0)
                 return EXIT_USAGE;
         r = host_tools_find(&rs->settings, &rs->tools);

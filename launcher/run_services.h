@@ -1,8 +1,9 @@
 /* run_services.h: the launcher's part in `usernode run` without a command: everything that can
- * fail because of the host or the INI file is checked here, before any namespace exists, so a
- * missing crio or a bad key stops the run at once with the right exit code. */
+ * fail because of the host or the configuration is checked here, before any namespace exists, so
+ * a missing crio or a bad key stops the run at once with the right exit code. */
 #pragma once
 
+#include "launcher/config.h"
 #include "launcher/host_tools.h"
 #include "launcher/node_settings.h"
 #include "launcher/node_status.h"
@@ -13,11 +14,12 @@ struct run_services {
         struct node_status status; /* what the init reported; for sd_notify and `status` */
 };
 
-/* Load the node's settings (config_path may be NULL for the default), find crio, kubelet and
- * their helpers, plan the services (rendering into the state dir, which must exist). Returns 0,
- * or the exit code to stop with (EXIT_USAGE for the configuration, EXIT_HOST for the host), the
- * cause logged. Call run_services_done() in either case. */
-int run_services_prepare(struct run_services *rs, const char *node, const char *state_dir,
-                         const char *config_path);
+/* The node's settings from its loaded configuration (config_path: the file it came from, NULL
+ * for the default; kept for reloads); find crio, kubelet and their helpers; plan the services
+ * (rendering into the state dir, which must exist). Returns 0, or the exit code to stop with
+ * (EXIT_USAGE for the configuration, EXIT_HOST for the host), the cause logged. Call
+ * run_services_done() in either case. */
+int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
+                         const char *state_dir, const char *config_path);
 
 void run_services_done(struct run_services *rs);

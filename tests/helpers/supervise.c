@@ -1,8 +1,9 @@
 /* supervise: the node's supervisor without namespaces, for tests of its policy.
  *
- *   supervise NODE STATE_DIR DATA_DIR [INI_FILE]
+ *   supervise NODE STATE_DIR [INI_FILE]
  *
- * Builds the plan exactly as `usernode run` does (settings, INI, host tools on PATH, render)
+ * Builds the plan exactly as `usernode run` does (configuration, host tools on PATH, render;
+ * the data dir is $XDG_DATA_HOME/usernode/NODE)
  * and runs it on a loop of its own; prints "ready" and "service NAME STATE PID RESTARTS" lines
  * on stdout. SIGTERM stops, SIGHUP reloads. */
 #include <stdio.h>
@@ -11,26 +12,21 @@
 #include "common/log.h"
 #include "launcher/host_tools.h"
 #include "launcher/node_plan.h"
-#include "launcher/node_settings_ini.h"
+#include "launcher/node_settings_config.h"
 #include "launcher/service.h"
 #include "launcher/supervisor.h"
 
 struct ctx {
-        const char *node, *state, *data, *ini;
+        const char *node, *state, *ini;
 };
 
 static int build(const struct ctx *c, struct service_plan **ret) {
         struct node_settings s;
         struct host_tools t = {};
-        int r = node_settings_init(&s, c->node, c->state, c->data, c->state, c->ini);
-        if (r >= 0 && c->ini) {
-                dictionary *d = iniparser_load(c->ini);
-                r = d ? node_settings_load_ini(&s, d, c->ini) : -EINVAL;
-                if (d)
-                        iniparser_freedict(d);
-        }
-        if (r >= 0)
-                r = host_tools_find(&s, &t);
+        int r = node_settings_load(&s, c->node, c->state, c->ini);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EINVAL;
+        r = host_tools_find(&s, &t);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);
@@ -56,11 +52,11 @@ static int on_reload(struct service_plan **ret, void *userdata) {
 }
 
 int main(int argc, char **argv) {
-        if (argc < 4) {
-                fprintf(stderr, "usage: supervise NODE STATE_DIR DATA_DIR [INI_FILE]\n");
+        if (argc < 3) {
+                fprintf(stderr, "usage: supervise NODE STATE_DIR [INI_FILE]\n");
                 return 2;
         }
-        struct ctx c = { argv[1], argv[2], argv[3], argc > 4 ? argv[4] : NULL };
+        struct ctx c = { argv[1], argv[2], argc > 3 ? argv[3] : NULL };
         struct service_plan *plan = NULL;
         int r = build(&c, &plan);
         if (r < 0)

@@ -152,3 +152,34 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   [ "$(events kubelet start)" -eq 0 ]
   [ "$(events crio start)" -eq 0 ]
 }
+
+@test "a bad value in [supervisor] stops the run with FILE:LINE, key, value and what is allowed (exit 2)" {
+  sed -i 's/^restart_delay_min = .*/restart_delay_min = soon/' "$INI"
+  run "$USERNODE" run --node "$NODE" --config "$INI"
+  [ "$status" -eq 2 ]
+  line=$(grep -n '^restart_delay_min = soon' "$INI" | cut -d: -f1)
+  [[ "$output" == *"$INI:$line: [supervisor] restart_delay_min = \"soon\": use a duration like 500ms"* ]]
+  [ "$(events crio start)" -eq 0 ]
+}
+
+@test "a [service:NAME] with an unknown key stops the run naming file, line and key (exit 2)" {
+  printf '[service:proxy]\ncommand = sleep 1000\ncolour = blue\n' >> "$INI"
+  run "$USERNODE" run --node "$NODE" --config "$INI"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"$INI:"*'unknown key "colour" in [service:proxy]'* ]]
+}
+
+@test "a [service:NAME] runs after kubelet with its environment, and is stopped before kubelet" {
+  cat >> "$INI" <<EOF
+[service:proxy]
+command = sh -c 'echo proxy-started \$GREETING && exec sleep 1000.$STANDIN_TAG'
+environment = GREETING=hello
+EOF
+  start_node
+  wait_ready
+  wait_for 20 "grep -q 'proxy-started hello' '$XDG_DATA_HOME/usernode/$NODE/logs/proxy.log'"
+  kill -TERM "$NODE_PID"
+  wait_for 60 "! kill -0 $NODE_PID 2>/dev/null"
+  run node_processes
+  [ -z "$output" ]
+}

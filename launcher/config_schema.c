@@ -1,0 +1,196 @@
+/* config_schema.c: the keys of usernode's INI file. configs/usernode.ini documents each of them
+ * with its default (tests/unit/test_config.c checks that the two agree).
+ *
+ * One block per section: modules add their keys to their own block. */
+#include "launcher/config_schema.h"
+
+#include <string.h>
+
+#include "common/macro.h"
+#include "launcher/node_settings_config.h"
+
+static const char *const net_modes[] = { "slirp", "host", "none", NULL };
+static const char *const restart_policies[] = { "always", "on-failure", "never", NULL };
+
+#define DURATION "a duration like 500ms, 30s or 2min"
+#define DURATION_KEY(sect, name, def, text)                                                         \
+        {                                                                                           \
+                .section = sect, .key = name, .type = CONFIG_CUSTOM, .default_value = def,          \
+                .validate = node_config_validate_duration, .allowed = "use " DURATION, .help = text \
+        }
+#define RESTART_KEY(sect, def)                                                                    \
+        {                                                                                         \
+                .section = sect, .key = "restart", .type = CONFIG_ENUM, .default_value = def,     \
+                .values = restart_policies, .help = "restart policy: always, on-failure or never" \
+        }
+
+const struct config_key config_schema[] = {
+        /* [node] */
+
+        /* [network] */
+        { .section = "network",
+          .key = "mode",
+          .type = CONFIG_ENUM,
+          .default_value = "host",
+          .values = net_modes,
+          .help = "slirp (own network, wired out by slirp), host (the host's network), none (loopback "
+                  "only)" },
+
+        /* [ports] */
+
+        /* [cgroup] */
+
+        /* [crio] */
+        { .section = "crio",
+          .key = "path",
+          .type = CONFIG_STRING,
+          .default_value = "crio",
+          .help = "the crio binary: a name looked up on PATH, or an absolute path (1.28 or newer)" },
+        { .section = "crio",
+          .key = "runtime",
+          .type = CONFIG_STRING,
+          .default_value = "auto",
+          .help = "OCI runtime: auto (crun if installed, else runc), crun, runc, or a path" },
+        { .section = "crio",
+          .key = "pause_image",
+          .type = CONFIG_STRING,
+          .default_value = "registry.k8s.io/pause:3.9",
+          .help = "the pods' infra container image" },
+        { .section = "crio",
+          .key = "search_registries",
+          .type = CONFIG_STRING,
+          .default_value = "docker.io",
+          .help = "registries tried for short image names, space separated" },
+        { .section = "crio",
+          .key = "insecure_registries",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "registries reached without TLS verification, space separated" },
+        DURATION_KEY("crio", "ready_timeout", "60s",
+                     "how long crio may take until its socket accepts connections"),
+        RESTART_KEY("crio", "always"),
+        DURATION_KEY("crio", "stop_timeout", "30s", "grace period between SIGTERM and SIGKILL on stop"),
+
+        /* [kubelet] */
+        { .section = "kubelet",
+          .key = "path",
+          .type = CONFIG_STRING,
+          .default_value = "kubelet",
+          .help = "the kubelet binary: a name looked up on PATH, or an absolute path (1.28 or newer)" },
+        { .section = "kubelet",
+          .key = "kubeconfig",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "join a cluster with this kubeconfig; empty: standalone, static pods only" },
+        { .section = "kubelet",
+          .key = "static_pod_path",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "static pod manifests; empty: DATA/static-pods" },
+        { .section = "kubelet",
+          .key = "dropin_dir",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "KubeletConfiguration drop-ins, used when it exists; empty: "
+                  "$XDG_CONFIG_HOME/usernode/NODE.kubelet.d" },
+        { .section = "kubelet",
+          .key = "healthz_port",
+          .type = CONFIG_INT,
+          .default_value = "10248",
+          .min = 1,
+          .max = 65535,
+          .help = "kubelet is ready when http://127.0.0.1:PORT/healthz answers" },
+        DURATION_KEY("kubelet", "ready_timeout", "120s", "how long kubelet may take until healthz answers"),
+        RESTART_KEY("kubelet", "always"),
+        DURATION_KEY("kubelet", "stop_timeout", "30s", "grace period between SIGTERM and SIGKILL on stop"),
+
+        /* [cni] */
+        { .section = "cni",
+          .key = "bridge",
+          .type = CONFIG_STRING,
+          .default_value = "cni0",
+          .help = "the pods' bridge" },
+        { .section = "cni",
+          .key = "subnet",
+          .type = CONFIG_CUSTOM,
+          .default_value = "10.88.0.0/16",
+          .validate = node_config_validate_subnet,
+          .allowed = "use an IPv4 network from /8 to /30, like 10.88.0.0/16",
+          .help = "the pods' addresses (host-local IPAM)" },
+        { .section = "cni",
+          .key = "ip_masq",
+          .type = CONFIG_BOOL,
+          .default_value = "true",
+          .help = "masquerade the pods' traffic leaving the bridge" },
+
+        /* [supervisor] */
+        DURATION_KEY("supervisor", "restart_delay_min", "1s",
+                     "first restart delay; it doubles on each failure"),
+        DURATION_KEY("supervisor", "restart_delay_max", "60s", "longest restart delay"),
+        DURATION_KEY("supervisor", "restart_reset_after", "2min",
+                     "a service up this long starts its backoff over"),
+        { .section = "supervisor",
+          .key = "log_max_size",
+          .type = CONFIG_CUSTOM,
+          .default_value = "10M",
+          .validate = node_config_validate_size,
+          .allowed = "use a size like 10M, 512K or a number of bytes",
+          .help = "DATA/logs/NAME.log is rotated at this size" },
+        { .section = "supervisor",
+          .key = "log_keep",
+          .type = CONFIG_INT,
+          .default_value = "3",
+          .min = 1,
+          .max = 100,
+          .help = "log files kept per service, the current one included" },
+
+        /* [service:NAME] */
+        { .section = "service:*",
+          .key = "command",
+          .type = CONFIG_CUSTOM,
+          .validate = node_config_validate_words,
+          .allowed = "use a program and its arguments, quoted as in a shell, without $(...) or `...`",
+          .help = "the program and its arguments" },
+        { .section = "service:*",
+          .key = "environment",
+          .type = CONFIG_CUSTOM,
+          .validate = node_config_validate_environment,
+          .allowed = "use KEY=VALUE words",
+          .help = "KEY=VALUE words added to its environment" },
+        { .section = "service:*",
+          .key = "after",
+          .type = CONFIG_STRING,
+          .help = "services that must be ready first, space separated; empty: kubelet" },
+        { .section = "service:*",
+          .key = "restart",
+          .type = CONFIG_ENUM,
+          .default_value = "on-failure",
+          .values = restart_policies,
+          .help = "restart policy: always, on-failure or never" },
+        DURATION_KEY("service:*", "stop_timeout", "10s", "grace period between SIGTERM and SIGKILL on stop"),
+};
+
+const unsigned config_schema_size = ELEMENTSOF(config_schema);
+
+/* "service:crio" matches "service:*". */
+static int section_matches(const char *pattern, const char *section) {
+        size_t n = strlen(pattern);
+        if (n > 0 && pattern[n - 1] == '*')
+                return strncmp(pattern, section, n - 1) == 0 && section[n - 1] != '\0';
+        return strcmp(pattern, section) == 0;
+}
+
+const struct config_key *config_schema_find(const char *section, const char *key) {
+        for (unsigned i = 0; i < config_schema_size; i++)
+                if (section_matches(config_schema[i].section, section) &&
+                    strcmp(config_schema[i].key, key) == 0)
+                        return &config_schema[i];
+        return NULL;
+}
+
+int config_schema_section_known(const char *section) {
+        for (unsigned i = 0; i < config_schema_size; i++)
+                if (section_matches(config_schema[i].section, section))
+                        return 1;
+        return 0;
+}
