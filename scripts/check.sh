@@ -70,9 +70,11 @@ if [ "$(id -u)" -eq 0 ]; then
   tally < <(cd "$stage" && run_as_user_without_subids env "${test_env[@]}" bats --tap tests/integration/nosubid 2>&1)
   echo "== integration tests as root"
   tally < <(cd "$stage" && env "${test_env[@]}" bats --tap tests/integration/root 2>&1)
+  echo "== end-to-end tests (real crio and kubelet; skipped, naming what is missing, without them)"
+  tally < <(cd "$stage" && run_as_test_user env "${test_env[@]}" bats --tap tests/e2e 2>&1)
 else
   tally < <(cd "$stage" && env "${test_env[@]}" bats --tap tests/integration tests/integration/nosubid \
-            tests/integration/root 2>&1)
+            tests/integration/root tests/e2e 2>&1)
 fi
 
 if [ $asan -eq 0 ] && [ -x tests/vm/run.sh ]; then
