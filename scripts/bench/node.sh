@@ -7,7 +7,10 @@
 # overhead: namespaces, network, rendering, supervision); row 2 the real crio and kubelet, or a
 # skip row naming what is missing. Prints one markdown table with medians and their ratio.
 #
-# Env: ROUNDS (default 5), USERNODE (default ./usernode).
+# Both sides get their own network namespace wired out through slirp (usernode --net slirp,
+# rootlesskit --net=slirp4netns) and their own pid namespace.
+#
+# Env: ROUNDS (default 5), USERNODE (default ./usernode), BENCH_RAW=1 prints every sample.
 # As root it runs itself as the unprivileged test user (scripts/test-user.sh), as check.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,6 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then
   exec setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups --reset-env -- \
     env HOME="$TEST_HOME" USER="$TEST_USER" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
     XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" USERNODE="${USERNODE:-$top/usernode}" \
+    BENCH_RAW="${BENCH_RAW:-}" \
     bash "$top/scripts/bench/node.sh"
 fi
 
@@ -63,7 +67,8 @@ bench_row() {
     awk '/^# ==> .* <==$/ { file = $3; dir = file; sub(/\/[^\/]*$/, "", dir); system("mkdir -p " dir); next }
          file { print > file }'
   for i in $(seq "$rounds"); do
-    u=$(PATH="$path" python3 "$top/scripts/bench/time_to_ready.py" -- "$usernode" run --node bench) || return 1
+    u=$(PATH="$path" python3 "$top/scripts/bench/time_to_ready.py" -- "$usernode" run --net slirp --node bench) ||
+      return 1
     echo "${u% *}" >> "$work/usernode.times"
     b=$(PATH="$path" python3 "$top/scripts/bench/time_to_ready.py" --line NODE-READY -- \
       rootlesskit --net=slirp4netns --disable-host-loopback --copy-up=/etc --copy-up=/run --pidns \
