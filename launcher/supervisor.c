@@ -221,6 +221,13 @@ static _noreturn_ void service_exec_child(const struct service *svc, int out_fd)
         }
         if (chdir("/") < 0)
                 _exit(127);
+        /* systemd's hand-over to usernode is not the service's: crio would otherwise answer the
+         * notify socket itself, and fds/streams named here are not the ones it has. */
+        static const char *const not_inherited[] = { "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",
+                                                     "LISTEN_FDS",    "LISTEN_FDNAMES", "LISTEN_PID",
+                                                     "JOURNAL_STREAM" };
+        for (size_t i = 0; i < ELEMENTSOF(not_inherited); i++)
+                unsetenv(not_inherited[i]);
         for (char **e = svc->def.env; e && *e; e++)
                 putenv(*e);
         execvp(svc->def.argv[0], svc->def.argv);

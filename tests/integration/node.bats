@@ -58,6 +58,13 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   [ "$(grep -n '^STATUS=Waiting for kubelet' "$NOTIFY" | cut -d: -f1)" -lt "$(grep -n '^READY=1$' "$NOTIFY" | cut -d: -f1)" ]
 }
 
+@test "under a systemd watchdog (WATCHDOG_USEC) usernode sends WATCHDOG=1" {
+  export WATCHDOG_USEC=200000
+  start_node
+  wait_ready
+  wait_for 20 "[ \$(grep -c '^WATCHDOG=1$' '$NOTIFY') -ge 2 ]"
+}
+
 @test "status shows the node and each service's state, pid, restarts and last exit" {
   needs_control_api status
   start_node
