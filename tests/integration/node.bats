@@ -185,8 +185,10 @@ EOF
   start_node
   wait_ready
   wait_for 20 "grep -q 'proxy-started hello' '$XDG_DATA_HOME/usernode/$NODE/logs/proxy.log'"
+  [ "$(grep -n 'Starting proxy' "$NODE_OUT" | cut -d: -f1)" -gt "$(grep -n 'kubelet is ready' "$NODE_OUT" | cut -d: -f1)" ]
   kill -TERM "$NODE_PID"
   wait_for 60 "! kill -0 $NODE_PID 2>/dev/null"
+  [ "$(grep -n 'Stopping proxy' "$NODE_OUT" | cut -d: -f1)" -lt "$(grep -n 'Stopping kubelet' "$NODE_OUT" | cut -d: -f1)" ]
   run node_processes
   [ -z "$output" ]
 }

@@ -2,7 +2,8 @@
 """Stand-in for crio and kubelet in the integration tests (run as `crio` or `kubelet`).
 
 It checks what the real binary would need from usernode (crio: _CRIO_ROOTLESS=1 and the rendered
-crio.conf; kubelet: the rendered KubeletConfiguration and crio's socket accepting connections),
+crio.conf; kubelet: the rendered KubeletConfiguration and crio's socket accepting connections;
+both: no NOTIFY_SOCKET of their own),
 then behaves as the test asks through STANDIN_* environment variables:
 
   STANDIN_EVENTS          file to append "ROLE EVENT PID" lines to (start, ready, sigterm, exit)
@@ -59,6 +60,9 @@ def common_start():
         print({"crio": "crio version 1.30.0", "kubelet": "Kubernetes v1.30.0"}[role])
         sys.exit(0)
     event("start")
+    # systemd's notify socket belongs to usernode's main process, never to a service.
+    if os.environ.get("NOTIFY_SOCKET") or os.environ.get("WATCHDOG_USEC"):
+        fail("NOTIFY_SOCKET/WATCHDOG_USEC leaked into the service's environment")
     if env("IGNORE_TERM") == "1":
         signal.signal(signal.SIGTERM, lambda *_: event("sigterm-ignored"))
     else:
