@@ -37,7 +37,7 @@ struct node_settings {
         char *node_name;
         char *state_dir; /* $XDG_RUNTIME_DIR/usernode/NAME */
         char *data_dir; /* $XDG_DATA_HOME/usernode/NAME */
-        char *config_path; /* the INI file, NULL when there is none */
+        char *config_path; /* the INI file given with --config; NULL: the node's default file */
         char *config_dir; /* $XDG_CONFIG_HOME/usernode */
 
         /* [crio] */

@@ -153,7 +153,7 @@ static int apply_section(const struct config *config, const char *section, const
 
 int node_settings_from_config(struct node_settings *s, const struct config *config, const char *node,
                               const char *state_dir, const char *config_path) {
-        _cleanup_free_ char *data_dir = NULL, *config_dir = NULL, *default_path = NULL;
+        _cleanup_free_ char *data_dir = NULL, *config_dir = NULL;
         static const char *const sections[] = { "crio", "kubelet", "cni", "supervisor" };
         int r;
 
@@ -164,8 +164,6 @@ int node_settings_from_config(struct node_settings *s, const struct config *conf
                 return log_error_errno(r, "neither XDG_DATA_HOME/XDG_CONFIG_HOME nor HOME is set; set HOME");
         if (r < 0)
                 return log_error_errno(r, "cannot resolve the node's directories: %m");
-        if (!config_path && config_default_path(node, &default_path) >= 0)
-                config_path = default_path;
         r = node_settings_init(s, node, state_dir, data_dir, config_dir, config_path);
         if (r < 0)
                 return log_error_errno(r, "%m");

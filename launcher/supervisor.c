@@ -653,7 +653,7 @@ int supervisor_reload(struct supervisor *s) {
         struct service **next = calloc(plan->n_services + s->n_services + 1, sizeof(struct service *));
         if (!next)
                 return -ENOMEM;
-        size_t n = 0;
+        size_t n = 0, added = 0, restarted = 0, removed = 0;
         for (size_t i = 0; i < plan->n_services; i++) {
                 struct service_def *def = &plan->services[i];
                 struct service *old = find_service(s, def->name);
@@ -664,6 +664,7 @@ int supervisor_reload(struct supervisor *s) {
                                 continue;
                         }
                         log_info("%s: new service", next[n]->def.name);
+                        added++;
                         service_set_state(next[n], SERVICE_WAITING);
                         n++;
                         continue;
@@ -677,6 +678,7 @@ int supervisor_reload(struct supervisor *s) {
                 old->def = *def;
                 *def = tmp; /* freed with the plan */
                 log_info("%s: configuration changed, restarting it", old->def.name);
+                restarted++;
                 if (old->pid > 0 && old->state != SERVICE_STOPPING) {
                         old->restart_after_stop = true;
                         service_begin_stop(old);
@@ -696,6 +698,7 @@ int supervisor_reload(struct supervisor *s) {
                 if (kept)
                         continue;
                 log_info("%s: removed from the configuration, stopping it", svc->def.name);
+                removed++;
                 if (svc->pid > 0) {
                         svc->remove_after_stop = true;
                         if (svc->state != SERVICE_STOPPING)
@@ -707,6 +710,7 @@ int supervisor_reload(struct supervisor *s) {
         free(s->services);
         s->services = next;
         s->n_services = n;
+        log_info("reloaded: %zu restarted, %zu added, %zu removed", restarted, added, removed);
         supervisor_start_waiting(s);
         return 0;
 }

@@ -10,6 +10,7 @@ then behaves as the test asks through STANDIN_* environment variables:
   STANDIN_<ROLE>_DELAY    seconds before the socket / healthz port is up (default 0.2)
   STANDIN_<ROLE>_CRASH    seconds after readiness at which it exits with status 1
   STANDIN_<ROLE>_CRASH_ONCE_FILE  crash only if this file does not exist yet (creates it)
+  STANDIN_<ROLE>_EXIT    exit at once with this status, never getting ready
   STANDIN_<ROLE>_IGNORE_TERM=1    ignore SIGTERM (the supervisor must SIGKILL it)
   STANDIN_<ROLE>_GRANDCHILD=1     leave `sleep 1000.$STANDIN_TAG` behind in a session of its own
   STANDIN_TAG             digits that make this test's grandchildren findable (default 0)
@@ -60,6 +61,10 @@ def common_start():
         print({"crio": "crio version 1.30.0", "kubelet": "Kubernetes v1.30.0"}[role])
         sys.exit(0)
     event("start")
+    if env("EXIT") is not None:
+        print(f"{role} stand-in: exiting with status {env('EXIT')} as asked", file=sys.stderr, flush=True)
+        event("exit")
+        sys.exit(int(env("EXIT")))
     # systemd's notify socket belongs to usernode's main process, never to a service.
     if os.environ.get("NOTIFY_SOCKET") or os.environ.get("WATCHDOG_USEC"):
         fail("NOTIFY_SOCKET/WATCHDOG_USEC leaked into the service's environment")
