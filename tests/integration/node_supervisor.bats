@@ -11,6 +11,7 @@ setup() {
 }
 
 teardown() {
+  [ -z "${FOLLOWER:-}" ] || kill "$FOLLOWER" 2>/dev/null || true
   node_test_teardown
 }
 
@@ -193,4 +194,19 @@ PY
   kill -HUP "$SUP_PID"
   wait_for 20 "grep -q 'reloaded: 0 restarted, 0 added, 0 removed' '$WORK/supervise.err'"
   ! grep -q 'reload failed' "$WORK/supervise.err"
+}
+
+@test "usernode logs -f follows a service's log as it is written, across a rotation" {
+  # Every kubelet run writes 3000 bytes: the second run's rotate kubelet.log under the follower.
+  printf '[supervisor]\nlog_max_size = 4K\n' >> "$INI"
+  export STANDIN_KUBELET_OUTPUT=3000
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  "$USERNODE" logs --node node -f kubelet > "$WORK/follow.out" 2>&1 &
+  FOLLOWER=$!
+  wait_for 10 "grep -q 'kubelet stand-in started' '$WORK/follow.out'"
+  sed -i "s/^healthz_port = .*/healthz_port = $((HEALTHZ_PORT + 1))/" "$INI"
+  kill -HUP "$SUP_PID"
+  wait_for 20 "[ -e '$WORK/data/usernode/node/logs/kubelet.log.1' ]"
+  wait_for 20 "[ \$(grep -c 'kubelet stand-in started' '$WORK/follow.out') -ge 2 ]"
 }
