@@ -1,0 +1,191 @@
+/* network.c: the slirp engine supervised from the launcher's sd-event loop. */
+#include "network.h"
+
+#include <assert.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "netns/slirp_engine.h"
+
+/* An engine that dies younger than this is restarted only after this long, so a crash loop
+ * costs one fork a second rather than a whole CPU. */
+#define ENGINE_RESTART_DELAY_USEC 1000000ULL
+
+struct network_engine {
+        sd_event *event;
+        const struct network_options *options;
+        int tap_fd;
+        char *state_dir;
+        pid_t pid;
+        uint64_t started_usec;
+        unsigned restarts;
+        sd_event_source *child_source;
+        sd_event_source *restart_source;
+};
+
+/* Write `text` to dir/name through a temporary file, so readers never see half a file. */
+static int write_state_file(const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *path = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t length = strlen(text);
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return negative_errno();
+        if (write(fd, text, length) != (ssize_t)length) {
+                int r = errno > 0 ? -errno : -EIO;
+                unlink(tmp);
+                return r;
+        }
+        if (rename(tmp, path) < 0) {
+                int r = negative_errno();
+                unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int network_write_node_files(const struct network_options *options, const char *state_dir,
+                             const char *hostname) {
+        _cleanup_free_ char *resolv = NULL, *hosts = NULL;
+        int r;
+
+        r = network_render_resolv_conf(options, &resolv);
+        if (r >= 0)
+                r = network_render_hosts(options, hostname, &hosts);
+        if (r < 0)
+                return log_error_errno(r, "cannot render the node's resolv.conf and hosts: %m");
+        r = write_state_file(state_dir, "resolv.conf", resolv);
+        if (r < 0)
+                return log_error_errno(r, "cannot write %s/resolv.conf: %m", state_dir);
+        r = write_state_file(state_dir, "hosts", hosts);
+        if (r < 0)
+                return log_error_errno(r, "cannot write %s/hosts: %m", state_dir);
+        return 0;
+}
+
+static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
+
+static int engine_fork(struct network_engine *e) {
+        char pid_text[32];
+        int r;
+
+        pid_t pid = slirp_engine_spawn(e->options, e->tap_fd);
+        if (pid < 0)
+                return log_error_errno(pid, "cannot start the slirp engine: %m");
+        e->pid = pid;
+        (void)sd_event_now(e->event, CLOCK_MONOTONIC, &e->started_usec);
+
+        e->child_source = sd_event_source_unref(e->child_source);
+        r = sd_event_add_child(e->event, &e->child_source, pid, WEXITED, engine_on_exit, e);
+        if (r < 0) {
+                kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
+                e->pid = 0;
+                return log_error_errno(r, "cannot watch the slirp engine: %m");
+        }
+        snprintf(pid_text, sizeof(pid_text), "%d\n", (int)pid);
+        r = write_state_file(e->state_dir, NETWORK_ENGINE_PID_FILE, pid_text);
+        if (r < 0)
+                log_warning_errno(r, "cannot write %s/%s: %m", e->state_dir, NETWORK_ENGINE_PID_FILE);
+        log_debug("slirp engine started, pid %d", (int)pid);
+        return 0;
+}
+
+static int engine_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct network_engine *e = userdata;
+        (void)s;
+        (void)usec;
+        e->restart_source = sd_event_source_unref(e->restart_source);
+        (void)engine_fork(e); /* logged; the node stays up without network rather than dying */
+        return 0;
+}
+
+static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        struct network_engine *e = userdata;
+        uint64_t now = 0;
+        (void)s;
+
+        if (si->si_code == CLD_EXITED)
+                log_warning(
+                        "slirp engine (pid %d) exited with status %d; restarting it on the same tap device",
+                        (int)si->si_pid, si->si_status);
+        else
+                log_warning(
+                        "slirp engine (pid %d) killed by signal %s; restarting it on the same tap device",
+                        (int)si->si_pid, strsignal(si->si_status));
+        e->pid = 0;
+        e->restarts++;
+        (void)sd_event_now(e->event, CLOCK_MONOTONIC, &now);
+        if (now - e->started_usec >= ENGINE_RESTART_DELAY_USEC) {
+                (void)engine_fork(e); /* logged */
+                return 0;
+        }
+        int r = sd_event_add_time_relative(e->event, &e->restart_source, CLOCK_MONOTONIC,
+                                           ENGINE_RESTART_DELAY_USEC, 0, engine_on_restart_timer, e);
+        if (r < 0)
+                log_error_errno(r, "cannot schedule the slirp engine's restart: %m");
+        return 0;
+}
+
+int network_engine_start(sd_event *event, const struct network_options *options, int tap_fd,
+                         const char *state_dir, struct network_engine **ret) {
+        _cleanup_(network_engine_freep) struct network_engine *e = NULL;
+        int r;
+
+        assert(tap_fd >= 0);
+        e = calloc(1, sizeof(*e));
+        if (!e) {
+                close(tap_fd);
+                return log_error_errno(ENOMEM, "%m");
+        }
+        e->tap_fd = tap_fd;
+        e->event = sd_event_ref(event);
+        e->options = options;
+        e->state_dir = strdup(state_dir);
+        if (!e->state_dir)
+                // cppcheck-suppress memleak ; e is freed by its cleanup attribute
+                return log_error_errno(ENOMEM, "%m");
+        r = engine_fork(e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+struct network_engine *network_engine_free(struct network_engine *e) {
+        if (!e)
+                return NULL;
+        e->child_source = sd_event_source_unref(e->child_source);
+        e->restart_source = sd_event_source_unref(e->restart_source);
+        if (e->pid > 0) {
+                kill(e->pid, SIGKILL);
+                (void)waitpid(e->pid, NULL, 0);
+        }
+        if (e->state_dir) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s", e->state_dir, NETWORK_ENGINE_PID_FILE) >= 0)
+                        (void)unlink(path);
+        }
+        if (e->tap_fd >= 0)
+                close(e->tap_fd);
+        free(e->state_dir);
+        sd_event_unref(e->event);
+        free(e);
+        return NULL;
+}
+
+pid_t network_engine_pid(const struct network_engine *engine) {
+        return engine->pid;
+}
+
+unsigned network_engine_restarts(const struct network_engine *engine) {
+        return engine->restarts;
+}

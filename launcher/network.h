@@ -1,0 +1,40 @@
+/* network.h: the launcher's half of the node's network: the slirp engine and the files the node
+ * binds into its /etc.
+ *
+ * The launcher holds the node's tap fd for the node's whole life, so an engine that dies (a crash,
+ * an OOM kill, a stray SIGKILL) is replaced on the same device and the node never notices more
+ * than the loss of the connections the old engine carried. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "netns/network_options.h"
+
+#define NETWORK_ENGINE_PID_FILE "engine.pid"
+
+struct network_engine;
+
+/* Write resolv.conf and hosts into `state_dir`, for node_network_bind_files(). */
+int network_write_node_files(const struct network_options *options, const char *state_dir,
+                             const char *hostname);
+
+/* Start the engine on `tap_fd` (taken over: closed with the engine object) and keep it running
+ * on `event`: when it exits it is started again at once (after a second if it lived less than
+ * one), logged. Its pid is kept in state_dir/NETWORK_ENGINE_PID_FILE. `options` must outlive the
+ * engine. Returns 0 or a negative errno, logged. */
+int network_engine_start(sd_event *event, const struct network_options *options, int tap_fd,
+                         const char *state_dir, struct network_engine **ret);
+
+/* Stop the engine (SIGKILL: it holds no state worth saving) and free everything. */
+struct network_engine *network_engine_free(struct network_engine *engine);
+
+/* The running engine's pid, or 0 between a death and the restart. */
+pid_t network_engine_pid(const struct network_engine *engine);
+
+/* How many times the engine was restarted. */
+unsigned network_engine_restarts(const struct network_engine *engine);
+
+static inline void network_engine_freep(struct network_engine **engine) {
+        if (*engine)
+                network_engine_free(*engine);
+}
