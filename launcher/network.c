@@ -12,8 +12,8 @@
 #include "common/log.h"
 #include "netns/slirp_engine.h"
 
-/* An engine that dies younger than this is restarted only after this long, so a crash loop
- * costs one fork a second rather than a whole CPU. */
+/* An engine that keeps dying younger than this is restarted only after this long, so a crash
+ * loop costs one fork a second rather than a whole CPU. */
 #define ENGINE_RESTART_DELAY_USEC 1000000ULL
 
 struct network_engine {
@@ -24,6 +24,7 @@ struct network_engine {
         pid_t pid;
         uint64_t started_usec;
         unsigned restarts;
+        unsigned early_deaths; /* deaths in a row, each less than a restart delay after its start */
         sd_event_source *child_source;
         sd_event_source *restart_source;
 };
@@ -73,6 +74,26 @@ int network_write_node_files(const struct network_options *options, const char *
 
 static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
 
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int engine_watch(struct network_engine *e) {
+        int r;
+
+        e->child_source = sd_event_source_unref(e->child_source);
+        r = sd_event_add_child(e->event, &e->child_source, e->pid, WEXITED, engine_on_exit, e);
+        if (r < 0) {
+                kill(e->pid, SIGKILL);
+                (void)waitpid(e->pid, NULL, 0);
+                e->pid = 0;
+                return log_error_errno(r, "cannot watch the slirp engine: %m");
+        }
+        return 0;
+}
+
 static int engine_fork(struct network_engine *e) {
         char pid_text[32];
         int r;
@@ -81,15 +102,11 @@ static int engine_fork(struct network_engine *e) {
         if (pid < 0)
                 return log_error_errno(pid, "cannot start the slirp engine: %m");
         e->pid = pid;
-        (void)sd_event_now(e->event, CLOCK_MONOTONIC, &e->started_usec);
-
-        e->child_source = sd_event_source_unref(e->child_source);
-        r = sd_event_add_child(e->event, &e->child_source, pid, WEXITED, engine_on_exit, e);
-        if (r < 0) {
-                kill(pid, SIGKILL);
-                (void)waitpid(pid, NULL, 0);
-                e->pid = 0;
-                return log_error_errno(r, "cannot watch the slirp engine: %m");
+        e->started_usec = now_usec();
+        if (e->event) {
+                r = engine_watch(e);
+                if (r < 0)
+                        return r;
         }
         snprintf(pid_text, sizeof(pid_text), "%d\n", (int)pid);
         r = write_state_file(e->state_dir, NETWORK_ENGINE_PID_FILE, pid_text);
@@ -123,8 +140,13 @@ static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                         (int)si->si_pid, strsignal(si->si_status));
         e->pid = 0;
         e->restarts++;
-        (void)sd_event_now(e->event, CLOCK_MONOTONIC, &now);
-        if (now - e->started_usec >= ENGINE_RESTART_DELAY_USEC) {
+        now = now_usec();
+        /* One early death is restarted at once; a second in a row means a crash loop. */
+        if (now - e->started_usec >= ENGINE_RESTART_DELAY_USEC)
+                e->early_deaths = 0;
+        else
+                e->early_deaths++;
+        if (e->early_deaths < 2) {
                 (void)engine_fork(e); /* logged */
                 return 0;
         }
@@ -135,8 +157,8 @@ static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         return 0;
 }
 
-int network_engine_start(sd_event *event, const struct network_options *options, int tap_fd,
-                         const char *state_dir, struct network_engine **ret) {
+int network_engine_start(const struct network_options *options, int tap_fd, const char *state_dir,
+                         struct network_engine **ret) {
         _cleanup_(network_engine_freep) struct network_engine *e = NULL;
         int r;
 
@@ -147,7 +169,6 @@ int network_engine_start(sd_event *event, const struct network_options *options,
                 return log_error_errno(ENOMEM, "%m");
         }
         e->tap_fd = tap_fd;
-        e->event = sd_event_ref(event);
         e->options = options;
         e->state_dir = strdup(state_dir);
         if (!e->state_dir)
@@ -180,6 +201,14 @@ struct network_engine *network_engine_free(struct network_engine *e) {
         sd_event_unref(e->event);
         free(e);
         return NULL;
+}
+
+int network_engine_attach(struct network_engine *e, sd_event *event) {
+        assert(!e->event);
+        e->event = sd_event_ref(event);
+        if (e->pid == 0)
+                return engine_fork(e);
+        return engine_watch(e);
 }
 
 pid_t network_engine_pid(const struct network_engine *engine) {

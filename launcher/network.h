@@ -18,12 +18,16 @@ struct network_engine;
 int network_write_node_files(const struct network_options *options, const char *state_dir,
                              const char *hostname);
 
-/* Start the engine on `tap_fd` (taken over: closed with the engine object) and keep it running
- * on `event`: when it exits it is started again at once (after a second if it lived less than
- * one), logged. Its pid is kept in state_dir/NETWORK_ENGINE_PID_FILE. `options` must outlive the
- * engine. Returns 0 or a negative errno, logged. */
-int network_engine_start(sd_event *event, const struct network_options *options, int tap_fd,
-                         const char *state_dir, struct network_engine **ret);
+/* Start the engine on `tap_fd` (taken over: closed with the engine object). Its pid is kept in
+ * state_dir/NETWORK_ENGINE_PID_FILE. `options` must outlive the engine. Returns 0 or a negative
+ * errno, logged. Called as soon as the node hands over its tap device, so the network works
+ * from the node's first instruction. */
+int network_engine_start(const struct network_options *options, int tap_fd, const char *state_dir,
+                         struct network_engine **ret);
+
+/* Keep the engine running from `event`: when it exits it is started again at once on the same
+ * tap fd (after a second when it keeps dying younger than that), logged. *
+int network_engine_attach(struct network_engine *engine, sd_event *event);
 
 /* Stop the engine (SIGKILL: it holds no state worth saving) and free everything. */
 struct network_engine *network_engine_free(struct network_engine *engine);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 
@@ -196,7 +197,38 @@ void network_options_layout(const struct network_options *options, struct networ
         ret->nameserver6.s6_addr[15] = 3;
 }
 
+/* slirp binds its outbound sockets to the address: one the host does not have would make every
+ * connection of the node fail, so say so now. */
+static int check_outbound(int family, const void *address, const char *text) {
+        struct sockaddr_storage sa = { .ss_family = (sa_family_t)family };
+        _cleanup_close_ int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return 0; /* no such family on this host: slirp will say so per connection */
+        if (family == AF_INET)
+                memcpy(&((struct sockaddr_in *)&sa)->sin_addr, address, sizeof(struct in_addr));
+        else
+                memcpy(&((struct sockaddr_in6 *)&sa)->sin6_addr, address, sizeof(struct in6_addr));
+        if (bind(fd, (struct sockaddr *)&sa,
+                 family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0)
+                return log_error_errno(errno,
+                                       "[network] outbound_addr: %s is not usable on this host (%m); use an "
+                                       "address of one of the host's interfaces (ip -brief address)",
+                                       text);
+        return 0;
+}
+
 int network_options_check(const struct network_options *options) {
+        char text[INET6_ADDRSTRLEN];
+
+        if (options->has_outbound_addr &&
+            check_outbound(AF_INET, &options->outbound_addr,
+                           inet_ntop(AF_INET, &options->outbound_addr, text, sizeof(text))) < 0)
+                return -EINVAL;
+        if (options->has_outbound_addr6 &&
+            check_outbound(AF_INET6, &options->outbound_addr6,
+                           inet_ntop(AF_INET6, &options->outbound_addr6, text, sizeof(text))) < 0)
+                return -EINVAL;
         if (options->prefix_len >= NETWORK_PREFIX_MAX && options->n_dns == 0) {
                 char network[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &options->network, network, sizeof(network));

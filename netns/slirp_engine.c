@@ -285,6 +285,10 @@ _Noreturn void slirp_engine_main(const struct network_options *options, int tap_
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != launcher_pid)
                 _exit(EXIT_RUNTIME);
 
+        /* slirp writes to sockets the far end may have closed; that is a socket error for slirp
+         * to handle, not a reason to die. */
+        (void)signal(SIGPIPE, SIG_IGN);
+
         e.tap_fd = engine_keep_only_tap(tap_fd);
         if (e.tap_fd < 0) {
                 log_error_errno(e.tap_fd, "slirp engine: cannot set up its fds: %m");

@@ -155,9 +155,9 @@ int main(int argc, char **argv) {
                 waitpid(node, &status, 0);
                 return WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : EXIT_RUNTIME;
         }
-        if (sd_event_default(&event) < 0)
+        if (network_engine_start(&options, tap_fd, state_dir, &engine) < 0)
                 return EXIT_RUNTIME;
-        if (network_engine_start(event, &options, tap_fd, state_dir, &engine) < 0)
+        if (sd_event_default(&event) < 0 || network_engine_attach(engine, event) < 0)
                 return EXIT_RUNTIME;
         if (sd_event_add_child(event, NULL, node, WEXITED, on_node_exit, NULL) < 0)
                 return EXIT_RUNTIME;
