@@ -26,7 +26,7 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
                          struct network_engine **ret);
 
 /* Keep the engine running from `event`: when it exits it is started again at once on the same
- * tap fd (after a second when it keeps dying younger than that), logged. *
+ * tap fd (after a second when it keeps dying younger than that), logged. */
 int network_engine_attach(struct network_engine *engine, sd_event *event);
 
 /* Stop the engine (SIGKILL: it holds no state worth saving) and free everything. */
