@@ -12,13 +12,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "netns/engine_sandbox.h"
+#include "netns/tap_frame.h"
 
-/* A tap read returns at most one frame; 64 KiB holds the largest (MTU 65520 + Ethernet header). */
-#define ENGINE_FRAME_MAX 65536
+/* A tap read returns one frame: the virtio header and at most a 64 KiB IP packet (a TSO segment,
+ * or MTU 65520) with its Ethernet header. */
+#define ENGINE_FRAME_MAX (TAP_FRAME_HEADER_SIZE + 14 + 65536)
 /* Frames taken from the tap fd before slirp's sockets get their turn again. */
 #define ENGINE_BURST 64
 /* The fd the tap is moved to, so every other inherited fd can be closed. */
@@ -50,9 +53,18 @@ static ssize_t engine_send_packet(const void *buf, size_t len, void *opaque) {
         struct engine *e = opaque;
         ssize_t n;
 
+        /* Complete frames with valid checksums: an all-zero header says so. */
+        static const struct virtio_net_hdr plain = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+        struct iovec iov[2] = {
+                { .iov_base = (void *)&plain, .iov_len = sizeof(plain) },
+                { .iov_base = (void *)buf, .iov_len = len },
+        };
+
         do
-                n = write(e->tap_fd, buf, len);
+                n = writev(e->tap_fd, iov, 2);
         while (n < 0 && errno == EINTR);
+        if (n >= (ssize_t)sizeof(plain))
+                n -= (ssize_t)sizeof(plain);
         /* A full tap queue drops the frame; TCP retransmits it, as libslirp.h allows. */
         if (n < 0 && errno == EAGAIN)
                 return (ssize_t)len;
@@ -219,7 +231,12 @@ static int engine_drain_tap(struct engine *e) {
                 }
                 if (n == 0)
                         return -EPIPE;
-                slirp_input(e->slirp, e->frame, (int)n);
+                int offset = tap_frame_finish(e->frame, (size_t)n);
+                if (offset < 0) {
+                        log_debug("slirp engine: dropped a malformed frame of %zd bytes from the node", n);
+                        continue;
+                }
+                slirp_input(e->slirp, e->frame + offset, (int)(n - offset));
         }
         return 0;
 }

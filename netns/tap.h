@@ -8,7 +8,8 @@
 #define TAP_DEVICE_PATH "/dev/net/tun"
 #define TAP_NAME "tap0"
 
-/* Create tap device `name` (IFF_TAP|IFF_NO_PI) in the current network namespace. Returns its fd
+/* Create tap device `name` (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, checksum and TSO offloads, see
+ * tap_frame.h) in the current network namespace. Returns its fd
  * (O_CLOEXEC, blocking) or a negative errno: -ENOENT when /dev/net/tun is missing, -EACCES or
  * -EPERM when it may not be opened. */
 int tap_create(const char *name);
