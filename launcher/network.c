@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "launcher/config.h"
 #include "netns/slirp_engine.h"
 
 /* An engine that keeps dying younger than this is restarted only after this long, so a crash
@@ -69,6 +70,26 @@ int network_write_node_files(const struct network_options *options, const char *
         r = write_state_file(state_dir, "hosts", hosts);
         if (r < 0)
                 return log_error_errno(r, "cannot write %s/hosts: %m", state_dir);
+        return 0;
+}
+
+int network_options_from_config(const struct config *config, struct network_options *ret) {
+        struct network_options options;
+
+        network_options_init_default(&options);
+        for (const char *const *key = network_option_keys; *key; key++) {
+                const char *value = config_get(config, "network", *key);
+                const char *allowed = "";
+                if (!value)
+                        continue;
+                int r = network_options_set(&options, *key, value, &allowed);
+                if (r < 0) /* the schema's validator and this parser disagree: a bug, say so */
+                        return log_error_errno(r, "%s: [network] %s = \"%s\": %s",
+                                               config_origin(config, "network", *key), *key, value, allowed);
+        }
+        if (network_options_check(&options) < 0)
+                return -EINVAL;
+        *ret = options;
         return 0;
 }
 

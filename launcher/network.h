@@ -12,7 +12,13 @@
 
 #define NETWORK_ENGINE_PID_FILE "engine.pid"
 
+struct config;
+
 struct network_engine;
+
+/* The [network] keys of `config` (validated by the schema when they were set) as options, with
+ * the checks that need them together or need the host. Returns 0 or -EINVAL, logged. */
+int network_options_from_config(const struct config *config, struct network_options *ret);
 
 /* Write resolv.conf and hosts into `state_dir`, for node_network_bind_files(). */
 int network_write_node_files(const struct network_options *options, const char *state_dir,

@@ -130,6 +130,30 @@ static int parse_dns(const char *value, struct network_options *options) {
         return 0;
 }
 
+const char network_option_cidr_allowed[] =
+        "an IPv4 network with host bits zero and a prefix from /1 to /30, e.g. 10.0.2.0/24";
+const char network_option_outbound_addr_allowed[] =
+        "a host IPv4 or IPv6 address, or one of each separated by a comma";
+const char network_option_dns_allowed[] = "\"slirp\" or up to 3 nameserver addresses separated by commas";
+
+static int validate_key(const char *key, const char *value) {
+        struct network_options scratch;
+        network_options_init_default(&scratch);
+        return network_options_set(&scratch, key, value, NULL) < 0 ? -EINVAL : 0;
+}
+
+int network_option_validate_cidr(const char *value) {
+        return validate_key("cidr", value);
+}
+
+int network_option_validate_outbound_addr(const char *value) {
+        return validate_key("outbound_addr", value);
+}
+
+int network_option_validate_dns(const char *value) {
+        return validate_key("dns", value);
+}
+
 int network_options_set(struct network_options *options, const char *key, const char *value,
                         const char **ret_allowed) {
         static const char bool_allowed[] = "true or false (also yes/no, on/off, 1/0)";
@@ -140,8 +164,7 @@ int network_options_set(struct network_options *options, const char *key, const 
                 allowed = "an integer from 1280 to 65520";
                 r = parse_mtu(value, &options->mtu);
         } else if (strcmp(key, "cidr") == 0) {
-                allowed =
-                        "an IPv4 network with host bits zero and a prefix from /1 to /30, e.g. 10.0.2.0/24";
+                allowed = network_option_cidr_allowed;
                 r = parse_cidr(value, &options->network, &options->prefix_len);
         } else if (strcmp(key, "host_loopback") == 0) {
                 allowed = bool_allowed;
@@ -153,10 +176,10 @@ int network_options_set(struct network_options *options, const char *key, const 
                 allowed = bool_allowed;
                 r = parse_bool(value, &options->sandbox);
         } else if (strcmp(key, "outbound_addr") == 0) {
-                allowed = "a host IPv4 or IPv6 address, or one of each separated by a comma";
+                allowed = network_option_outbound_addr_allowed;
                 r = parse_outbound(value, options);
         } else if (strcmp(key, "dns") == 0) {
-                allowed = "\"slirp\" or up to 3 nameserver addresses separated by commas";
+                allowed = network_option_dns_allowed;
                 r = parse_dns(value, options);
         } else
                 return -ENOENT;

@@ -65,3 +65,11 @@ void network_options_layout(const struct network_options *options, struct networ
  * -ENOMEM; the caller frees *ret. */
 int network_render_resolv_conf(const struct network_options *options, char **ret);
 int network_render_hosts(const struct network_options *options, const char *hostname, char **ret);
+
+/* For the config schema (CONFIG_CUSTOM): 0 when `value` is a valid value of the key, else
+ * -EINVAL; network_option_allowed(key) says what is. */
+int network_option_validate_cidr(const char *value);
+int network_option_validate_outbound_addr(const char *value);
+int network_option_validate_dns(const char *value);
+extern const char network_option_cidr_allowed[], network_option_outbound_addr_allowed[],
+        network_option_dns_allowed[];

@@ -4,9 +4,11 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 
+#include "common/channel.h"
 #include "common/log.h"
 #include "netns/mounts.h"
 #include "netns/netconf.h"
+#include "netns/node_protocol.h"
 #include "netns/tap.h"
 
 /* Sysctls of the node's network namespace; only the node sees them. */
@@ -57,18 +59,16 @@ int node_network_setup(const struct network_options *options) {
 
         network_options_layout(options, &layout);
 
-        r = netconf_link_up("lo");
-        if (r < 0)
-                return log_error_errno(r, "cannot bring up lo in the node: %m");
-
         tap = tap_create(TAP_NAME);
-        if (tap == -ENOENT || tap == -EACCES || tap == -EPERM || tap == -ENODEV || tap == -ENXIO)
+        if (tap == -ENOENT || tap == -EACCES || tap == -EPERM || tap == -ENODEV || tap == -ENXIO) {
                 /* The launcher checked the device before; say it again in the node's words. */
-                return log_error_errno(
+                log_error_errno(
                         tap,
-                        "cannot create %s: %s: %m; as root run 'chmod 0666 %s' (or modprobe tun), "
-                        "or run with --net=host",
+                        "cannot create %s: %s: %m; as root run 'chmod 0666 %s' (or modprobe tun), or "
+                        "run with --net=host",
                         TAP_NAME, TAP_DEVICE_PATH, TAP_DEVICE_PATH);
+                return -ENODEV;
+        }
         if (tap < 0)
                 return log_error_errno(tap, "cannot create %s: %m", TAP_NAME);
 
@@ -126,4 +126,16 @@ int node_network_bind_files(const char *state_dir) {
                         return r;
         }
         return 0;
+}
+
+int node_network_handover(const struct network_options *options, const char *state_dir, int channel_fd) {
+        _cleanup_close_ int tap = node_network_setup(options);
+        int r;
+
+        if (tap < 0)
+                return tap;
+        r = channel_send(channel_fd, NODE_MSG_TAP_FD, NULL, 0, tap);
+        if (r < 0)
+                return log_error_errno(r, "cannot hand %s to the launcher: %m", TAP_NAME);
+        return node_network_bind_files(state_dir);
 }

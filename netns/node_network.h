@@ -5,11 +5,16 @@
 
 #include "netns/network_options.h"
 
-/* Bring lo up, create tap0 and give it its MTU, addresses and default routes, set the sysctls a
+/* Create tap0 and give it its MTU, addresses and default routes, set the sysctls a
  * node needs. Runs in the node's (new) network namespace, with /proc of that namespace mounted.
- * Returns the tap fd for the engine, or a negative errno, logged; -ENOENT, -EACCES and -EPERM
- * mean the host's /dev/net/tun is missing or closed to the user (exit EXIT_HOST). */
+ * Returns the tap fd for the engine, or a negative errno, logged; -ENODEV means the host's
+ * /dev/net/tun is missing or closed to the user (exit EXIT_HOST). */
 int node_network_setup(const struct network_options *options);
 
 /* Bind the state dir's resolv.conf and hosts on /etc/resolv.conf and /etc/hosts (after copy-up). */
 int node_network_bind_files(const char *state_dir);
+
+/* The node init's whole network step: node_network_setup(), the tap fd sent to the launcher as
+ * NODE_MSG_TAP_FD on `channel_fd`, then node_network_bind_files(). Returns 0 or a negative errno,
+ * logged (-ENODEV: the host's /dev/net/tun). */
+int node_network_handover(const struct network_options *options, const char *state_dir, int channel_fd);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "launcher/network.h"
 #include "netns/mounts.h"
+#include "netns/netconf.h"
 #include "netns/node_network.h"
 #include "netns/tap.h"
 
@@ -63,9 +64,11 @@ static _Noreturn void node_main(int channel, const struct network_options *optio
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 _exit(EXIT_RUNTIME);
 
+        if (netconf_link_up("lo") < 0)
+                _exit(EXIT_RUNTIME);
         fd = node_network_setup(options);
         if (fd < 0)
-                _exit(fd == -ENOENT || fd == -EACCES || fd == -EPERM ? EXIT_HOST : EXIT_RUNTIME);
+                _exit(fd == -ENODEV ? EXIT_HOST : EXIT_RUNTIME);
         r = channel_send(channel, MSG_TAP_FD, NULL, 0, fd);
         close(fd);
         if (r < 0)

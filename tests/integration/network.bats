@@ -6,10 +6,12 @@
 
 bats_require_minimum_version 1.5.0
 
+load helpers
+
 helpers="$BATS_TEST_DIRNAME/helpers"
 
 setup() {
-  [ -n "${USERNODE:-}" ] || skip "USERNODE is not set (run through make check)"
+  setup_state
   state="$BATS_TEST_TMPDIR/state"
   mkdir -p "$state"
   background_pids=()
