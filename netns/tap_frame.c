@@ -10,22 +10,34 @@
 #define ETHERTYPE_IPV6 0x86dd
 
 uint32_t tap_frame_sum(const uint8_t *data, size_t length, uint32_t sum) {
-        uint64_t s = sum;
+        uint64_t s = 0;
         size_t i = 0;
 
-        /* 64-bit accumulator: no carry handling inside the loop. */
-        for (; i + 4 <= length; i += 4) {
-                uint32_t word;
-                memcpy(&word, data + i, 4);
-                s += ntohl(word);
+        /* The ones' complement sum does not depend on byte order (RFC 1071): add native 64-bit
+         * words with end-around carry, fold, and swap to network order once at the end. */
+        for (; i + 8 <= length; i += 8) {
+                uint64_t word;
+                memcpy(&word, data + i, 8);
+                s += word;
+                s += s < word;
         }
-        for (; i + 2 <= length; i += 2)
-                s += (uint32_t)data[i] << 8 | data[i + 1];
-        if (i < length)
-                s += (uint32_t)data[i] << 8;
-        while (s >> 32)
-                s = (s & 0xffffffff) + (s >> 32);
-        return (uint32_t)s;
+        for (; i + 2 <= length; i += 2) {
+                uint16_t half;
+                memcpy(&half, data + i, 2);
+                s += half;
+                s += s < half;
+        }
+        if (i < length) {
+                uint16_t last = 0;
+                memcpy(&last, data + i, 1); /* padded with a zero byte, in memory order */
+                s += last;
+                s += s < last;
+        }
+        s = (s & 0xffffffff) + (s >> 32);
+        s = (s & 0xffffffff) + (s >> 32);
+        s = (s & 0xffff) + (s >> 16);
+        s = (s & 0xffff) + (s >> 16);
+        return sum + ntohs((uint16_t)s);
 }
 
 static uint16_t fold(uint32_t sum) {
