@@ -87,6 +87,21 @@ start_http_server() {
   [[ "$output" == *"default via 10.41.0.2 dev tap0"* ]]
 }
 
+@test "ipv6 gives the node fd00::100/64 and, with host_loopback, fd00::2 reaches the host's ::1" {
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+    skip "the host has no IPv6 loopback"
+  mkdir -p "$BATS_TEST_TMPDIR/www6"
+  echo v6-ok >"$BATS_TEST_TMPDIR/www6/token"
+  port=$(free_port)
+  python3 -m http.server --bind ::1 --directory "$BATS_TEST_TMPDIR/www6" "$port" >/dev/null 2>&1 3>&- &
+  background_pids+=($!)
+  python3 "$helpers/fetch.py" "http://[::1]:$port/token" 10 >/dev/null
+  run node --ipv6 --host-loopback -- sh -c "ip -o -6 addr show dev tap0 scope global; python3 '$helpers/fetch.py' 'http://[fd00::2]:$port/token'"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"inet6 fd00::100/64"* ]]
+  [ "${lines[-1]}" = v6-ok ]
+}
+
 @test "the node's resolv.conf names 10.0.2.3 and its hosts file names the node" {
   run node -- sh -c 'cat /etc/resolv.conf /etc/hosts'
   [ "$status" -eq 0 ]
