@@ -58,7 +58,7 @@ start_http_server() {
 
 @test "the node fetches from an HTTP server on the host's 127.0.0.1 through 10.0.2.2 with host_loopback" {
   start_http_server
-  run node --host-loopback -- python3 "$helpers/fetch.py" "http://10.0.2.2:$http_port/token"
+  run --separate-stderr node --host-loopback -- python3 "$helpers/fetch.py" "http://10.0.2.2:$http_port/token"
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = "$token" ]
 }
@@ -96,7 +96,7 @@ start_http_server() {
   python3 -m http.server --bind ::1 --directory "$BATS_TEST_TMPDIR/www6" "$port" >/dev/null 2>&1 3>&- &
   background_pids+=($!)
   python3 "$helpers/fetch.py" "http://[::1]:$port/token" 10 >/dev/null
-  run node --ipv6 --host-loopback -- sh -c "ip -o -6 addr show dev tap0 scope global; python3 '$helpers/fetch.py' 'http://[fd00::2]:$port/token'"
+  run --separate-stderr node --ipv6 --host-loopback -- sh -c "ip -o -6 addr show dev tap0 scope global; python3 '$helpers/fetch.py' 'http://[fd00::2]:$port/token'"
   [ "$status" -eq 0 ]
   [[ "$output" == *"inet6 fd00::100/64"* ]]
   [ "${lines[-1]}" = v6-ok ]
@@ -118,7 +118,7 @@ start_http_server() {
   receiver=$!
   background_pids+=($receiver)
   wait_for "$BATS_TEST_TMPDIR/ready" 10
-  run node --host-loopback -- python3 "$helpers/stream.py" send 10.0.2.2 "$port" 1073741824
+  run --separate-stderr node --host-loopback -- python3 "$helpers/stream.py" send 10.0.2.2 "$port" 1073741824
   [ "$status" -eq 0 ]
   wait "$receiver"
   sent="${lines[-1]}"
@@ -134,7 +134,7 @@ start_http_server() {
   sender=$!
   background_pids+=($sender)
   wait_for "$BATS_TEST_TMPDIR/ready" 10
-  run node --host-loopback -- python3 "$helpers/stream.py" recv 10.0.2.2 "$port"
+  run --separate-stderr node --host-loopback -- python3 "$helpers/stream.py" recv 10.0.2.2 "$port"
   [ "$status" -eq 0 ]
   wait "$sender"
   received="${lines[-1]}"
