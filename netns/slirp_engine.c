@@ -40,6 +40,9 @@ struct engine {
         struct pollfd *pollfds;
         size_t n_pollfds, allocated_pollfds;
         struct engine_timer *timers;
+        /* libslirp keeps pointers to these, not copies: they live as long as the engine. */
+        struct sockaddr_in outbound;
+        struct sockaddr_in6 outbound6;
         uint8_t frame[ENGINE_FRAME_MAX];
 };
 
@@ -183,8 +186,6 @@ static const SlirpCb engine_callbacks = {
 
 static Slirp *engine_slirp_new(const struct network_options *options, struct engine *e) {
         struct network_layout layout;
-        struct sockaddr_in outbound = { .sin_family = AF_INET };
-        struct sockaddr_in6 outbound6 = { .sin6_family = AF_INET6 };
         SlirpConfig config = {
                 .version = 4,
                 .restricted = 0,
@@ -208,14 +209,15 @@ static Slirp *engine_slirp_new(const struct network_options *options, struct eng
         config.vhost6 = layout.gateway6;
         config.vnameserver6 = layout.nameserver6;
         if (options->has_outbound_addr) {
-                outbound.sin_addr = options->outbound_addr;
-                config.outbound_addr = &outbound;
+                e->outbound =
+                        (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = options->outbound_addr };
+                config.outbound_addr = &e->outbound;
         }
         if (options->has_outbound_addr6) {
-                outbound6.sin6_addr = options->outbound_addr6;
-                config.outbound_addr6 = &outbound6;
+                e->outbound6 = (struct sockaddr_in6){ .sin6_family = AF_INET6,
+                                                      .sin6_addr = options->outbound_addr6 };
+                config.outbound_addr6 = &e->outbound6;
         }
-        /* slirp_new copies what it keeps; the stack structs may go. */
         return slirp_new(&config, &engine_callbacks, e);
 }
 

@@ -102,6 +102,25 @@ start_http_server() {
   [ "${lines[-1]}" = v6-ok ]
 }
 
+@test "outbound_addr is the source address the far end sees for the node's connections" {
+  # Two addresses of the test's own network namespace: a server on one, slirp bound to the other
+  # (slirp does not bind for connections it maps to loopback, so 10.0.2.2 would not show it).
+  run unshare -Urn sh -c '
+    ip link set lo up && ip addr add 192.0.2.1/32 dev lo && ip addr add 192.0.2.2/32 dev lo &&
+    { python3 -c "
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"192.0.2.1\", 8080)); s.listen(1); open(sys.argv[1], \"w\").close()
+s.settimeout(60); c, peer = s.accept(); c.sendall(peer[0].encode()); c.close()" "$1/ready" \
+        >/dev/null 2>&1 3>&- & } &&
+    i=0; while [ ! -e "$1/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done;
+    "$2" run --state-dir "$1/state" --outbound-addr=192.0.2.2 -- python3 -c "
+import socket; print(socket.create_connection((\"192.0.2.1\", 8080), timeout=10).recv(64).decode())" 2>/dev/null' \
+    sh "$BATS_TEST_TMPDIR" "$USERNODE"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = 192.0.2.2 ]
+}
+
 @test "the node's resolv.conf names 10.0.2.3 and its hosts file names the node" {
   run node -- sh -c 'cat /etc/resolv.conf /etc/hosts'
   [ "$status" -eq 0 ]
