@@ -8,7 +8,7 @@
 # Prints one markdown table: Gbps and their ratio, each engine's peak RSS and CPU seconds per GB.
 #
 # Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
-#      NETNS_NODE (fallback driver while `usernode run` lacks --mtu; default build/helpers/netns_node).
+#      BENCH_RAW=1 to print every run's numbers on stderr.
 # As root it runs itself as the unprivileged test user (scripts/test-user.sh), as check.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,14 +23,13 @@ if [ "$(id -u)" -eq 0 ]; then
   exec setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups --reset-env -- \
     env HOME="$TEST_HOME" USER="$TEST_USER" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
     XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-}" BENCH_RAW="${BENCH_RAW:-}" \
-    USERNODE="${USERNODE:-$top/usernode}" NETNS_NODE="${NETNS_NODE:-$top/build/helpers/netns_node}" \
+    USERNODE="${USERNODE:-$top/usernode}" \
     bash "$top/scripts/bench/net.sh"
 fi
 
 rounds=${ROUNDS:-3}
 duration=${SECONDS_PER_RUN:-8}
 usernode=${USERNODE:-$top/usernode}
-netns_node=${NETNS_NODE:-$top/build/helpers/netns_node}
 for tool in iperf3 slirp4netns unshare python3; do
   command -v "$tool" >/dev/null || { echo "net.sh: $tool missing; run scripts/install-deps.sh bench" >&2; exit 3; }
 done
@@ -73,25 +72,14 @@ sample_engine() {
   echo "$rss $ticks" >"$2/engine"
 }
 
-usernode_driver() {
-  if "$usernode" run --help 2>&1 | grep -q -- '--mtu'; then
-    echo usernode
-  else
-    echo helper
-  fi
-}
-
 # run_usernode MTU DIR
 run_usernode() {
   local mtu=$1 dir=$2 pid
   mkdir -p "$dir/state"
   client_script "$dir" >"$dir/client.sh"
-  if [ "$(usernode_driver)" = usernode ]; then
-    "$usernode" run --state-dir "$dir/state" --mtu "$mtu" --host-loopback -- sh "$dir/client.sh" \
-      >"$dir/node.log" 2>&1 &
-  else
-    "$netns_node" "$dir/state" mtu="$mtu" host_loopback=true -- sh "$dir/client.sh" >"$dir/node.log" 2>&1 &
-  fi
+  # No config file of the user's: both tools get exactly the flags below.
+  XDG_CONFIG_HOME="$dir/config" "$usernode" run --state-dir "$dir/state" --mtu "$mtu" --host-loopback \
+    -- sh "$dir/client.sh" >"$dir/node.log" 2>&1 &
   pid=$!
   wait_for "$dir/done" $((duration + 30)) || { cat "$dir/node.log" >&2; return 1; }
   sample_engine "$(cat "$dir/state/engine.pid")" "$dir"
@@ -143,9 +131,9 @@ for mtu in 1500 65520; do
       echo "$tool mtu=$mtu round=$r $(result "$d")" >>"$work/raw"
     done
   done
-  python3 - "$work/raw" "$mtu" "$hz" "$(usernode_driver)" <<'EOF_PY'
+  python3 - "$work/raw" "$mtu" "$hz" <<'EOF_PY'
 import statistics, sys
-raw, mtu, hz, driver = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+raw, mtu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3])
 runs = {"usernode": [], "slirp4netns": []}
 for line in open(raw):
     tool, m, _, bps, nbytes, rss, ticks = line.split()
@@ -157,7 +145,7 @@ def summary(rs):
     cpu = statistics.median((r[3] / hz) / (r[1] / 1e9) for r in rs)
     return gbps, rss, cpu
 u, s = summary(runs["usernode"]), summary(runs["slirp4netns"])
-print(f"| iperf3 TCP, median of {len(runs['usernode'])} ({driver}) | {mtu} | {u[0]:.2f} | {s[0]:.2f} | "
+print(f"| iperf3 TCP, median of {len(runs['usernode'])} | {mtu} | {u[0]:.2f} | {s[0]:.2f} | "
       f"{u[0] / s[0]:.2f}x | {u[1]:.1f} | {s[1]:.1f} | {u[2]:.2f} | {s[2]:.2f} |")
 EOF_PY
 done

@@ -130,6 +130,13 @@ import socket; print(socket.create_connection((\"192.0.2.1\", 8080), timeout=10)
   ! grep -q "written by usernode" /etc/resolv.conf
 }
 
+@test "dns with addresses puts exactly those nameservers in the node's resolv.conf" {
+  run --separate-stderr node --dns=192.0.2.53,2001:db8::53 -- grep ^nameserver /etc/resolv.conf
+  [ "$status" -eq 0 ]
+  [ "$output" = "nameserver 192.0.2.53
+nameserver 2001:db8::53" ]
+}
+
 @test "1 GiB from the node to the host arrives with the checksum it was sent with" {
   port=$(free_port)
   python3 "$helpers/stream.py" listen-recv 127.0.0.1 "$port" "$BATS_TEST_TMPDIR/ready" \
