@@ -23,7 +23,8 @@ teardown() {
   done
 }
 
-# node CMD...: usernode run with this test's state dir.
+# node CMD...: usernode run with this test's state dir (in the background, call "$USERNODE"
+# itself, so $! is the launcher's pid).
 node() {
   "$USERNODE" run --state-dir "$state" "$@"
 }
@@ -41,6 +42,13 @@ wait_for() {
   done
   echo "timed out waiting for $1" >&2
   return 1
+}
+
+# alive PID: the process exists and is not a zombie (a container's PID 1 may never reap it).
+alive() {
+  local stat
+  stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ "$stat" != Z* ]]
 }
 
 # start_http_server: serves $BATS_TEST_TMPDIR/www on 127.0.0.1:$http_port with a token file.
@@ -193,7 +201,7 @@ EOF2
 
 @test "the engine killed with SIGKILL is replaced: a new connection succeeds within 2 s" {
   start_http_server
-  node --host-loopback -- sh -c '
+  "$USERNODE" run --state-dir "$state" --host-loopback -- sh -c '
       i=0; while [ ! -e "$1/killed" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
       python3 "$2/fetch.py" "$3" 2' sh "$BATS_TEST_TMPDIR" "$helpers" "http://10.0.2.2:$http_port/token" \
     >"$BATS_TEST_TMPDIR/node.out" 2>"$BATS_TEST_TMPDIR/node.err" 3>&- &
@@ -212,9 +220,24 @@ EOF2
   grep -q "restarting it" "$BATS_TEST_TMPDIR/node.err"
 }
 
+@test "the engine exits when the launcher is killed" {
+  "$USERNODE" run --state-dir "$state" -- sleep 60 >/dev/null 2>&1 3>&- &
+  launcher=$!
+  background_pids+=($launcher)
+  wait_for "$state/engine.pid" 10
+  engine=$(cat "$state/engine.pid")
+  alive "$engine"
+  kill -KILL "$launcher"
+  for ((i = 0; i < 100; i++)); do
+    alive "$engine" || break
+    sleep 0.05
+  done
+  ! alive "$engine"
+}
+
 # with_running_engine OPTIONS...: start a node that waits, set $engine to its engine's pid.
 with_running_engine() {
-  node "$@" -- sh -c 'i=0; while [ ! -e "$1/done" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done' \
+  "$USERNODE" run --state-dir "$state" "$@" -- sh -c 'i=0; while [ ! -e "$1/done" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done' \
     sh "$BATS_TEST_TMPDIR" >/dev/null 2>&1 3>&- &
   node_pid=$!
   background_pids+=($node_pid)
