@@ -8,7 +8,8 @@
 # Prints one markdown table: Gbps and their ratio, each engine's peak RSS and CPU seconds per GB.
 #
 # Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
-#      BENCH_RAW=1 to print every run's numbers on stderr.
+#      BENCH_RAW=1 to print every run's numbers on stderr, REVERSE=1 to measure host -> node
+#      (iperf3 -R) instead.
 # As root it runs itself as the unprivileged test user (scripts/test-user.sh), as check.sh does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,13 +23,17 @@ if [ "$(id -u)" -eq 0 ]; then
   [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
   exec setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups --reset-env -- \
     env HOME="$TEST_HOME" USER="$TEST_USER" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-    XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-}" BENCH_RAW="${BENCH_RAW:-}" \
+    XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-}" BENCH_RAW="${BENCH_RAW:-}" REVERSE="${REVERSE:-}" \
     USERNODE="${USERNODE:-$top/usernode}" \
     bash "$top/scripts/bench/net.sh"
 fi
 
 rounds=${ROUNDS:-3}
 duration=${SECONDS_PER_RUN:-8}
+direction="node -> host loopback" reverse_flag=
+if [ -n "${REVERSE:-}" ]; then
+  direction="host loopback -> node" reverse_flag=-R
+fi
 usernode=${USERNODE:-$top/usernode}
 for tool in iperf3 slirp4netns unshare python3; do
   command -v "$tool" >/dev/null || { echo "net.sh: $tool missing; run scripts/install-deps.sh bench" >&2; exit 3; }
@@ -58,7 +63,7 @@ wait_for() {
 # The client, run inside the node: iperf3, then hold the network until the engine was sampled.
 client_script() {
   cat <<EOS
-iperf3 -c 10.0.2.2 -p $port -t $duration -J > "$1/iperf.json" || true
+iperf3 -c 10.0.2.2 -p $port -t $duration $reverse_flag -J > "$1/iperf.json" || true
 touch "$1/done"
 i=0; while [ ! -e "$1/sampled" ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done
 EOS
@@ -118,7 +123,7 @@ print(s["bits_per_second"], s["bytes"], rss, ticks)' "$1"
 }
 
 hz=$(getconf CLK_TCK)
-echo "| net: iperf3 node -> host loopback | MTU | usernode Gbps | slirp4netns Gbps | ratio | usernode RSS MiB | slirp4netns RSS MiB | usernode CPU s/GB | slirp4netns CPU s/GB |"
+echo "| net: iperf3 $direction | MTU | usernode Gbps | slirp4netns Gbps | ratio | usernode RSS MiB | slirp4netns RSS MiB | usernode CPU s/GB | slirp4netns CPU s/GB |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for mtu in 1500 65520; do
   for r in $(seq "$rounds"); do
