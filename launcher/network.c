@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -115,15 +116,51 @@ static int engine_watch(struct network_engine *e) {
         return 0;
 }
 
-static int engine_fork(struct network_engine *e) {
+/* Wait for the engine's ready byte; EOF means it died setting itself up (and said why). */
+static int engine_wait_ready(struct network_engine *e, int ready_fd) {
+        char byte;
+        ssize_t n;
+
+        do
+                n = read(ready_fd, &byte, 1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1)
+                return 0;
+        (void)waitpid(e->pid, NULL, 0);
+        e->pid = 0;
+        if (e->options->sandbox)
+                return log_error_errno(EIO, "the slirp engine did not start (see above); if its sandbox "
+                                            "cannot be set up on this host, run with --net-sandbox=false "
+                                            "or set [network] sandbox = false");
+        return log_error_errno(EIO, "the slirp engine did not start (see above)");
+}
+
+/* Fork an engine; with `wait_ready` (the first start) return only once it serves, so a host
+ * where it cannot run fails the run instead of leaving the node silently offline. */
+static int engine_fork(struct network_engine *e, bool wait_ready) {
+        _cleanup_close_ int ready_read = -EBADF, ready_write = -EBADF;
         char pid_text[32];
         int r;
 
-        pid_t pid = slirp_engine_spawn(e->options, e->tap_fd);
+        if (wait_ready) {
+                int pipe_fds[2];
+                if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+                        return log_error_errno(errno, "cannot create a pipe for the slirp engine: %m");
+                ready_read = pipe_fds[0];
+                ready_write = pipe_fds[1];
+        }
+        pid_t pid = slirp_engine_spawn(e->options, e->tap_fd, ready_write);
         if (pid < 0)
                 return log_error_errno(pid, "cannot start the slirp engine: %m");
         e->pid = pid;
         e->started_usec = now_usec();
+        closep(&ready_write);
+        ready_write = -EBADF; /* only the engine's copy is left: its death means EOF */
+        if (wait_ready) {
+                r = engine_wait_ready(e, ready_read);
+                if (r < 0)
+                        return r;
+        }
         if (e->event) {
                 r = engine_watch(e);
                 if (r < 0)
@@ -142,7 +179,7 @@ static int engine_on_restart_timer(sd_event_source *s, uint64_t usec, void *user
         (void)s;
         (void)usec;
         e->restart_source = sd_event_source_unref(e->restart_source);
-        (void)engine_fork(e); /* logged; the node stays up without network rather than dying */
+        (void)engine_fork(e, false); /* logged; the node stays up without network rather than dying */
         return 0;
 }
 
@@ -168,7 +205,7 @@ static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         else
                 e->early_deaths++;
         if (e->early_deaths < 2) {
-                (void)engine_fork(e); /* logged */
+                (void)engine_fork(e, false); /* logged */
                 return 0;
         }
         int r = sd_event_add_time_relative(e->event, &e->restart_source, CLOCK_MONOTONIC,
@@ -195,7 +232,7 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
         if (!e->state_dir)
                 // cppcheck-suppress memleak ; e is freed by its cleanup attribute
                 return log_error_errno(ENOMEM, "%m");
-        r = engine_fork(e);
+        r = engine_fork(e, true);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(e);
@@ -228,7 +265,7 @@ int network_engine_attach(struct network_engine *e, sd_event *event) {
         assert(!e->event);
         e->event = sd_event_ref(event);
         if (e->pid == 0)
-                return engine_fork(e);
+                return engine_fork(e, false);
         return engine_watch(e);
 }
 

@@ -24,10 +24,11 @@ int network_options_from_config(const struct config *config, struct network_opti
 int network_write_node_files(const struct network_options *options, const char *state_dir,
                              const char *hostname);
 
-/* Start the engine on `tap_fd` (taken over: closed with the engine object). Its pid is kept in
- * state_dir/NETWORK_ENGINE_PID_FILE. `options` must outlive the engine. Returns 0 or a negative
- * errno, logged. Called as soon as the node hands over its tap device, so the network works
- * from the node's first instruction. */
+/* Start the engine on `tap_fd` (taken over: closed with the engine object) and return once it
+ * serves (sandboxed, slirp configured). Its pid is kept in state_dir/NETWORK_ENGINE_PID_FILE.
+ * `options` must outlive the engine. Returns 0 or a negative errno, logged, also when the engine
+ * died setting itself up. Called as soon as the node hands over its tap device, so the network
+ * works from the node's first instruction. */
 int network_engine_start(const struct network_options *options, int tap_fd, const char *state_dir,
                          struct network_engine **ret);
 

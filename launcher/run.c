@@ -125,6 +125,14 @@ static int write_id_maps(struct launcher *l) {
         return 0;
 }
 
+/* tap0 from the init: start the engine on it, then let the init go on to READY. */
+static int start_engine(struct launcher *l, int tap_fd) {
+        int r = network_engine_start(&l->network, tap_fd, l->statedir.path, &l->engine);
+        if (r < 0)
+                return r;
+        return channel_send(l->channel_fd, NODE_MSG_ENGINE_UP, NULL, 0, -EBADF);
+}
+
 /* Block until the init reports READY, starting the slirp engine when tap0 arrives before it.
  * Returns 0, or the init's exit code when it died first (it logged why). */
 static int wait_for_ready(struct launcher *l) {
@@ -133,16 +141,16 @@ static int wait_for_ready(struct launcher *l) {
 
         for (;;) {
                 r = channel_recv(l->channel_fd, &message, &fd);
-                if (r == 0 && message.type == NODE_MSG_TAP_FD && fd >= 0 && !l->engine) {
-                        r = network_engine_start(&l->network, fd, l->statedir.path, &l->engine);
-                        if (r < 0)
-                                break;
-                        continue;
+                if (r < 0 || message.type != NODE_MSG_TAP_FD || fd < 0 || l->engine)
+                        break;
+                if (start_engine(l, fd) < 0) {
+                        init_kill_and_wait(l->init_pid);
+                        l->init_pid = 0;
+                        return EXIT_RUNTIME;
                 }
-                if (fd >= 0)
-                        close(fd);
-                break;
         }
+        if (fd >= 0)
+                close(fd);
         if (r == 0 && message.type == NODE_MSG_READY)
                 return 0;
         int code = init_kill_and_wait(l->init_pid);

@@ -137,5 +137,18 @@ int node_network_handover(const struct network_options *options, const char *sta
         r = channel_send(channel_fd, NODE_MSG_TAP_FD, NULL, 0, tap);
         if (r < 0)
                 return log_error_errno(r, "cannot hand %s to the launcher: %m", TAP_NAME);
-        return node_network_bind_files(state_dir);
+        r = node_network_bind_files(state_dir);
+        if (r < 0)
+                return r;
+
+        /* Nothing of the node runs before its network does. EOF: the launcher could not start
+         * the engine, said why, and is about to stop the node. */
+        struct channel_message message;
+        int fd;
+        r = channel_recv(channel_fd, &message, &fd);
+        if (fd >= 0)
+                close(fd);
+        if (r < 0)
+                return r;
+        return message.type == NODE_MSG_ENGINE_UP ? 0 : -EBADMSG;
 }

@@ -15,6 +15,7 @@ int node_network_setup(const struct network_options *options);
 int node_network_bind_files(const char *state_dir);
 
 /* The node init's whole network step: node_network_setup(), the tap fd sent to the launcher as
- * NODE_MSG_TAP_FD on `channel_fd`, then node_network_bind_files(). Returns 0 or a negative errno,
- * logged (-ENODEV: the host's /dev/net/tun). */
+ * NODE_MSG_TAP_FD on `channel_fd`, node_network_bind_files(), then the launcher's
+ * NODE_MSG_ENGINE_UP awaited. Returns 0 or a negative errno (-ENODEV: the host's /dev/net/tun,
+ * logged; -ECONNRESET: the launcher gave up, and logged why). */
 int node_network_handover(const struct network_options *options, const char *state_dir, int channel_fd);

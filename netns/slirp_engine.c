@@ -24,8 +24,9 @@
 #define ENGINE_FRAME_MAX (TAP_FRAME_HEADER_SIZE + 14 + 65536)
 /* Frames taken from the tap fd before slirp's sockets get their turn again. */
 #define ENGINE_BURST 64
-/* The fd the tap is moved to, so every other inherited fd can be closed. */
+/* The fds the tap and the ready pipe are moved to, so every other inherited fd can be closed. */
 #define ENGINE_TAP_FD 3
+#define ENGINE_READY_FD 4
 
 struct engine_timer {
         struct engine_timer *next;
@@ -284,17 +285,28 @@ static int engine_loop(struct engine *e) {
         }
 }
 
-/* Only the tap fd and stdio survive into the engine: it must not hold the launcher's channel,
- * lock or listening sockets. */
-static int engine_keep_only_tap(int tap_fd) {
-        if (tap_fd != ENGINE_TAP_FD && dup3(tap_fd, ENGINE_TAP_FD, O_CLOEXEC) < 0)
+/* Only the tap fd, the ready pipe and stdio survive into the engine: it must not hold the
+ * launcher's channel, lock or listening sockets. Returns 0 or a negative errno. */
+static int engine_keep_only(int *tap_fd, int *ready_fd) {
+        /* Out of the way first, so moving one cannot overwrite the other. */
+        int tap = fcntl(*tap_fd, F_DUPFD_CLOEXEC, 100);
+        int ready = *ready_fd >= 0 ? fcntl(*ready_fd, F_DUPFD_CLOEXEC, 100) : -1;
+
+        if (tap < 0 || (*ready_fd >= 0 && ready < 0))
                 return negative_errno();
-        if (close_range(ENGINE_TAP_FD + 1, ~0U, 0) < 0)
+        if (dup3(tap, ENGINE_TAP_FD, O_CLOEXEC) < 0)
                 return negative_errno();
-        return ENGINE_TAP_FD;
+        if (ready >= 0 && dup3(ready, ENGINE_READY_FD, O_CLOEXEC) < 0)
+                return negative_errno();
+        if (close_range(ready >= 0 ? ENGINE_READY_FD + 1 : ENGINE_TAP_FD + 1, ~0U, 0) < 0)
+                return negative_errno();
+        *tap_fd = ENGINE_TAP_FD;
+        *ready_fd = ready >= 0 ? ENGINE_READY_FD : -1;
+        return 0;
 }
 
-_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, pid_t launcher_pid) {
+_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, int ready_fd,
+                                 pid_t launcher_pid) {
         static struct engine e; /* frame buffer too large for the stack */
         int r;
 
@@ -308,11 +320,12 @@ _Noreturn void slirp_engine_main(const struct network_options *options, int tap_
          * to handle, not a reason to die. */
         (void)signal(SIGPIPE, SIG_IGN);
 
-        e.tap_fd = engine_keep_only_tap(tap_fd);
-        if (e.tap_fd < 0) {
-                log_error_errno(e.tap_fd, "slirp engine: cannot set up its fds: %m");
+        r = engine_keep_only(&tap_fd, &ready_fd);
+        if (r < 0) {
+                log_error_errno(r, "slirp engine: cannot set up its fds: %m");
                 _exit(EXIT_RUNTIME);
         }
+        e.tap_fd = tap_fd;
         /* Non-blocking, so a burst read stops when the tap is drained. */
         if (fcntl(e.tap_fd, F_SETFL, fcntl(e.tap_fd, F_GETFL) | O_NONBLOCK) < 0) {
                 log_error_errno(errno, "slirp engine: cannot make the tap fd non-blocking: %m");
@@ -338,11 +351,16 @@ _Noreturn void slirp_engine_main(const struct network_options *options, int tap_
                 _exit(EXIT_RUNTIME);
         }
         log_debug("slirp engine: serving the node, MTU %u", options->mtu);
+        /* Sandboxed and configured: tell the launcher, who may be waiting to report failure. */
+        if (ready_fd >= 0) {
+                (void)!write(ready_fd, "", 1);
+                close(ready_fd);
+        }
         (void)engine_loop(&e);
         _exit(EXIT_RUNTIME);
 }
 
-pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd) {
+pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd, int ready_fd) {
         pid_t launcher = getpid();
         pid_t pid = fork();
 
@@ -353,7 +371,7 @@ pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd) {
                 sigset_t all;
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
-                slirp_engine_main(options, tap_fd, launcher);
+                slirp_engine_main(options, tap_fd, ready_fd, launcher);
         }
         return pid;
 }
