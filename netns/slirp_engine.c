@@ -12,11 +12,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/uio.h>
 #include <time.h>
 
 #include "common/log.h"
 #include "netns/engine_sandbox.h"
+#include "netns/tap_coalesce.h"
 #include "netns/tap_frame.h"
 
 /* A tap read returns one frame: the virtio header and at most a 64 KiB IP packet (a TSO segment,
@@ -45,6 +45,7 @@ struct engine {
         struct sockaddr_in outbound;
         struct sockaddr_in6 outbound6;
         uint8_t frame[ENGINE_FRAME_MAX];
+        struct tap_coalescer to_node; /* slirp's frames on their way to the tap */
 };
 
 static int64_t clock_ms(void) {
@@ -55,24 +56,12 @@ static int64_t clock_ms(void) {
 
 static ssize_t engine_send_packet(const void *buf, size_t len, void *opaque) {
         struct engine *e = opaque;
-        ssize_t n;
+        int r = tap_coalesce_add(&e->to_node, e->tap_fd, buf, len);
 
-        /* Complete frames with valid checksums: an all-zero header says so. */
-        static const struct virtio_net_hdr plain = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
-        struct iovec iov[2] = {
-                { .iov_base = (void *)&plain, .iov_len = sizeof(plain) },
-                { .iov_base = (void *)buf, .iov_len = len },
-        };
-
-        do
-                n = writev(e->tap_fd, iov, 2);
-        while (n < 0 && errno == EINTR);
-        if (n >= (ssize_t)sizeof(plain))
-                n -= (ssize_t)sizeof(plain);
         /* A full tap queue drops the frame; TCP retransmits it, as libslirp.h allows. */
-        if (n < 0 && errno == EAGAIN)
-                return (ssize_t)len;
-        return n < 0 ? -errno : n;
+        if (r < 0 && r != -EAGAIN)
+                return r;
+        return (ssize_t)len;
 }
 
 static void engine_guest_error(const char *msg, void *opaque) {
@@ -272,6 +261,11 @@ static int engine_loop(struct engine *e) {
                 engine_add_poll(e->tap_fd, SLIRP_POLL_IN, e); /* always index 0 */
                 slirp_pollfds_fill(e->slirp, &timeout, engine_add_poll, e);
                 timeout = engine_run_timers(e, timeout);
+
+                /* Whatever slirp produced this round goes out before we sleep. */
+                r = tap_coalesce_flush(&e->to_node, e->tap_fd);
+                if (r < 0 && r != -EAGAIN)
+                        return log_error_errno(r, "slirp engine: cannot write to the node's tap device: %m");
 
                 r = poll(e->pollfds, e->n_pollfds, timeout == UINT32_MAX ? -1 : (int)timeout);
                 if (r < 0 && errno != EINTR)
