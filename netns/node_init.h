@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "netns/network_options.h"
+
 struct node_settings;
 struct host_tools;
 
@@ -15,6 +17,8 @@ struct node_init_config {
         int channel_fd; /* the init's end of the launcher <-> init channel */
         pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
         bool own_network; /* the node has its own network namespace */
+        const struct network_options *network; /* --net=slirp: tap0 to create and hand over; else NULL */
+        const char *state_dir; /* holds the resolv.conf and hosts the node binds into /etc */
         char **command; /* NULL-terminated argv to run as the payload */
         /* Set instead of command: run the node's services (launcher/node_services.h). */
         const struct node_settings *services_settings;
