@@ -40,7 +40,13 @@ int find_executable(const char *name, char **ret) {
         return -ENOENT;
 }
 
-int binary_version(const char *path, unsigned *major, unsigned *minor) {
+/* `path --version` running, its output on fd. */
+struct version_probe {
+        pid_t pid;
+        int fd;
+};
+
+static int version_probe_start(const char *path, struct version_probe *ret) {
         int fds[2];
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return -errno;
@@ -58,10 +64,16 @@ int binary_version(const char *path, unsigned *major, unsigned *minor) {
                 _exit(127);
         }
         close(fds[1]);
+        *ret = (struct version_probe){ .pid = pid, .fd = fds[0] };
+        return 0;
+}
+
+/* Collect the probe's output and exit, and find the first "MAJOR.MINOR" in the output. */
+static int version_probe_finish(struct version_probe *probe, unsigned *major, unsigned *minor) {
         char out[4096];
         size_t len = 0;
         ssize_t n;
-        while (len < sizeof(out) - 1 && (n = read(fds[0], out + len, sizeof(out) - 1 - len)) != 0) {
+        while (len < sizeof(out) - 1 && (n = read(probe->fd, out + len, sizeof(out) - 1 - len)) != 0) {
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -69,8 +81,8 @@ int binary_version(const char *path, unsigned *major, unsigned *minor) {
                 len += (size_t)n;
         }
         out[len] = '\0';
-        close(fds[0]);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        close(probe->fd);
+        while (waitpid(probe->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
 
         for (const char *p = out; *p; p++) {
@@ -84,6 +96,12 @@ int binary_version(const char *path, unsigned *major, unsigned *minor) {
                 }
         }
         return -ENOEXEC;
+}
+
+int binary_version(const char *path, unsigned *major, unsigned *minor) {
+        struct version_probe probe;
+        int r = version_probe_start(path, &probe);
+        return r < 0 ? r : version_probe_finish(&probe, major, minor);
 }
 
 static int remove_tree_at(int parent, const char *name) {
@@ -199,9 +217,10 @@ static int require_binary(const char *what, const char *name, char **ret) {
         return r;
 }
 
-static int require_version(const char *what, const char *path, unsigned min_major, unsigned min_minor) {
+static int check_version(const char *what, const char *path, struct version_probe *probe, unsigned min_major,
+                         unsigned min_minor) {
         unsigned major, minor;
-        int r = binary_version(path, &major, &minor);
+        int r = version_probe_finish(probe, &major, &minor);
         if (r < 0)
                 return log_error_errno(EPROTONOSUPPORT,
                                        "%s: cannot read the version of %s from '%s --version'", what, path,
@@ -213,18 +232,34 @@ static int require_version(const char *what, const char *path, unsigned min_majo
         return 0;
 }
 
+/* Both versions are asked at once: each answer takes a process start, often tens of ms. */
+static int require_versions(const struct host_tools *t) {
+        struct version_probe crio, kubelet;
+        int r = version_probe_start(t->crio, &crio);
+        if (r < 0)
+                return log_error_errno(r, "crio: cannot run %s --version: %m", t->crio);
+        r = version_probe_start(t->kubelet, &kubelet);
+        if (r < 0) {
+                close(crio.fd);
+                while (waitpid(crio.pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return log_error_errno(r, "kubelet: cannot run %s --version: %m", t->kubelet);
+        }
+        r = check_version("crio", t->crio, &crio, CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR);
+        int k = check_version("kubelet", t->kubelet, &kubelet, KUBELET_MIN_VERSION_MAJOR,
+                              KUBELET_MIN_VERSION_MINOR);
+        return r < 0 ? r : k;
+}
+
 int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
         struct host_tools t = {};
         int r;
 
         r = require_binary("crio", s->crio_path, &t.crio);
         if (r >= 0)
-                r = require_version("crio", t.crio, CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR);
-        if (r >= 0)
                 r = require_binary("kubelet", s->kubelet_path, &t.kubelet);
         if (r >= 0)
-                r = require_version("kubelet", t.kubelet, KUBELET_MIN_VERSION_MAJOR,
-                                    KUBELET_MIN_VERSION_MINOR);
+                r = require_versions(&t);
         if (r >= 0)
                 r = require_binary("conmon (CRI-O's container monitor)", "conmon", &t.conmon);
         if (r >= 0)

@@ -160,6 +160,14 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   [ "$(events crio start)" -eq 0 ]
 }
 
+@test "a kubelet older than 1.28 stops the run before anything starts, saying which version is needed (exit 3)" {
+  export STANDIN_KUBELET_VERSION=1.27.4
+  run "$USERNODE" run --net none --node "$NODE" --config "$INI"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"kubelet: "*"/kubelet is version 1.27, usernode needs 1.28 or newer"* ]]
+  [ "$(events crio start)" -eq 0 ]
+}
+
 @test "a bad value in [supervisor] stops the run with FILE:LINE, key, value and what is allowed (exit 2)" {
   sed -i 's/^restart_delay_min = .*/restart_delay_min = soon/' "$INI"
   run "$USERNODE" run --node "$NODE" --config "$INI"

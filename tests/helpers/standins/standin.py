@@ -10,6 +10,7 @@ then behaves as the test asks through STANDIN_* environment variables:
   STANDIN_<ROLE>_DELAY    seconds before the socket / healthz port is up (default 0.2)
   STANDIN_<ROLE>_CRASH    seconds after readiness at which it exits with status 1
   STANDIN_<ROLE>_CRASH_ONCE_FILE  crash only if this file does not exist yet (creates it)
+  STANDIN_<ROLE>_VERSION what --version says (default 1.30.0)
   STANDIN_<ROLE>_EXIT    exit at once with this status, never getting ready
   STANDIN_<ROLE>_IGNORE_TERM=1    ignore SIGTERM (the supervisor must SIGKILL it)
   STANDIN_<ROLE>_GRANDCHILD=1     leave `sleep 1000.$STANDIN_TAG` behind in a session of its own
@@ -58,7 +59,8 @@ def read_config(flag):
 
 def common_start():
     if "--version" in sys.argv:
-        print({"crio": "crio version 1.30.0", "kubelet": "Kubernetes v1.30.0"}[role])
+        version = env("VERSION", "1.30.0")
+        print({"crio": f"crio version {version}", "kubelet": f"Kubernetes v{version}"}[role])
         sys.exit(0)
     event("start")
     if env("EXIT") is not None:
