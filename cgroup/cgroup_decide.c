@@ -62,8 +62,9 @@ int cgroup_decide(const struct cgroup_options *options, const struct cgroup_disc
                         ret->delegation = CGROUP_DELEGATION_EXISTING;
                         return 0;
                 }
-                return degraded(ret, "%s is not delegated to this user (run usernode in a unit with Delegate=yes)",
-                                found->own);
+                return degraded(
+                        ret, "%s is not delegated to this user (run usernode in a unit with Delegate=yes)",
+                        found->own);
         case CGROUP_MODE_SYSTEMD:
                 if (systemd_reachable) {
                         ret->delegation = CGROUP_DELEGATION_SYSTEMD;
@@ -80,7 +81,8 @@ int cgroup_decide(const struct cgroup_options *options, const struct cgroup_disc
                         ret->delegation = CGROUP_DELEGATION_SYSTEMD;
                         return 0;
                 }
-                return degraded(ret, "%s is not delegated to this user and no systemd user manager is reachable",
+                return degraded(ret,
+                                "%s is not delegated to this user and no systemd user manager is reachable",
                                 found->own);
         default:
                 assert(!"unreachable cgroup mode");

@@ -9,25 +9,25 @@
 #include <sys/types.h>
 
 enum cgroup_layout {
-        CGROUP_LAYOUT_NONE,    /* no cgroup file system at all */
-        CGROUP_LAYOUT_LEGACY,  /* cgroup v1 only */
-        CGROUP_LAYOUT_HYBRID,  /* v1 controllers, cgroup2 only at /sys/fs/cgroup/unified */
+        CGROUP_LAYOUT_NONE, /* no cgroup file system at all */
+        CGROUP_LAYOUT_LEGACY, /* cgroup v1 only */
+        CGROUP_LAYOUT_HYBRID, /* v1 controllers, cgroup2 only at /sys/fs/cgroup/unified */
         CGROUP_LAYOUT_UNIFIED, /* cgroup2 holds the controllers */
 };
 
 /* Where discovery reads from; cgroup_host_real() gives the live system's paths. */
 struct cgroup_host {
-        const char *mountinfo;   /* /proc/self/mountinfo */
+        const char *mountinfo; /* /proc/self/mountinfo */
         const char *self_cgroup; /* /proc/self/cgroup */
-        uid_t uid;               /* whose delegation we look for */
+        uid_t uid; /* whose delegation we look for */
 };
 
 struct cgroup_host cgroup_host_real(void);
 
 struct cgroup_discovery {
         enum cgroup_layout layout;
-        char *mount;       /* the cgroup2 mount point (unified layout only) */
-        char *own;         /* absolute path of the process's own cgroup under `mount` */
+        char *mount; /* the cgroup2 mount point (unified layout only) */
+        char *own; /* absolute path of the process's own cgroup under `mount` */
         bool own_writable; /* `own` is ours: owned by uid, cgroup.procs and subtree_control writable */
         char *controllers; /* space-separated contents of own/cgroup.controllers */
 };

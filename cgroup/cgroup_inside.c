@@ -57,7 +57,8 @@ int cgroup_inside_setup(void) {
 
         r = cgroup_fs_read(CGROUP_INSIDE_MOUNT, "cgroup.controllers", &available);
         if (r < 0)
-                return log_error_errno(r, "cgroups: cannot read %s/cgroup.controllers: %m", CGROUP_INSIDE_MOUNT);
+                return log_error_errno(r, "cgroups: cannot read %s/cgroup.controllers: %m",
+                                       CGROUP_INSIDE_MOUNT);
         /* Refusals are logged one by one inside; the node still runs with what could be enabled. */
         return cgroup_fs_enable(CGROUP_INSIDE_MOUNT, available, NULL);
 }
@@ -66,7 +67,8 @@ int cgroup_inside_create_leaf(const char *name) {
         _cleanup_free_ char *path = NULL;
 
         if (!leaf_name_valid(name))
-                return log_error_errno(EINVAL, "cgroups: \"%s\" is not a usable cgroup name", name ? name : "");
+                return log_error_errno(EINVAL, "cgroups: \"%s\" is not a usable cgroup name",
+                                       name ? name : "");
         path = cgroup_path_join(CGROUP_INSIDE_MOUNT, name);
         if (!path)
                 return -ENOMEM;
@@ -88,7 +90,8 @@ int cgroup_inside_move(const char *name, pid_t pid) {
         int r;
 
         if (!leaf_name_valid(name))
-                return log_error_errno(EINVAL, "cgroups: \"%s\" is not a usable cgroup name", name ? name : "");
+                return log_error_errno(EINVAL, "cgroups: \"%s\" is not a usable cgroup name",
+                                       name ? name : "");
         path = cgroup_path_join(CGROUP_INSIDE_MOUNT, name);
         if (!path)
                 return -ENOMEM;

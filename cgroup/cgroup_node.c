@@ -70,9 +70,10 @@ static int describe(struct cgroup_node *node) {
                              node->scope ? "systemd scope " : "delegated unit",
                              node->scope ? node->scope : "", *node->controllers ? node->controllers : "none",
                              *node->missing ? "; missing: " : "", node->missing,
-                             *node->missing ? ", fix: as root put \"[Service] Delegate=" CGROUP_WANTED_CONTROLLERS
-                                              "\" in " CGROUP_DROPIN_PATH ", systemctl daemon-reload, log in again"
-                                            : "");
+                             *node->missing
+                                     ? ", fix: as root put \"[Service] Delegate=" CGROUP_WANTED_CONTROLLERS
+                                       "\" in " CGROUP_DROPIN_PATH ", systemctl daemon-reload, log in again"
+                                     : "");
         if (r < 0)
                 return -ENOMEM;
         node->description = d;
@@ -106,9 +107,11 @@ static int take_scope(sd_bus *bus, const char *node_name, const struct cgroup_di
         }
         r = delegate_systemd_start_scope(bus, node->scope, getpid(), CGROUP_SCOPE_TIMEOUT_MS);
         if (r == -EEXIST)
-                return log_error_errno(r, "cgroups: %s already exists (left from an earlier run?); stop it with "
-                                          "systemctl --user stop %s",
-                                       node->scope, node->scope);
+                return log_error_errno(
+                        r,
+                        "cgroups: %s already exists (left from an earlier run?); stop it with "
+                        "systemctl --user stop %s",
+                        node->scope, node->scope);
         if (r < 0)
                 return r; /* logged */
         r = cgroup_fs_own_path("/proc/self/cgroup", &own);
@@ -139,7 +142,8 @@ static int build_subtree(struct cgroup_node *node) {
         /* A G/node left by a launcher that was killed: nothing may still run in it. */
         r = cgroup_fs_is_populated(node->node_path);
         if (r > 0)
-                return log_error_errno(EBUSY, "cgroups: %s still holds processes; is the node running already?",
+                return log_error_errno(EBUSY,
+                                       "cgroups: %s still holds processes; is the node running already?",
                                        node->node_path);
         r = cgroup_fs_remove(node->node_path);
         if (r < 0)
@@ -156,7 +160,8 @@ static int build_subtree(struct cgroup_node *node) {
         return cgroup_list_missing(node->controllers, CGROUP_WANTED_CONTROLLERS, &node->missing);
 }
 
-int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name, struct cgroup_node *ret) {
+int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
+                        struct cgroup_node *ret) {
         _cleanup_(cgroup_discovery_done) struct cgroup_discovery found = {};
         _cleanup_(cgroup_decision_done) struct cgroup_decision decision = {};
         _cleanup_(bus_unrefp) sd_bus *bus = NULL;
@@ -176,7 +181,8 @@ int cgroup_node_prepare(const struct cgroup_options *options, const char *node_n
         if (options->mode != CGROUP_MODE_NONE) {
                 r = cgroup_discover(&host, &found);
                 if (r < 0) {
-                        if (asprintf(&reason, "cannot read the cgroup of this process: %s", strerror(-r)) < 0)
+                        if (asprintf(&reason, "cannot read the cgroup of this process: %s", strerror(-r)) <
+                            0)
                                 return -ENOMEM;
                         return go_degraded(options, ret, reason);
                 }
@@ -208,7 +214,8 @@ int cgroup_node_prepare(const struct cgroup_options *options, const char *node_n
         if (r < 0)
                 return r;
         if (*ret->missing)
-                log_warning("cgroups: controllers %s are not delegated to this user; kubelet needs them. As root: "
+                log_warning("cgroups: controllers %s are not delegated to this user; kubelet needs them. As "
+                            "root: "
                             "mkdir -p %s && printf '[Service]\\nDelegate=" CGROUP_WANTED_CONTROLLERS
                             "\\n' >" CGROUP_DROPIN_PATH " && systemctl daemon-reload, then log in again",
                             ret->missing, CGROUP_DROPIN_DIR);
@@ -224,8 +231,8 @@ int cgroup_node_attach(struct cgroup_node *node, pid_t init_pid) {
                 return 0;
         r = cgroup_fs_move(node->node_path, init_pid);
         if (r < 0)
-                return log_error_errno(r, "cgroups: cannot move the node init (pid %d) to %s: %m", (int)init_pid,
-                                       node->node_path);
+                return log_error_errno(r, "cgroups: cannot move the node init (pid %d) to %s: %m",
+                                       (int)init_pid, node->node_path);
         return 0;
 }
 

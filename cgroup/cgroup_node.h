@@ -17,10 +17,10 @@
 #include <sys/types.h>
 
 enum cgroup_mode {
-        CGROUP_MODE_AUTO,     /* existing delegation if any, else systemd, else degraded */
-        CGROUP_MODE_SYSTEMD,  /* always a transient scope from the user's systemd */
+        CGROUP_MODE_AUTO, /* existing delegation if any, else systemd, else degraded */
+        CGROUP_MODE_SYSTEMD, /* always a transient scope from the user's systemd */
         CGROUP_MODE_EXISTING, /* only the launcher's own cgroup, if it is delegated */
-        CGROUP_MODE_NONE,     /* no cgroup handling at all (degraded on purpose) */
+        CGROUP_MODE_NONE, /* no cgroup handling at all (degraded on purpose) */
         _CGROUP_MODE_MAX,
         _CGROUP_MODE_INVALID = -EINVAL,
 };
@@ -28,24 +28,24 @@ enum cgroup_mode {
 /* `[cgroup]` of the node's configuration. */
 struct cgroup_options {
         enum cgroup_mode mode; /* delegate = auto | systemd | existing | none */
-        bool require;          /* require = true: no delegation is an error, not a degraded mode */
+        bool require; /* require = true: no delegation is an error, not a degraded mode */
 };
 
 enum cgroup_delegation {
-        CGROUP_DELEGATION_NONE,     /* degraded: the node runs without resource control */
+        CGROUP_DELEGATION_NONE, /* degraded: the node runs without resource control */
         CGROUP_DELEGATION_EXISTING, /* the launcher's own cgroup (a unit with Delegate=yes) */
-        CGROUP_DELEGATION_SYSTEMD,  /* a transient scope we asked systemd for */
+        CGROUP_DELEGATION_SYSTEMD, /* a transient scope we asked systemd for */
 };
 
 struct cgroup_node {
         enum cgroup_delegation delegation;
         char *degraded_reason; /* why there is no delegation, e.g. "cgroup v2 is not mounted: ..." */
-        char *group;           /* absolute path of G in the host's cgroup2 mount */
-        char *node_path;       /* absolute path of G/node */
-        char *scope;           /* the transient unit's name, when we created one */
-        char *controllers;     /* space-separated controllers enabled for the node */
-        char *missing;         /* space-separated wanted controllers that are not delegated */
-        char *description;     /* one line for `usernode status`, from cgroup_node_describe() */
+        char *group; /* absolute path of G in the host's cgroup2 mount */
+        char *node_path; /* absolute path of G/node */
+        char *scope; /* the transient unit's name, when we created one */
+        char *controllers; /* space-separated controllers enabled for the node */
+        char *missing; /* space-separated wanted controllers that are not delegated */
+        char *description; /* one line for `usernode status`, from cgroup_node_describe() */
 };
 
 #define CGROUP_NODE_NULL ((struct cgroup_node){ .delegation = CGROUP_DELEGATION_NONE })
@@ -67,7 +67,8 @@ enum cgroup_mode cgroup_mode_from_string(const char *s);
  * controller. Without delegation it fills ret->degraded_reason, logs a warning and returns 0, or
  * returns -EOPNOTSUPP (logged) when options->require is set. Other failures: negative errno,
  * logged. `ret` is filled on every return and must be released with cgroup_node_done(). */
-int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name, struct cgroup_node *ret);
+int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
+                        struct cgroup_node *ret);
 
 /* Moves the node init (host pid) into G/node. Must happen before the init unshares its cgroup
  * namespace, i.e. before the launcher sends NODE_MSG_MAPS_WRITTEN. No-op when degraded. */

@@ -50,7 +50,8 @@ int delegate_systemd_own_unit(sd_bus *bus, pid_t pid, enum cgroup_own_unit *ret)
                                (uint32_t)pid);
         if (r < 0) {
                 /* Not one of this manager's units (a login session, a system service): not delegated. */
-                log_debug("cgroups: no user unit holds pid %d: %s", (int)pid, error.message ? error.message : "?");
+                log_debug("cgroups: no user unit holds pid %d: %s", (int)pid,
+                          error.message ? error.message : "?");
                 sd_bus_error_free(&error);
                 *ret = CGROUP_OWN_UNIT_PLAIN;
                 return 0;
@@ -58,17 +59,19 @@ int delegate_systemd_own_unit(sd_bus *bus, pid_t pid, enum cgroup_own_unit *ret)
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0)
                 goto finish;
-        r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "Id", &error, &id);
+        r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "Id", &error,
+                                       &id);
         if (r < 0)
                 goto finish;
         /* Delegate= exists on units that own processes: services, scopes, sockets, mounts, swaps. */
         const char *dot = strrchr(id, '.');
-        interface = !dot                          ? NULL
+        interface = !dot                           ? NULL
                     : strcmp(dot, ".service") == 0 ? "org.freedesktop.systemd1.Service"
                     : strcmp(dot, ".scope") == 0   ? "org.freedesktop.systemd1.Scope"
                                                    : NULL;
         if (interface) {
-                r = sd_bus_get_property_trivial(bus, SD_DEST, path, interface, "Delegate", &error, 'b', &delegate);
+                r = sd_bus_get_property_trivial(bus, SD_DEST, path, interface, "Delegate", &error, 'b',
+                                                &delegate);
                 if (r < 0)
                         goto finish;
         }
@@ -85,9 +88,9 @@ finish:
 }
 
 struct job_wait {
-        const char *job;  /* the object path of our job, once known */
-        char *result;     /* "done", "failed", ... when it finished */
-        char *early_job;  /* JobRemoved seen before we knew our job's path */
+        const char *job; /* the object path of our job, once known */
+        char *result; /* "done", "failed", ... when it finished */
+        char *early_job; /* JobRemoved seen before we knew our job's path */
         char *early_result;
 };
 
@@ -119,8 +122,9 @@ static int append_properties(sd_bus_message *m, const char *unit, pid_t pid) {
         int r = sd_bus_message_open_container(m, 'a', "(sv)");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", unit, "PIDs", "au", 1, (uint32_t)pid,
-                                  "Delegate", "b", 1, "CollectMode", "s", "inactive-or-failed");
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", unit, "PIDs", "au", 1,
+                                  (uint32_t)pid, "Delegate", "b", 1, "CollectMode", "s",
+                                  "inactive-or-failed");
         if (r < 0)
                 return r;
         r = sd_bus_message_close_container(m);
@@ -143,7 +147,8 @@ int delegate_systemd_start_scope(sd_bus *bus, const char *unit, pid_t pid, unsig
         assert(unit);
 
         /* Subscribe to JobRemoved before starting: the job may finish before the call returns. */
-        r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, &wait);
+        r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed,
+                                &wait);
         if (r < 0)
                 goto finish;
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, "");
@@ -191,7 +196,8 @@ int delegate_systemd_start_scope(sd_bus *bus, const char *unit, pid_t pid, unsig
                         goto finish;
         }
         if (strcmp(wait.result, "done") != 0) {
-                r = log_error_errno(EIO, "cgroups: systemd could not start %s: job %s (journalctl --user -u %s)",
+                r = log_error_errno(EIO,
+                                    "cgroups: systemd could not start %s: job %s (journalctl --user -u %s)",
                                     unit, wait.result, unit);
                 goto finish;
         }

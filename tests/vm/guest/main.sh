@@ -29,6 +29,6 @@ run_phase() {
   run_phase "$here"/phase2-*.bats
 } | awk '
   /^1\.\.[0-9]+$/ { next }
-  /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n) }
+  /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n " -") }
   { print }
   END { print "1.." n }'
