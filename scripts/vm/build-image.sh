@@ -23,6 +23,11 @@ fi
 key=$(cat "$here/packages.list" "$here/build-image.sh" | sha256sum | cut -c1-16)
 image=$cache/$suite-$key
 
+# An ordinary user may boot the image root built: snapshot=on only reads it.
+if [ "$(id -u)" -ne 0 ] && [ -z "${USERNODE_VM_CACHE:-}" ] && [ ! -f "$image/done" ] &&
+  [ -f "/var/cache/usernode-vm/$suite-$key/done" ]; then
+  image=/var/cache/usernode-vm/$suite-$key
+fi
 if [ "${1:-}" = --print-dir ]; then
   echo "$image"
   [ -f "$image/done" ]

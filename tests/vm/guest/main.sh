@@ -17,7 +17,8 @@ for _ in $(seq 100); do
 done
 
 run_phase() {
-  su -l $user -c "env PROBE=$in/helpers/cgroup_node_probe USERNODE=$in/usernode bats --tap $*" 2>&1
+  # Bounded well below run.sh's VM timeout, so a hanging test still leaves its TAP lines.
+  timeout 240 su -l $user -c "env PROBE=$in/helpers/cgroup_node_probe USERNODE=$in/usernode bats --tap $*" 2>&1
 }
 
 {
