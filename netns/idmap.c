@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <shadow/subid.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -100,8 +101,8 @@ static int lookup_libsubid(enum id_kind kind, const char *owner, struct id_range
         for (int i = 0; i < count; i++) {
                 if (found[i].count == 0 || found[i].start + found[i].count > UINT32_MAX)
                         continue;
-                int r = append_range(ranges, n, (struct id_range){ (uint32_t)found[i].start,
-                                                                   (uint32_t)found[i].count });
+                int r = append_range(
+                        ranges, n, (struct id_range){ (uint32_t)found[i].start, (uint32_t)found[i].count });
                 if (r < 0) {
                         free(found);
                         return r;
@@ -118,7 +119,8 @@ int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct
 
         snprintf(id_text, sizeof(id_text), "%" PRIu32, id);
         subid_init("usernode", stderr);
-        if (lookup_libsubid(kind, user, &ranges, &n) == 0 && lookup_libsubid(kind, id_text, &ranges, &n) == 0) {
+        if (lookup_libsubid(kind, user, &ranges, &n) == 0 &&
+            lookup_libsubid(kind, id_text, &ranges, &n) == 0) {
                 *ret_ranges = TAKE_PTR(ranges);
                 return (int)n;
         }
@@ -164,7 +166,8 @@ void idmap_build(uint32_t own_id, const struct id_range *ranges, size_t n_ranges
                                     idmap_subid_file(kind), ret->n_extents - 1);
                         break;
                 }
-                ret->extents[ret->n_extents++] = (struct id_extent){ (uint32_t)next_inner, r->start, r->count };
+                ret->extents[ret->n_extents++] =
+                        (struct id_extent){ (uint32_t)next_inner, r->start, r->count };
                 next_inner += r->count;
         }
 }
@@ -210,6 +213,9 @@ static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping 
                 return r;
         }
         if (child == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL); /* the launcher blocks signals for its event loop */
                 close(exec_error[0]);
                 execvp(helper, argv);
                 int e = errno;

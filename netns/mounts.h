@@ -6,7 +6,8 @@
 
 /* Directories copied up: the node may create, replace and delete entries in them (crio writes
  * /run/crio, kubelet /var/lib/kubelet, CNI /etc/cni) while the host's files stay untouched. */
-#define MOUNTS_COPY_UP_DIRS { "/etc", "/run", "/var/lib" }
+#define MOUNTS_COPY_UP_DIRS \
+        { "/etc", "/run", "/var/lib" }
 
 /* Name of the hidden directory in each copied-up dir where the host's original stays reachable. */
 #define MOUNTS_ORIGINAL_NAME ".usernode-host"
@@ -17,7 +18,7 @@
 int mounts_setup_node(bool own_network);
 
 /* Copy up one directory: a tmpfs on `dir` holding symlinks to every entry of the original, which
- * is moved to dir/MOUNTS_ORIGINAL_NAME. Writing through such a symlink changes the host file, so
+ * is moved to dir/MOUNTS_ORIGINAL_NAME (entries that are symlinks are copied as they are). Writing through such a symlink changes the host file, so
  * whoever wants a private copy unlinks the symlink first. */
 int mounts_copy_up(const char *dir);
 
