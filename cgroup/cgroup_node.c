@@ -52,7 +52,7 @@ static bool node_name_valid(const char *name) {
         if (!name || !*name || strlen(name) > 64)
                 return false;
         for (const char *p = name; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", *p))
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", *p))
                         return false;
         return true;
 }
@@ -91,7 +91,8 @@ static int go_degraded(const struct cgroup_options *options, struct cgroup_node 
                                        "%s, and [cgroup] require = true; set require = false to run without "
                                        "resource limits",
                                        node->description);
-        log_warning("%s; the node runs without resource limits", node->description);
+        log_full_errno(options->quiet ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING, 0,
+                       "%s; the node runs without resource limits", node->description);
         return 0;
 }
 

@@ -29,6 +29,8 @@ enum cgroup_mode {
 struct cgroup_options {
         enum cgroup_mode mode; /* delegate = auto | systemd | existing | none */
         bool require; /* require = true: no delegation is an error, not a degraded mode */
+        /* Degraded mode logged at debug level only: a one-off command, not a node whose status says it. */
+        bool quiet;
 };
 
 enum cgroup_delegation {

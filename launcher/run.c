@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup/cgroup_node.h"
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/commands.h"
@@ -33,6 +34,9 @@ struct launcher {
         int channel_fd;
         pid_t init_pid;
         sd_event *event;
+        /* [cgroup] of the node's configuration; the defaults until config_schema.c declares them. */
+        struct cgroup_options cgroup_options;
+        struct cgroup_node cgroup;
 };
 
 static int exit_code_of(int status) {
@@ -94,6 +98,7 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
         struct node_init_config config = {
                 .channel_fd = init_channel_fd,
                 .own_network = l->options->net != NET_MODE_HOST,
+                .cgroup_delegated = l->cgroup.delegation != CGROUP_DELEGATION_NONE,
                 .command = l->options->command,
         };
         closep(&l->channel_fd);
@@ -178,6 +183,11 @@ static int launcher_start_node(struct launcher *l) {
         if (r < 0)
                 return r;
 
+        /* On MAPS_WRITTEN the init unshares its cgroup namespace, rooted where it is then. */
+        r = cgroup_node_attach(&l->cgroup, l->init_pid);
+        if (r < 0)
+                return init_kill_and_wait(l->init_pid), EXIT_RUNTIME;
+
         r = channel_send(l->channel_fd, NODE_MSG_MAPS_WRITTEN, NULL, 0, -EBADF);
         if (r < 0)
                 return log_error_errno(r, "cannot reach the node init: %m");
@@ -216,6 +226,12 @@ static int launcher_run(struct launcher *l) {
         if (r < 0)
                 return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
 
+        /* Before the clone: the init must start in the node's delegated cgroup, and the launcher
+         * must have left it for a leaf so controllers can be enabled. */
+        r = cgroup_node_prepare(&l->cgroup_options, l->options->node, &l->cgroup);
+        if (r < 0)
+                return r == -EOPNOTSUPP ? EXIT_HOST : EXIT_RUNTIME;
+
         r = block_signals();
         if (r < 0) {
                 log_error_errno(r, "cannot block signals: %m");
@@ -246,7 +262,13 @@ static int launcher_run(struct launcher *l) {
 
 int cmd_run(int argc, char **argv) {
         struct run_options options;
-        struct launcher l = { .options = &options, .statedir = STATEDIR_INIT, .channel_fd = -EBADF };
+        struct launcher l = {
+                .options = &options,
+                .statedir = STATEDIR_INIT,
+                .channel_fd = -EBADF,
+                .cgroup_options = { .mode = CGROUP_MODE_AUTO },
+                .cgroup = CGROUP_NODE_NULL,
+        };
         int r;
 
         r = run_options_parse(argc, argv, &options);
@@ -257,7 +279,14 @@ int cmd_run(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        /* A one-off command is not a node: no warning on every run about cgroups it does not need. */
+        l.cgroup_options.quiet = options.command != NULL;
         int code = launcher_run(&l);
+        /* Whatever the node left (a daemon that double-forked out of the payload's reach in the
+         * pid namespace cannot, but a failed start can leave an empty G/node): gone before we exit. */
+        if (cgroup_node_kill(&l.cgroup) < 0 || cgroup_node_remove(&l.cgroup) < 0)
+                code = code ?: EXIT_RUNTIME;
+        cgroup_node_done(&l.cgroup);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);
         sd_event_unref(l.event);
