@@ -215,11 +215,12 @@ int cgroup_node_prepare(const struct cgroup_options *options, const char *node_n
         if (r < 0)
                 return r;
         if (*ret->missing)
-                log_warning("cgroups: controllers %s are not delegated to this user; kubelet needs them. As "
-                            "root: "
-                            "mkdir -p %s && printf '[Service]\\nDelegate=" CGROUP_WANTED_CONTROLLERS
-                            "\\n' >" CGROUP_DROPIN_PATH " && systemctl daemon-reload, then log in again",
-                            ret->missing, CGROUP_DROPIN_DIR);
+                log_full_errno(options->quiet ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING, 0,
+                               "cgroups: controllers %s are not delegated to this user; kubelet needs them. "
+                               "As root: mkdir -p " CGROUP_DROPIN_DIR
+                               " && printf '[Service]\\nDelegate=" CGROUP_WANTED_CONTROLLERS
+                               "\\n' >" CGROUP_DROPIN_PATH " && systemctl daemon-reload, then log in again",
+                               ret->missing);
         log_debug("%s", ret->description);
         return 0;
 }
