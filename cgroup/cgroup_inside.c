@@ -18,8 +18,8 @@ static bool leaf_name_valid(const char *name) {
                 if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
                         return false;
                 p += n;
-                if (*p == '/')
-                        p++;
+                if (*p == '/' && !*++p)
+                        return false; /* a trailing slash: an empty last component */
         }
         return true;
 }

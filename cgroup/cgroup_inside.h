@@ -10,6 +10,10 @@
 
 #define CGROUP_INSIDE_MOUNT "/sys/fs/cgroup"
 
+/* Where kubelet puts its pods (its cgroupRoot): a subtree of its own beside the services' leaves,
+ * so that no process ever sits in an inner cgroup. Create it with cgroup_inside_create_leaf(). */
+#define CGROUP_INSIDE_PODS_ROOT "kubepods"
+
 /* Called by the node init after unshare(CLONE_NEWCGROUP) and its mounts: mounts cgroup2 fresh on
  * /sys/fs/cgroup (so the node sees only its own subtree), moves itself to the leaf /init and
  * enables every available controller at the root. Returns 0 or a negative errno, logged. */

@@ -89,7 +89,8 @@ if [ -n "${USERNODE_VM_KEEP:-}" ]; then
   mkdir -p "$USERNODE_VM_KEEP" && cp -a "$work/console.log" "$work/qemu.log" "$work/out/." "$USERNODE_VM_KEEP/" 2>/dev/null
 fi
 
-if [ -s "$work/out/tap" ] && [ -f "$work/out/rc" ]; then
+# Results count only when at least one test ran: a guest that failed before bats would give none.
+if [ -f "$work/out/rc" ] && grep -qE '^(not )?ok ' "$work/out/tap" 2>/dev/null; then
   cat "$work/out/tap"
   echo "# VM ($accel): boot to result in $elapsed s"
   ! grep -q '^not ok' "$work/out/tap"
