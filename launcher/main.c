@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
         { "run", cmd_run, "start a node (or run CMD in fresh namespaces)" },
         { "exec", cmd_exec, "run a command inside a running node" },
+        { "config", cmd_config, "show the configuration (--default: the default file)" },
 };
 
 static void print_help(void) {

@@ -16,6 +16,7 @@
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/commands.h"
+#include "launcher/config.h"
 #include "launcher/hostcheck.h"
 #include "launcher/run_options.h"
 #include "launcher/statedir.h"
@@ -34,7 +35,7 @@ struct launcher {
         int channel_fd;
         pid_t init_pid;
         sd_event *event;
-        /* [cgroup] of the node's configuration; the defaults until config_schema.c declares them. */
+        /* [cgroup] of the node's configuration */
         struct cgroup_options cgroup_options;
         struct cgroup_node cgroup;
 };
@@ -266,19 +267,24 @@ int cmd_run(int argc, char **argv) {
                 .options = &options,
                 .statedir = STATEDIR_INIT,
                 .channel_fd = -EBADF,
-                .cgroup_options = { .mode = CGROUP_MODE_AUTO },
                 .cgroup = CGROUP_NODE_NULL,
         };
         int r;
 
         r = run_options_parse(argc, argv, &options);
-        if (r != 0)
+        if (r != 0) {
+                run_options_done(&options);
                 return r > 0 ? 0 : EXIT_USAGE;
+        }
         if (!options.command) {
+                run_options_done(&options);
                 log_error("run: no command given; usage: usernode run [OPTIONS] -- CMD [ARG...]");
                 return EXIT_USAGE;
         }
 
+        /* [cgroup]: validated against the schema when loaded. */
+        l.cgroup_options.mode = cgroup_mode_from_string(config_get(options.config, "cgroup", "delegate"));
+        l.cgroup_options.require = config_get_bool(options.config, "cgroup", "require");
         /* A one-off command is not a node: no warning on every run about cgroups it does not need. */
         l.cgroup_options.quiet = options.command != NULL;
         int code = launcher_run(&l);
@@ -287,6 +293,7 @@ int cmd_run(int argc, char **argv) {
         if (cgroup_node_kill(&l.cgroup) < 0 || cgroup_node_remove(&l.cgroup) < 0)
                 code = code ?: EXIT_RUNTIME;
         cgroup_node_done(&l.cgroup);
+        run_options_done(&options);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);
         sd_event_unref(l.event);

@@ -5,7 +5,15 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "launcher/config.h"
 #include "launcher/statedir.h"
+
+/* A flag that sets a configuration key; applied after the file, so flags win. */
+struct override {
+        const char *section, *key, *value, *flag;
+};
+
+#define OVERRIDES_MAX 64
 
 static const char *const net_mode_names[] = {
         [NET_MODE_HOST] = "host",
@@ -39,6 +47,29 @@ static void print_run_help(void) {
                "  -h, --help         show this help\n");
 }
 
+/* Defaults, then the file, then the flags. */
+static int load_config(struct run_options *o, const struct override *overrides, size_t n_overrides) {
+        _cleanup_free_ char *default_path = NULL;
+        int r;
+
+        r = config_new(&o->config);
+        if (r < 0)
+                return r;
+        if (o->config_path)
+                r = config_load_file(o->config, o->config_path, true);
+        else if (config_default_path(o->node, &default_path) == 0)
+                r = config_load_file(o->config, default_path, false);
+        if (r < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n_overrides; i++) {
+                r = config_set(o->config, overrides[i].section, overrides[i].key, overrides[i].value,
+                               overrides[i].flag);
+                if (r < 0)
+                        return -EINVAL;
+        }
+        return net_mode_from_name(config_get(o->config, "network", "mode"), &o->net);
+}
+
 int run_options_parse(int argc, char **argv, struct run_options *ret) {
         enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET };
         static const struct option options[] = {
@@ -49,11 +80,17 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                 { "net", required_argument, NULL, OPT_NET },
                 {},
         };
+        struct override overrides[OVERRIDES_MAX];
+        size_t n_overrides = 0;
         int c;
 
-        *ret = (struct run_options){ .node = "default", .net = NET_MODE_HOST };
+        *ret = (struct run_options){ .node = "default" };
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+                if (n_overrides == OVERRIDES_MAX) {
+                        log_error("run: too many options");
+                        return -EINVAL;
+                }
                 switch (c) {
                 case 'h':
                         print_run_help();
@@ -78,10 +115,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                         ret->config_path = optarg;
                         break;
                 case OPT_NET:
-                        if (net_mode_from_name(optarg, &ret->net) < 0) {
-                                log_error("invalid --net \"%s\": use host or none", optarg);
-                                return -EINVAL;
-                        }
+                        overrides[n_overrides++] = (struct override){ "network", "mode", optarg, "--net" };
                         break;
                 case '?':
                 default:
@@ -92,9 +126,16 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                                           argv[optind - 1]);
                         return -EINVAL;
                 }
+        }
 
         /* As with rootlesskit, "--" is optional: options after the command are the command's. */
         if (optind < argc)
                 ret->command = argv + optind;
-        return 0;
+
+        return load_config(ret, overrides, n_overrides);
+}
+
+void run_options_done(struct run_options *options) {
+        config_free(options->config);
+        options->config = NULL;
 }

@@ -39,3 +39,33 @@ setup() {
   [ "$status" -eq 1 ]
   [[ "$output" == *'node name "bad/name" is not usable'* ]]
 }
+
+@test "usernode run with [cgroup] require = true on this host exits 3 saying why and what to change" {
+  export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  printf '[cgroup]\nrequire = true\n' >"$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"error: cgroups: none (cgroup v2 is not mounted: "*"require = true; set require = false"* ]]
+}
+
+@test "usernode run with [cgroup] delegate = bogus exits 2 naming the allowed values" {
+  export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  printf '[cgroup]\ndelegate = bogus\n' >"$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"[cgroup] delegate = \"bogus\": use one of: auto systemd existing none"* ]]
+}
+
+@test "usernode run in degraded mode still runs the command, quietly" {
+  export XDG_RUNTIME_DIR=$BATS_TEST_TMPDIR/run XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
+  mkdir -p -m 0700 "$XDG_RUNTIME_DIR"
+  run "$USERNODE" run -- echo ran
+  [ "$status" -eq 0 ]
+  [ "$output" = "ran" ]
+  run "$USERNODE" --debug run -- true
+  [[ "$output" == *"cgroups: none (cgroup v2 is not mounted: "* ]]
+}

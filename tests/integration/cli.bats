@@ -44,5 +44,41 @@ setup() { setup_state; }
 @test "an invalid --net exits 2" {
   run "$USERNODE" run --net=bridge -- true
   [ "$status" -eq 2 ]
-  [[ "$output" == *'invalid --net "bridge"'* ]]
+  [[ "$output" == *'--net: [network] mode = "bridge"'* ]]
+}
+
+@test "config --default prints the default configuration, every key commented" {
+  run "$USERNODE" config --default
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"[network]"* ]]
+  [[ "$output" == *"# mode = "* ]]
+}
+
+@test "a configuration with an unknown key stops run with exit 2 naming file:line and key" {
+  printf '[network]\nmode = none\nbogus = 1\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"node.ini:3: unknown key \"bogus\" in [network]"* ]]
+}
+
+@test "a bad value in the configuration names file:line, key, value and what is allowed" {
+  printf '[network]\nmode = bridge\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'node.ini:2: [network] mode = "bridge": use one of: slirp host none'* ]]
+}
+
+@test "the default configuration file of the node is read when present" {
+  mkdir -p "$XDG_CONFIG_HOME/usernode"
+  printf '[network]\nmode = none\n' > "$XDG_CONFIG_HOME/usernode/default.ini"
+  outside=$(readlink /proc/self/ns/net)
+  run "$USERNODE" run -- readlink /proc/self/ns/net
+  [ "$status" -eq 0 ]
+  [ "$output" != "$outside" ]
+}
+
+@test "a missing --config file exits 2" {
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/absent.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"cannot read the configuration"* ]]
 }

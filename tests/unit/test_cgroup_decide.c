@@ -10,6 +10,7 @@
 
 #include "cgroup/cgroup_decide.h"
 #include "cgroup/cgroup_node.h"
+#include "launcher/config_schema.h"
 
 #define OWN "/sys/fs/cgroup/user.slice/user-1000.slice/session-1.scope"
 
@@ -146,6 +147,15 @@ static void test_mode_names_round_trip(void **state) {
         assert_int_equal(cgroup_mode_from_string(NULL), _CGROUP_MODE_INVALID);
 }
 
+static void test_every_delegate_value_of_the_schema_is_a_mode(void **state) {
+        const struct config_key *k = config_schema_find("cgroup", "delegate");
+        (void)state;
+        assert_non_null(k);
+        assert_int_not_equal(cgroup_mode_from_string(k->default_value), _CGROUP_MODE_INVALID);
+        for (const char *const *v = k->values; *v; v++)
+                assert_int_not_equal(cgroup_mode_from_string(*v), _CGROUP_MODE_INVALID);
+}
+
 static void test_degraded_node_describes_itself(void **state) {
         struct cgroup_node node = CGROUP_NODE_NULL;
         (void)state;
@@ -171,6 +181,7 @@ int main(void) {
                 cmocka_unit_test(test_mode_systemd_without_systemd_is_degraded),
                 cmocka_unit_test(test_mode_existing_never_asks_systemd),
                 cmocka_unit_test(test_mode_names_round_trip),
+                cmocka_unit_test(test_every_delegate_value_of_the_schema_is_a_mode),
                 cmocka_unit_test(test_degraded_node_describes_itself),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
