@@ -74,3 +74,16 @@ scope_active() { systemctl --user is-active --quiet "$1"; }
   run sh -c 'ls -d /sys/fs/cgroup/user.slice/user-*.slice/user@*.service/app.slice/usernode-vm6.scope 2>/dev/null'
   [ -z "$output" ]
 }
+
+@test "[cgroup] delegate = existing outside a delegated unit: degraded with the reason; require = true: exit 3" {
+  printf '[cgroup]\ndelegate = existing\n' >"$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" --debug run --node vm7 --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"cgroups: none ("*"session-"*".scope is not delegated to this user (run usernode in a unit with Delegate=yes))"* ]]
+  printf '[cgroup]\ndelegate = existing\nrequire = true\n' >"$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --node vm7 --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"error: cgroups: none ("*"require = true"* ]]
+}
