@@ -12,8 +12,8 @@
 
 #include "common/log.h"
 
-/* cgroupfs files we read are tiny; anything longer is not what we expect. */
-#define CGROUP_FILE_MAX 65536
+/* cgroupfs files we read are small (a cgroup.procs of 100000 pids fits); more is not what we expect. */
+#define CGROUP_FILE_MAX (1 << 20)
 
 struct cgroup_host cgroup_host_real(void) {
         return (struct cgroup_host){
@@ -208,11 +208,19 @@ int cgroup_fs_read(const char *dir, const char *file, char **ret) {
         buf = malloc(CGROUP_FILE_MAX + 1);
         if (!buf)
                 return -ENOMEM;
-        n = read(fd, buf, CGROUP_FILE_MAX);
-        if (n < 0)
-                return negative_errno();
-        if (n == CGROUP_FILE_MAX)
-                return -EFBIG;
+        /* seq_file may hand a long cgroup.procs out in pieces: read to EOF. */
+        for (n = 0;;) {
+                ssize_t k = read(fd, buf + n, CGROUP_FILE_MAX - n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        break;
+                n += k;
+                if (n == CGROUP_FILE_MAX)
+                        return -EFBIG;
+        }
         while (n > 0 && buf[n - 1] == '\n')
                 n--;
         buf[n] = 0;
