@@ -63,7 +63,7 @@ load lib
   [ ! -d "$cg" ]
   wait_for 10 unit_gone usernode-stop1.scope
   wait_for 10 not_dir "$(dirname "$cg")"
-  no_process "sleep 4242"
+  no_process "^sleep 4242"
 }
 
 @test "SIGKILL of the launcher leaves no cgroup and no process behind" {
@@ -72,7 +72,7 @@ load lib
   [ -d "$cg" ]
   kill -KILL "$node_pid"
   wait "$node_pid" || true
-  wait_for 10 no_process "sleep 4343"
+  wait_for 10 no_process "^sleep 4343"
   wait_for 10 unit_gone usernode-kill1.scope
   wait_for 10 not_dir "$(dirname "$cg")"
 }

@@ -53,10 +53,10 @@ scope_active() { systemctl --user is-active --quiet "$1"; }
   "$USERNODE" run --node vm5 -- sleep 4646 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
   pid=$!
   wait_for 30 scope_active usernode-vm5.scope
-  wait_for 10 pgrep -f "sleep 4646"
+  wait_for 10 pgrep -f "^sleep 4646"
   kill -TERM $pid
   wait $pid || true
-  wait_for 10 no_process "sleep 4646"
+  wait_for 10 no_process "^sleep 4646"
   wait_for 10 unit_gone usernode-vm5.scope
   run sh -c 'ls -d /sys/fs/cgroup/user.slice/user-*.slice/user@*.service/app.slice/usernode-vm5.scope 2>/dev/null'
   [ -z "$output" ]
@@ -66,10 +66,10 @@ scope_active() { systemctl --user is-active --quiet "$1"; }
   "$USERNODE" run --node vm6 -- sleep 4747 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
   pid=$!
   wait_for 30 scope_active usernode-vm6.scope
-  wait_for 10 pgrep -f "sleep 4747"
+  wait_for 10 pgrep -f "^sleep 4747"
   kill -KILL $pid
   wait $pid || true
-  wait_for 10 no_process "sleep 4747"
+  wait_for 10 no_process "^sleep 4747"
   wait_for 10 unit_gone usernode-vm6.scope
   run sh -c 'ls -d /sys/fs/cgroup/user.slice/user-*.slice/user@*.service/app.slice/usernode-vm6.scope 2>/dev/null'
   [ -z "$output" ]
