@@ -9,8 +9,8 @@
 
 /* What systemd says about the launcher's own unit. */
 enum cgroup_own_unit {
-        CGROUP_OWN_UNIT_UNKNOWN, /* no systemd user manager to ask */
-        CGROUP_OWN_UNIT_PLAIN, /* a unit without Delegate=yes (or not under the user manager) */
+        CGROUP_OWN_UNIT_UNKNOWN, /* no systemd user manager to ask, or not one of its units */
+        CGROUP_OWN_UNIT_PLAIN, /* a unit of the user manager without Delegate=yes */
         CGROUP_OWN_UNIT_DELEGATED, /* a unit with Delegate=yes */
 };
 

@@ -49,11 +49,12 @@ int delegate_systemd_own_unit(sd_bus *bus, pid_t pid, enum cgroup_own_unit *ret)
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitByPID", &error, &reply, "u",
                                (uint32_t)pid);
         if (r < 0) {
-                /* Not one of this manager's units (a login session, a system service): not delegated. */
+                /* Not under this manager (a login session, a system service): whether the cgroup is ours
+                 * is then for its ownership to say, e.g. a system unit with User= and Delegate=yes. */
                 log_debug("cgroups: no user unit holds pid %d: %s", (int)pid,
                           error.message ? error.message : "?");
                 sd_bus_error_free(&error);
-                *ret = CGROUP_OWN_UNIT_PLAIN;
+                *ret = CGROUP_OWN_UNIT_UNKNOWN;
                 return 0;
         }
         r = sd_bus_message_read(reply, "o", &path);

@@ -11,7 +11,8 @@
  * the systemd manager answers there. Returns 0, or a negative errno when it does not. */
 int delegate_systemd_connect(sd_bus **ret);
 
-/* Whether the unit holding `pid` under this manager has Delegate=yes. */
+/* Whether the unit holding `pid` under this manager has Delegate=yes; CGROUP_OWN_UNIT_UNKNOWN when
+ * no unit of this manager holds it. */
 int delegate_systemd_own_unit(sd_bus *bus, pid_t pid, enum cgroup_own_unit *ret);
 
 /* Starts the transient scope `unit` (e.g. "usernode-foo.scope") with Delegate=yes holding `pid`,

@@ -64,6 +64,14 @@ static void test_auto_without_systemd_uses_an_owned_cgroup(void **state) {
                          CGROUP_DELEGATION_EXISTING);
 }
 
+static void test_auto_uses_a_cgroup_the_system_manager_delegated(void **state) {
+        char *reason;
+        (void)state;
+        /* A system unit with User= and Delegate=yes: not the user manager's, but chowned to us. */
+        assert_int_equal(decide(CGROUP_MODE_AUTO, unified(true), true, CGROUP_OWN_UNIT_UNKNOWN, &reason),
+                         CGROUP_DELEGATION_EXISTING);
+}
+
 static void test_auto_without_delegation_or_systemd_is_degraded(void **state) {
         char *reason;
         (void)state;
@@ -172,6 +180,7 @@ int main(void) {
                 cmocka_unit_test(test_auto_asks_systemd_when_the_own_cgroup_is_not_ours),
                 cmocka_unit_test(test_auto_does_not_take_a_user_unit_without_delegate),
                 cmocka_unit_test(test_auto_without_systemd_uses_an_owned_cgroup),
+                cmocka_unit_test(test_auto_uses_a_cgroup_the_system_manager_delegated),
                 cmocka_unit_test(test_auto_without_delegation_or_systemd_is_degraded),
                 cmocka_unit_test(test_hybrid_host_is_degraded),
                 cmocka_unit_test(test_v1_host_is_degraded),

@@ -26,6 +26,8 @@ run_phase() {
 
 {
   run_phase 400 "$here"/phase1-*.bats
+  # As root: system units that run usernode as the user (User=, Delegate=yes).
+  timeout 120 env PROBE=$in/helpers/cgroup_node_probe USERNODE=$in/usernode VM_USER=$user bats --tap "$here"/system-*.bats 2>&1
   mkdir -p /etc/systemd/system/user@.service.d
   printf '[Service]\nDelegate=cpu cpuset io memory pids\n' >/etc/systemd/system/user@.service.d/delegate.conf
   systemctl daemon-reload
