@@ -229,7 +229,7 @@ int cgroup_node_attach(struct cgroup_node *node, pid_t init_pid) {
         int r;
 
         assert(node);
-        if (node->delegation == CGROUP_DELEGATION_NONE)
+        if (node->delegation == CGROUP_DELEGATION_NONE || !node->node_path) /* degraded, or failed early */
                 return 0;
         r = cgroup_fs_move(node->node_path, init_pid);
         if (r < 0)
@@ -242,7 +242,7 @@ int cgroup_node_kill(struct cgroup_node *node) {
         int r;
 
         assert(node);
-        if (node->delegation == CGROUP_DELEGATION_NONE)
+        if (node->delegation == CGROUP_DELEGATION_NONE || !node->node_path) /* degraded, or failed early */
                 return 0;
         r = cgroup_fs_kill(node->node_path, CGROUP_KILL_TIMEOUT_MS);
         if (r < 0)
@@ -254,7 +254,7 @@ int cgroup_node_remove(struct cgroup_node *node) {
         int r;
 
         assert(node);
-        if (node->delegation == CGROUP_DELEGATION_NONE)
+        if (node->delegation == CGROUP_DELEGATION_NONE || !node->node_path) /* degraded, or failed early */
                 return 0;
         r = cgroup_fs_remove(node->node_path);
         if (r < 0)

@@ -174,6 +174,15 @@ static void test_degraded_node_describes_itself(void **state) {
         assert_int_equal(cgroup_node_remove(&node), 0);
 }
 
+static void test_a_node_whose_prepare_failed_early_is_safe_to_stop(void **state) {
+        /* Delegation decided, then systemd refused the scope: no path to kill or remove. */
+        struct cgroup_node node = { .delegation = CGROUP_DELEGATION_SYSTEMD };
+        (void)state;
+        assert_int_equal(cgroup_node_kill(&node), 0);
+        assert_int_equal(cgroup_node_remove(&node), 0);
+        cgroup_node_done(&node);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_auto_uses_an_existing_delegate_yes_unit),
@@ -192,6 +201,7 @@ int main(void) {
                 cmocka_unit_test(test_mode_names_round_trip),
                 cmocka_unit_test(test_every_delegate_value_of_the_schema_is_a_mode),
                 cmocka_unit_test(test_degraded_node_describes_itself),
+                cmocka_unit_test(test_a_node_whose_prepare_failed_early_is_safe_to_stop),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
