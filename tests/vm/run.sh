@@ -13,7 +13,7 @@
 # USERNODE_VM_KEEP=DIR (keep console log and results in DIR).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 
 skip() {
   echo "1..1"

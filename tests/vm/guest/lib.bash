@@ -16,6 +16,7 @@ start_node() {
   shift
   node_out=$BATS_TEST_TMPDIR/$name.out
   "$PROBE" "$name" -- "$@" >"$node_out" 2>&1 3>&- &
+  # shellcheck disable=SC2034 # used by the .bats files
   node_pid=$!
   wait_for 30 grep -q '^ready' "$node_out" || { cat "$node_out"; return 1; }
 }

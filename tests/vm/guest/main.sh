@@ -12,7 +12,7 @@ uid=$(id -u $user)
 
 # Wait (bounded) for the user's manager: the unit is ordered after it, but "active" is what counts.
 for _ in $(seq 100); do
-  [ "$(systemctl is-active user@$uid.service)" = active ] && break
+  [ "$(systemctl is-active "user@$uid.service")" = active ] && break
   sleep 0.1
 done
 
@@ -31,7 +31,7 @@ run_phase() {
   mkdir -p /etc/systemd/system/user@.service.d
   printf '[Service]\nDelegate=cpu cpuset io memory pids\n' >/etc/systemd/system/user@.service.d/delegate.conf
   systemctl daemon-reload
-  systemctl restart user@$uid.service
+  systemctl restart "user@$uid.service"
   run_phase 120 "$here"/phase2-*.bats
 } | awk '
   /^1\.\.[0-9]+$/ { next }
