@@ -40,12 +40,13 @@ static int mount_cgroup2(void) {
 }
 
 int cgroup_inside_setup(void) {
-        _cleanup_free_ char *available = NULL, *init = NULL;
+        _cleanup_free_ char *available = NULL;
         int r;
 
         /* A fresh cgroup2 mount inside our cgroup namespace shows G/node as "/", nothing above it. */
-        if (mount_cgroup2() < 0)
-                return log_error_errno(errno, "cgroups: cannot mount cgroup2 on %s inside the node: %m",
+        r = mount_cgroup2();
+        if (r < 0)
+                return log_error_errno(r, "cgroups: cannot mount cgroup2 on %s inside the node: %m",
                                        CGROUP_INSIDE_MOUNT);
 
         r = cgroup_inside_create_leaf("init");
@@ -60,7 +61,11 @@ int cgroup_inside_setup(void) {
                 return log_error_errno(r, "cgroups: cannot read %s/cgroup.controllers: %m",
                                        CGROUP_INSIDE_MOUNT);
         /* Refusals are logged one by one inside; the node still runs with what could be enabled. */
-        return cgroup_fs_enable(CGROUP_INSIDE_MOUNT, available, NULL);
+        r = cgroup_fs_enable(CGROUP_INSIDE_MOUNT, available, NULL);
+        if (r < 0)
+                return r;
+        /* kubelet refuses a cgroupRoot that does not exist; it enables controllers below it itself. */
+        return cgroup_inside_create_leaf(CGROUP_INSIDE_PODS_ROOT);
 }
 
 int cgroup_inside_create_leaf(const char *name) {

@@ -15,8 +15,9 @@
 #define CGROUP_INSIDE_PODS_ROOT "kubepods"
 
 /* Called by the node init after unshare(CLONE_NEWCGROUP) and its mounts: mounts cgroup2 fresh on
- * /sys/fs/cgroup (so the node sees only its own subtree), moves itself to the leaf /init and
- * enables every available controller at the root. Returns 0 or a negative errno, logged. */
+ * /sys/fs/cgroup (so the node sees only its own subtree), moves itself to the leaf /init,
+ * enables every available controller at the root and creates CGROUP_INSIDE_PODS_ROOT. Returns 0
+ * or a negative errno, logged. */
 int cgroup_inside_setup(void);
 
 /* Creates the cgroup /NAME (one or more path components, e.g. "services/crio" or "kubepods")

@@ -17,12 +17,13 @@ scope_active() { systemctl --user is-active --quiet "$1"; }
   [[ "$output" == *"0::/init"* ]]
 }
 
-@test "usernode run --net=none (fresh /sys) mounts the node's own cgroup2 with the controllers enabled" {
+@test "usernode run --net=none (fresh /sys) mounts the node's own cgroup2: controllers enabled, /init, /kubepods" {
   run "$USERNODE" run --node vm2 --net=none -- sh -c 'cat /sys/fs/cgroup/cgroup.subtree_control; ls /sys/fs/cgroup'
   echo "$output"
   [ "$status" -eq 0 ]
   [[ " ${lines[0]} " == *" cpu "* && " ${lines[0]} " == *" memory "* && " ${lines[0]} " == *" pids "* ]]
-  [[ "$output" == *"init"* ]]
+  [[ "$output" == *$'\ninit\n'* ]]
+  [[ "$output" == *$'\nkubepods'* ]]
   [[ "$output" != *"user.slice"* ]]
 }
 
