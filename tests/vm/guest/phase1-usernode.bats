@@ -88,3 +88,19 @@ scope_active() { systemctl --user is-active --quiet "$1"; }
   [ "$status" -eq 3 ]
   [[ "$output" == *"error: cgroups: none ("*"require = true"* ]]
 }
+
+@test "usernode exec joins the node's cgroup (leaf /exec); stopping the node removes it all" {
+  "$USERNODE" run --node ex1 -- sleep 4848 >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+  pid=$!
+  wait_for 30 scope_active usernode-ex1.scope
+  wait_for 30 "$USERNODE" exec --node ex1 -- true
+  run "$USERNODE" --debug exec --node ex1 -- cat /proc/self/cgroup
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"0::/exec"* ]]
+  kill -TERM $pid
+  wait $pid || true
+  wait_for 10 unit_gone usernode-ex1.scope
+  run sh -c 'ls -d /sys/fs/cgroup/user.slice/user-*.slice/user@*.service/app.slice/usernode-ex1.scope 2>/dev/null'
+  [ -z "$output" ]
+}
