@@ -24,6 +24,8 @@ static const char *const restart_policies[] = { "always", "on-failure", "never",
                 .section = sect, .key = "restart", .type = CONFIG_ENUM, .default_value = def,     \
                 .values = restart_policies, .help = "restart policy: always, on-failure or never" \
         }
+/* The names of cgroup/cgroup_node.h's enum cgroup_mode. */
+static const char *const cgroup_modes[] = { "auto", "systemd", "existing", "none", NULL };
 
 const struct config_key config_schema[] = {
         /* [node] */
@@ -83,6 +85,19 @@ const struct config_key config_schema[] = {
         /* [ports] */
 
         /* [cgroup] */
+        { .section = "cgroup",
+          .key = "delegate",
+          .type = CONFIG_ENUM,
+          .default_value = "auto",
+          .values = cgroup_modes,
+          .help = "auto (a unit's Delegate=yes cgroup if any, else a scope from the user's systemd), "
+                  "systemd, "
+                  "existing, none" },
+        { .section = "cgroup",
+          .key = "require",
+          .type = CONFIG_BOOL,
+          .default_value = "false",
+          .help = "true: no delegated cgroup v2 subtree is an error instead of a degraded mode" },
 
         /* [crio] */
         { .section = "crio",

@@ -253,6 +253,12 @@ int node_plan_build(const struct node_settings *s, const struct host_tools *t, s
                 r = add_extra(&s->services[i], plan);
         if (r >= 0)
                 r = order_plan(plan);
+        /* A leaf each: what a service leaves behind can be killed as a whole (cgroup.kill). */
+        for (size_t i = 0; r >= 0 && s->cgroups_delegated && i < plan->n_services; i++)
+                if (asprintf(&plan->services[i].cgroup, "services/%s", plan->services[i].name) < 0) {
+                        plan->services[i].cgroup = NULL;
+                        r = -ENOMEM;
+                }
         render_set_done(&files);
         if (r < 0) {
                 service_plan_free(plan);

@@ -55,6 +55,7 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         int r = node_settings_load(&s, old->node_name, old->state_dir, old->config_path);
         if (r < 0)
                 return r;
+        s.cgroups_delegated = old->cgroups_delegated;
         r = host_tools_find(&s, &t);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);

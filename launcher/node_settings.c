@@ -66,6 +66,7 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
                 .restart_reset_after = 120 * USEC_PER_SEC,
                 .log_max_size = 10 * 1024 * 1024,
                 .log_keep = 3,
+                .cgroups_delegated = true,
         };
         if (asprintf(&dropin, "%s.kubelet.d", name) < 0)
                 return -ENOMEM;

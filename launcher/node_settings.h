@@ -74,6 +74,11 @@ struct node_settings {
 
         struct extra_service_settings *services;
         size_t n_services;
+
+        /* Not from the configuration: the launcher's cgroup decision (cgroup/cgroup_node.h). With
+         * a delegated subtree kubelet runs its pods under /kubepods and each service gets a leaf
+         * services/NAME; without, kubelet is told to manage no cgroups. */
+        bool cgroups_delegated;
 };
 
 /* The embedded defaults for node `name` with the given directories; config_path may be NULL.

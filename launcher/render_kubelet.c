@@ -6,6 +6,7 @@
  * authentication and authorization have no API server to ask. */
 #include <stdio.h>
 
+#include "cgroup/cgroup_inside.h"
 #include "common/log.h"
 #include "launcher/render.h"
 #include "launcher/template.h"
@@ -36,6 +37,12 @@ int render_kubelet_config(const struct node_settings *s, char **ret) {
                 { "VOLUME_PLUGIN_DIR", q_volume },
                 { "WEBHOOK_AUTHN", standalone ? "false" : "true" },
                 { "AUTHORIZATION_MODE", standalone ? "AlwaysAllow" : "Webhook" },
+                /* Delegated: the pods' subtree the node init made (cgroup/cgroup_inside.h). Else
+                 * kubelet cannot create cgroups at all: no QoS hierarchy, nothing enforced. */
+                { "CGROUPS", s->cgroups_delegated ? "cgroupRoot: \"/" CGROUP_INSIDE_PODS_ROOT "\""
+                                                  : "# no delegated cgroup v2 subtree: degraded mode\n"
+                                                    "cgroupsPerQOS: false\n"
+                                                    "enforceNodeAllocatable: []" },
         };
         return render_template("kubelet.yaml.in", vars, ELEMENTSOF(vars), ret);
 }

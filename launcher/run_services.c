@@ -6,7 +6,7 @@
 #include "launcher/node_settings_config.h"
 
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
-                         const char *state_dir, const char *config_path) {
+                         const char *state_dir, const char *config_path, bool cgroups_delegated) {
         struct service_plan *plan = NULL;
         int r;
 
@@ -14,6 +14,7 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         r = node_settings_from_config(&rs->settings, config, node, state_dir, config_path);
         if (r < 0)
                 return EXIT_USAGE;
+        rs->settings.cgroups_delegated = cgroups_delegated;
         r = host_tools_find(&rs->settings, &rs->tools);
         if (r < 0)
                 return EXIT_HOST;

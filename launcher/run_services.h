@@ -20,6 +20,6 @@ struct run_services {
  * (EXIT_USAGE for the configuration, EXIT_HOST for the host), the cause logged. Call
  * run_services_done() in either case. */
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
-                         const char *state_dir, const char *config_path);
+                         const char *state_dir, const char *config_path, bool cgroups_delegated);
 
 void run_services_done(struct run_services *rs);

@@ -86,6 +86,7 @@ void service_def_done(struct service_def *d) {
         strv_free(d->after);
         free(d->ready_target);
         free(d->fingerprint);
+        free(d->cgroup);
         *d = (struct service_def){};
 }
 

@@ -25,6 +25,7 @@ struct service_def {
         char *ready_target; /* socket path, or "PORT/PATH" */
         usec_t ready_timeout;
         char *fingerprint; /* differs iff the service must restart after a reload */
+        char *cgroup; /* its leaf below the node's cgroup root, e.g. "services/crio"; NULL: none */
 };
 
 struct service_plan {

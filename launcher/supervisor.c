@@ -18,6 +18,7 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "cgroup/cgroup_inside.h"
 #include "common/log.h"
 #include "launcher/service_log.h"
 
@@ -116,6 +117,17 @@ static int arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_ha
         svc->timer = sd_event_source_disable_unref(svc->timer);
         return sd_event_add_time_relative(s->event, &svc->timer, CLOCK_MONOTONIC, usec_from_now,
                                           USEC_PER_MSEC, handler, svc);
+}
+
+/* Everything in the service's cgroup leaf, daemons that left its process group included. */
+static void cgroup_kill(const struct service *svc) {
+        _cleanup_free_ char *path = NULL;
+        if (!svc->def.cgroup ||
+            asprintf(&path, "%s/%s/cgroup.kill", CGROUP_INSIDE_MOUNT, svc->def.cgroup) < 0)
+                return;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0 && write(fd, "1", 1) != 1)
+                log_debug_errno(errno, "%s: cannot write %s: %m", svc->def.name, path);
 }
 
 static void signal_group(const struct service *svc, int sig) {
@@ -221,6 +233,9 @@ static _noreturn_ void service_exec_child(const struct service *svc, int out_fd)
         }
         if (chdir("/") < 0)
                 _exit(127);
+        /* Its own leaf, before exec: nothing it starts can be outside it. */
+        if (svc->def.cgroup && cgroup_inside_move(svc->def.cgroup, 0) < 0)
+                _exit(127);
         /* systemd's hand-over to usernode is not the service's: crio would otherwise answer the
          * notify socket itself, and fds/streams named here are not the ones it has. */
         static const char *const not_inherited[] = { "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",
@@ -246,6 +261,11 @@ static int service_spawn(struct service *svc) {
                 if (journal_fd < 0)
                         log_warning_errno(journal_fd, "%s: no journal stream, its output is lost: %m",
                                           svc->def.name);
+        }
+        if (svc->def.cgroup) {
+                int r = cgroup_inside_create_leaf(svc->def.cgroup);
+                if (r < 0)
+                        return r;
         }
         pid_t pid = fork();
         if (pid < 0)
@@ -442,6 +462,7 @@ static void service_exited(struct service *svc, int status) {
         /* What it left behind in its process group goes with it. Only the group: the pid itself
          * is reaped and may already belong to someone else. */
         kill(-svc->pid, SIGKILL);
+        cgroup_kill(svc);
         svc->pid = 0;
         svc->last_exit_status = status;
         describe_exit(status, how, sizeof(how));
@@ -508,6 +529,7 @@ static int on_stop_timeout(sd_event_source *source, uint64_t usec, void *userdat
         log_warning("%s did not stop within %llus of SIGTERM; sending SIGKILL", svc->def.name,
                     (unsigned long long)(svc->def.stop_timeout / USEC_PER_SEC));
         signal_group(svc, SIGKILL);
+        cgroup_kill(svc);
         return 0;
 }
 

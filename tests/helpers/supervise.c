@@ -26,6 +26,7 @@ static int build(const struct ctx *c, struct service_plan **ret) {
         int r = node_settings_load(&s, c->node, c->state, c->ini);
         if (r < 0)
                 return r == -ENOMEM ? r : -EINVAL;
+        s.cgroups_delegated = false; /* on the host: never touch the host's cgroups */
         r = host_tools_find(&s, &t);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);

@@ -91,6 +91,17 @@ static void test_kubelet_config_matches_golden_standalone(void **state) {
         node_settings_done(&s);
 }
 
+static void test_kubelet_config_without_delegated_cgroups_matches_golden(void **state) {
+        (void)state;
+        struct node_settings s;
+        _cleanup_free_ char *text = NULL;
+        settings_fixture(&s);
+        s.cgroups_delegated = false;
+        assert_int_equal(render_kubelet_config(&s, &text), 0);
+        assert_golden("kubelet-degraded.yaml", text);
+        node_settings_done(&s);
+}
+
 static void test_kubelet_config_uses_webhook_auth_with_kubeconfig(void **state) {
         (void)state;
         struct node_settings s;
@@ -151,6 +162,7 @@ int main(void) {
                 cmocka_unit_test(test_crio_conf_matches_golden_with_native_overlay),
                 cmocka_unit_test(test_crio_conf_uses_fuse_overlayfs_when_native_overlay_fails),
                 cmocka_unit_test(test_kubelet_config_matches_golden_standalone),
+                cmocka_unit_test(test_kubelet_config_without_delegated_cgroups_matches_golden),
                 cmocka_unit_test(test_kubelet_config_uses_webhook_auth_with_kubeconfig),
                 cmocka_unit_test(test_cni_conflist_matches_golden),
                 cmocka_unit_test(test_cni_conflist_rejects_a_bad_subnet),
