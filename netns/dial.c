@@ -24,7 +24,7 @@ struct pending_connect {
 struct dial_helper {
         int fd;
         sd_event_source *source;
-        LIST_HEAD(, pending_connect) pending;
+        LIST_HEAD(pending_list, pending_connect) pending;
 };
 
 static int set_nonblocking(int fd) {
@@ -49,7 +49,9 @@ int dial_pair(int fds[2]) {
 
 int dial_send_request(int fd, uint64_t cookie, int protocol, const struct sockaddr_storage *address,
                       uint32_t address_length) {
-        struct dial_request request = { .cookie = cookie, .protocol = protocol, .address_length = address_length };
+        struct dial_request request = { .cookie = cookie,
+                                        .protocol = protocol,
+                                        .address_length = address_length };
 
         assert(address_length <= sizeof(request.address));
         memcpy(&request.address, address, address_length);

@@ -16,7 +16,7 @@
 
 enum dial_message {
         DIAL_MSG_REQUEST = 1, /* launcher -> init: struct dial_request */
-        DIAL_MSG_REPLY,       /* init -> launcher: struct dial_reply, plus the socket on success */
+        DIAL_MSG_REPLY, /* init -> launcher: struct dial_reply, plus the socket on success */
 };
 
 struct dial_request {

@@ -100,8 +100,8 @@ static int lookup_libsubid(enum id_kind kind, const char *owner, struct id_range
         for (int i = 0; i < count; i++) {
                 if (found[i].count == 0 || found[i].start + found[i].count > UINT32_MAX)
                         continue;
-                int r = append_range(ranges, n, (struct id_range){ (uint32_t)found[i].start,
-                                                                   (uint32_t)found[i].count });
+                int r = append_range(
+                        ranges, n, (struct id_range){ (uint32_t)found[i].start, (uint32_t)found[i].count });
                 if (r < 0) {
                         free(found);
                         return r;
@@ -118,7 +118,8 @@ int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct
 
         snprintf(id_text, sizeof(id_text), "%" PRIu32, id);
         subid_init("usernode", stderr);
-        if (lookup_libsubid(kind, user, &ranges, &n) == 0 && lookup_libsubid(kind, id_text, &ranges, &n) == 0) {
+        if (lookup_libsubid(kind, user, &ranges, &n) == 0 &&
+            lookup_libsubid(kind, id_text, &ranges, &n) == 0) {
                 *ret_ranges = TAKE_PTR(ranges);
                 return (int)n;
         }
@@ -164,7 +165,8 @@ void idmap_build(uint32_t own_id, const struct id_range *ranges, size_t n_ranges
                                     idmap_subid_file(kind), ret->n_extents - 1);
                         break;
                 }
-                ret->extents[ret->n_extents++] = (struct id_extent){ (uint32_t)next_inner, r->start, r->count };
+                ret->extents[ret->n_extents++] =
+                        (struct id_extent){ (uint32_t)next_inner, r->start, r->count };
                 next_inner += r->count;
         }
 }

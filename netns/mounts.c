@@ -84,7 +84,8 @@ static int mount_fresh_sys(void) {
                 log_debug_errno(errno, "no /sys/fs/cgroup to keep: %m");
         if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return log_error_errno(errno, "cannot mount a fresh /sys: %m");
-        if (cgroup_tree >= 0 && move_mount(cgroup_tree, "", AT_FDCWD, "/sys/fs/cgroup", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        if (cgroup_tree >= 0 &&
+            move_mount(cgroup_tree, "", AT_FDCWD, "/sys/fs/cgroup", MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return log_error_errno(errno, "cannot keep /sys/fs/cgroup on the fresh /sys: %m");
         return 0;
 }

@@ -6,7 +6,8 @@
 
 /* Directories copied up: the node may create, replace and delete entries in them (crio writes
  * /run/crio, kubelet /var/lib/kubelet, CNI /etc/cni) while the host's files stay untouched. */
-#define MOUNTS_COPY_UP_DIRS { "/etc", "/run", "/var/lib" }
+#define MOUNTS_COPY_UP_DIRS \
+        { "/etc", "/run", "/var/lib" }
 
 /* Name of the hidden directory in each copied-up dir where the host's original stays reachable. */
 #define MOUNTS_ORIGINAL_NAME ".usernode-host"

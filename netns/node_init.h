@@ -9,10 +9,10 @@
 #include <sys/types.h>
 
 struct node_init_config {
-        int channel_fd;       /* the init's end of the launcher <-> init channel */
-        pid_t launcher_pid;   /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
-        bool own_network;     /* the node has its own network namespace */
-        char **command;       /* NULL-terminated argv to run as the payload */
+        int channel_fd; /* the init's end of the launcher <-> init channel */
+        pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
+        bool own_network; /* the node has its own network namespace */
+        char **command; /* NULL-terminated argv to run as the payload */
 };
 
 /* Never returns: exits with the payload's exit status (128+N if it died of signal N, 127 if it

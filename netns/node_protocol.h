@@ -7,5 +7,5 @@
 
 enum node_message {
         NODE_MSG_MAPS_WRITTEN = 1, /* launcher -> init: id maps written, the node may set itself up */
-        NODE_MSG_READY,            /* init -> launcher: namespaces, mounts (and network) are up */
+        NODE_MSG_READY, /* init -> launcher: namespaces, mounts (and network) are up */
 };

@@ -16,14 +16,14 @@
 #include "netns/dial.h"
 
 #define DIAL_IN_FLIGHT_MAX 64 /* keeps both directions of the dial channel far below its buffer */
-#define ACCEPT_BURST 64       /* connections accepted per wakeup, so other listeners get a turn */
+#define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after EMFILE: let connections close before retrying */
-#define PIPE_SIZE (1024 * 1024)            /* fewer splice calls per byte; falls back to the default */
-#define PIPE_POOL_MAX 16                   /* idle pipes kept for the next burst */
-#define PUMP_ROUNDS 32                     /* splice rounds per connection per wakeup, for fairness */
-#define UDP_BURST 256                      /* datagrams per wakeup */
-#define UDP_FLOWS_MAX 4096                 /* per listener: client addresses are attacker-chosen */
-#define UDP_QUEUE_MAX 32                   /* datagrams held while a flow's socket is being dialed */
+#define PIPE_SIZE (1024 * 1024) /* fewer splice calls per byte; falls back to the default */
+#define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
+#define PUMP_ROUNDS 32 /* splice rounds per connection per wakeup, for fairness */
+#define UDP_BURST 256 /* datagrams per wakeup */
+#define UDP_FLOWS_MAX 4096 /* per listener: client addresses are attacker-chosen */
+#define UDP_QUEUE_MAX 32 /* datagrams held while a flow's socket is being dialed */
 #define UDP_DATAGRAM_MAX 65536
 
 enum { CLIENT, NODE };
@@ -40,14 +40,16 @@ struct dial_call {
         void *owner; /* NULL once the owner went away: the reply's socket is then closed */
 };
 TAILQ_HEAD(dial_call_list, dial_call);
+struct tcp_conn;
+LIST_HEAD(conn_list, tcp_conn);
 
 /* Bytes flowing from one socket of a connection to the other. */
 struct tcp_half {
-        int pipe[2];     /* read end, write end; -EBADF while the half holds no pipe */
-        size_t pending;  /* bytes in the pipe */
+        int pipe[2]; /* read end, write end; -EBADF while the half holds no pipe */
+        size_t pending; /* bytes in the pipe */
         size_t capacity; /* of the pipe */
-        bool eof;        /* the source sent FIN */
-        bool shut;       /* the destination was shut down for writing */
+        bool eof; /* the source sent FIN */
+        bool shut; /* the destination was shut down for writing */
 };
 
 struct port_entry;
@@ -82,7 +84,7 @@ struct udp_flow {
         sd_event_source *timer;
         uint64_t last_active;
         struct dial_call *call;
-        STAILQ_HEAD(, queued_datagram) queue;
+        STAILQ_HEAD(datagram_queue, queued_datagram) queue;
         unsigned n_queued;
 };
 
@@ -92,7 +94,7 @@ struct listener {
         int fd;
         sd_event_source *source;
         sd_event_source *pause_timer;
-        LIST_HEAD(, udp_flow) flows;
+        LIST_HEAD(flow_list, udp_flow) flows;
         unsigned n_flows;
 };
 
@@ -101,7 +103,7 @@ struct port_entry {
         struct portfwd *pf;
         unsigned id;
         struct port_spec spec;
-        LIST_HEAD(, tcp_conn) conns;
+        struct conn_list conns;
         uint64_t n_conns;
         unsigned n_listeners; /* bound so far */
         struct listener listeners[];
@@ -113,13 +115,13 @@ struct portfwd {
         sd_event_source *dial_source;
         bool dial_dead;
         uint64_t next_cookie;
-        struct dial_call_list dial_queue;     /* not sent yet */
+        struct dial_call_list dial_queue; /* not sent yet */
         struct dial_call_list dial_in_flight; /* sent, waiting for the reply */
         unsigned n_in_flight;
 
-        TAILQ_HEAD(, port_entry) entries;
+        TAILQ_HEAD(entry_list, port_entry) entries;
         unsigned next_id;
-        LIST_HEAD(, tcp_conn) conns;
+        struct conn_list conns;
         uint64_t udp_idle_usec;
 
         int pool[PIPE_POOL_MAX][2];
@@ -229,8 +231,11 @@ static struct dial_call *dial_start(struct portfwd *pf, int protocol, const stru
         struct dial_call *call = calloc(1, sizeof(*call));
         if (!call)
                 return NULL;
-        *call = (struct dial_call){ .cookie = ++pf->next_cookie, .protocol = protocol,
-                                    .address_length = address_length, .done = done, .owner = owner };
+        *call = (struct dial_call){ .cookie = ++pf->next_cookie,
+                                    .protocol = protocol,
+                                    .address_length = address_length,
+                                    .done = done,
+                                    .owner = owner };
         memcpy(&call->address, address, address_length);
         if (pf->n_in_flight < DIAL_IN_FLIGHT_MAX && TAILQ_EMPTY(&pf->dial_queue)) {
                 int r = dial_send_request(pf->dial_fd, call->cookie, protocol, address, address_length);
@@ -296,7 +301,7 @@ static int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void
                         return 0;
                 }
                 struct dial_call *call;
-                TAILQ_FOREACH(call, &pf->dial_in_flight, link)
+                for (call = TAILQ_FIRST(&pf->dial_in_flight); call; call = TAILQ_NEXT(call, link))
                         if (call->cookie == reply.cookie)
                                 break;
                 if (!call) {
@@ -470,8 +475,8 @@ static void on_conn_dialed(void *owner, int fd_or_error) {
         }
         c->fd[NODE] = fd_or_error;
         for (int s = CLIENT; s <= NODE; s++) {
-                r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                                    on_conn_io, c);
+                r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s],
+                                    EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_conn_io, c);
                 if (r < 0) {
                         log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
                         conn_reset(c, NODE);
@@ -625,10 +630,11 @@ static void on_flow_dialed(void *owner, int fd_or_error) {
         f->n_queued = 0;
 }
 
-static struct udp_flow *flow_find(struct listener *l, const struct sockaddr_storage *client, socklen_t length) {
+static struct udp_flow *flow_find(struct listener *l, const struct sockaddr_storage *client,
+                                  socklen_t length) {
         struct udp_flow *f;
 
-        LIST_FOREACH(f, &l->flows, link)
+        for (f = LIST_FIRST(&l->flows); f; f = LIST_NEXT(f, link))
                 if (f->client_length == length && memcmp(&f->client, client, length) == 0) {
                         if (f != LIST_FIRST(&l->flows)) {
                                 /* Busy flows stay near the front. */
@@ -640,7 +646,8 @@ static struct udp_flow *flow_find(struct listener *l, const struct sockaddr_stor
         return NULL;
 }
 
-static struct udp_flow *flow_new(struct listener *l, const struct sockaddr_storage *client, socklen_t length) {
+static struct udp_flow *flow_new(struct listener *l, const struct sockaddr_storage *client,
+                                 socklen_t length) {
         struct portfwd *pf = l->entry->pf;
         struct sockaddr_storage node;
         uint32_t node_length = (uint32_t)portspec_node_sockaddr(&l->entry->spec, l->index, &node);
@@ -650,8 +657,9 @@ static struct udp_flow *flow_new(struct listener *l, const struct sockaddr_stora
         struct udp_flow *f = calloc(1, sizeof(*f));
         if (!f)
                 return NULL;
-        *f = (struct udp_flow){ .listener = l, .client_length = length, .fd = -EBADF,
-                                .last_active = now_usec(pf) };
+        *f = (struct udp_flow){
+                .listener = l, .client_length = length, .fd = -EBADF, .last_active = now_usec(pf)
+        };
         memcpy(&f->client, client, length);
         STAILQ_INIT(&f->queue);
         LIST_INSERT_HEAD(&l->flows, f, link);
@@ -696,7 +704,8 @@ static int on_udp_listener(sd_event_source *source, int fd, uint32_t revents, vo
         for (int i = 0; i < UDP_BURST; i++) {
                 struct sockaddr_storage client;
                 socklen_t length = sizeof(client);
-                ssize_t n = recvfrom(fd, pf->datagram, UDP_DATAGRAM_MAX, 0, (struct sockaddr *)&client, &length);
+                ssize_t n =
+                        recvfrom(fd, pf->datagram, UDP_DATAGRAM_MAX, 0, (struct sockaddr *)&client, &length);
                 if (n < 0)
                         break;
                 struct udp_flow *f = flow_find(l, &client, length);
@@ -727,17 +736,20 @@ static void entry_free(struct port_entry *e) {
                 listener_close(&e->listeners[i]);
         /* Open connections outlive their port: they just stop counting for it. */
         struct tcp_conn *c;
-        LIST_FOREACH(c, &e->conns, entry_link)
+        for (c = LIST_FIRST(&e->conns); c; c = LIST_NEXT(c, entry_link))
                 c->entry = NULL;
         free(e);
 }
 
-static int read_unprivileged_port_start(void) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
-        int value = 1024;
+static unsigned read_unprivileged_port_start(void) {
+        FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+        unsigned value = 1024;
 
-        if (f && fscanf(f, "%d", &value) != 1)
-                value = 1024;
+        if (f) {
+                if (fscanf(f, "%u", &value) != 1)
+                        value = 1024;
+                fclose(f);
+        }
         return value;
 }
 
@@ -746,28 +758,33 @@ static int bind_error(const struct port_spec *spec, unsigned i, int error, char 
         unsigned port = (unsigned)spec->host_port + i;
         const char *protocol = portspec_protocol_name(spec->protocol);
 
-        (void)inet_ntop(spec->host.family, spec->host.family == AF_INET ? (const void *)&spec->host.in
-                                                                         : (const void *)&spec->host.in6,
+        (void)inet_ntop(spec->host.family,
+                        spec->host.family == AF_INET ? (const void *)&spec->host.in
+                                                     : (const void *)&spec->host.in6,
                         address, sizeof(address));
         switch (error) {
         case EACCES: {
-                int start = read_unprivileged_port_start();
+                unsigned start = read_unprivileged_port_start();
+                unsigned suggestion = port + 8000 <= 65535 && port + 8000 >= start ? port + 8000 : start;
                 snprintf(message, size,
-                         "host port %u is below net.ipv4.ip_unprivileged_port_start (%d), so an ordinary user "
-                         "cannot listen on it: publish a host port >= %d (e.g. %u%u:%u), or as root lower the "
+                         "host port %u is below net.ipv4.ip_unprivileged_port_start (%u), so an ordinary "
+                         "user "
+                         "cannot listen on it: publish a host port >= %u (e.g. %u:%u), or as root lower the "
                          "limit with 'sysctl net.ipv4.ip_unprivileged_port_start=%u'",
-                         port, start, start, start >= 1000 ? 8 : 1, port, (unsigned)spec->node_port + i, port);
+                         port, start, start, suggestion, (unsigned)spec->node_port + i, port);
                 break;
         }
         case EADDRINUSE:
-                snprintf(message, size,
-                         "host port %u/%s on %s is already in use by another program: pick another host port "
-                         "(ss -%slnp shows who holds it)",
-                         port, protocol, address, spec->protocol == IPPROTO_UDP ? "u" : "t");
+                snprintf(
+                        message, size,
+                        "host port %u/%s on %s is already in use by another program: pick another host port "
+                        "(ss -%slnp shows who holds it)",
+                        port, protocol, address, spec->protocol == IPPROTO_UDP ? "u" : "t");
                 break;
         case EADDRNOTAVAIL:
                 snprintf(message, size,
-                         "host address %s is not an address of this host: use one that 'ip address' lists, or "
+                         "host address %s is not an address of this host: use one that 'ip address' lists, "
+                         "or "
                          "0.0.0.0",
                          address);
                 break;
@@ -795,32 +812,36 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
         if (tcp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
         /* [::]:P publishes IPv6 only; 0.0.0.0:P is a separate spec (and may coexist). */
-        if (address.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+        if (address.ss_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
         if (bind(fd, (struct sockaddr *)&address, length) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
         if (tcp && listen(fd, SOMAXCONN) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
-        r = sd_event_add_io(e->pf->event, &l->source, fd, EPOLLIN, tcp ? on_tcp_listener : on_udp_listener, l);
+        r = sd_event_add_io(e->pf->event, &l->source, fd, EPOLLIN, tcp ? on_tcp_listener : on_udp_listener,
+                            l);
         if (r < 0)
                 return bind_error(&e->spec, i, -r, message, size);
         l->fd = TAKE_FD(fd);
         return 0;
 }
 
-int portfwd_add(struct portfwd *pf, const struct port_spec *spec, unsigned *ret_id, char *error, size_t size) {
+int portfwd_add(struct portfwd *pf, const struct port_spec *spec, unsigned *ret_id, char *error,
+                size_t size) {
         struct port_entry *e;
         int r;
 
         assert(pf);
         assert(spec && spec->count >= 1);
 
-        TAILQ_FOREACH(e, &pf->entries, link)
+        for (e = TAILQ_FIRST(&pf->entries); e; e = TAILQ_NEXT(e, link))
                 if (portspec_overlaps(&e->spec, spec)) {
                         char existing[PORTSPEC_STRING_MAX] = "?";
                         (void)portspec_format(&e->spec, existing, sizeof(existing));
                         snprintf(error, size,
-                                 "a host port of this spec is already published as %s (id %u): remove it first "
+                                 "a host port of this spec is already published as %s (id %u): remove it "
+                                 "first "
                                  "with 'usernode ports rm %u'",
                                  existing, e->id, e->id);
                         return -EADDRINUSE;
@@ -852,7 +873,7 @@ int portfwd_add(struct portfwd *pf, const struct port_spec *spec, unsigned *ret_
 int portfwd_remove(struct portfwd *pf, unsigned id) {
         struct port_entry *e;
 
-        TAILQ_FOREACH(e, &pf->entries, link)
+        for (e = TAILQ_FIRST(&pf->entries); e; e = TAILQ_NEXT(e, link))
                 if (e->id == id) {
                         TAILQ_REMOVE(&pf->entries, e, link);
                         entry_free(e);
@@ -867,7 +888,7 @@ int portfwd_find(struct portfwd *pf, const struct port_spec *spec) {
 
         if (portspec_format(spec, wanted, sizeof(wanted)) < 0)
                 return -ENOENT;
-        TAILQ_FOREACH(e, &pf->entries, link)
+        for (e = TAILQ_FIRST(&pf->entries); e; e = TAILQ_NEXT(e, link))
                 if (portspec_format(&e->spec, have, sizeof(have)) == 0 && strcmp(have, wanted) == 0)
                         return (int)e->id;
         return -ENOENT;
@@ -877,9 +898,11 @@ bool portfwd_get(struct portfwd *pf, size_t index, struct portfwd_port *ret) {
         struct port_entry *e;
         size_t i = 0;
 
-        TAILQ_FOREACH(e, &pf->entries, link)
+        for (e = TAILQ_FIRST(&pf->entries); e; e = TAILQ_NEXT(e, link))
                 if (i++ == index) {
-                        *ret = (struct portfwd_port){ .id = e->id, .spec = e->spec, .connections = e->n_conns };
+                        *ret = (struct portfwd_port){ .id = e->id,
+                                                      .spec = e->spec,
+                                                      .connections = e->n_conns };
                         return true;
                 }
         return false;
