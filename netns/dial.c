@@ -148,9 +148,10 @@ static int connect_inside(const struct dial_request *request, int *ret_sock) {
          * event loop. */
         struct pollfd pfd = { .fd = sock, .events = POLLOUT };
         if (poll(&pfd, 1, 0) == 1) {
-                int error = socket_error(sock);
-                if (error != 0)
-                        return error;
+                if (pfd.revents & (POLLERR | POLLHUP)) {
+                        int error = socket_error(sock);
+                        return error != 0 ? error : ECONNREFUSED;
+                }
                 *ret_sock = TAKE_FD(sock);
                 return 0;
         }

@@ -18,7 +18,7 @@
 #define DIAL_IN_FLIGHT_MAX 64 /* keeps both directions of the dial channel far below its buffer */
 #define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after EMFILE: let connections close before retrying */
-#define PIPE_SIZE (1024 * 1024) /* fewer splice calls per byte; falls back to the default */
+#define PIPE_SIZE (256 * 1024) /* fewer splice calls per byte; falls back to the default */
 #define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
 #define PUMP_ROUNDS 32 /* splice rounds per connection per wakeup, for fairness */
 #define UDP_BURST 256 /* datagrams per wakeup */
@@ -62,6 +62,8 @@ struct tcp_conn {
         int fd[2]; /* [CLIENT], [NODE] */
         sd_event_source *source[2];
         sd_event_source *resume; /* continues a pump that used up its rounds */
+        unsigned resume_mask; /* the halves it continues */
+        bool writable_watched[2];
         struct tcp_half half[2]; /* half[CLIENT]: client -> node; half[NODE]: node -> client */
         struct dial_call *call;
 };
@@ -124,7 +126,10 @@ struct portfwd {
         struct conn_list conns;
         uint64_t udp_idle_usec;
 
-        int pool[PIPE_POOL_MAX][2];
+        struct pooled_pipe {
+                int fds[2];
+                size_t capacity;
+        } pool[PIPE_POOL_MAX];
         unsigned n_pool;
         char *datagram; /* UDP_DATAGRAM_MAX bytes */
 };
@@ -160,18 +165,19 @@ static void raise_fd_limit(void) {
 
 static int pipe_take(struct portfwd *pf, struct tcp_half *h) {
         if (pf->n_pool > 0) {
-                pf->n_pool--;
-                h->pipe[0] = pf->pool[pf->n_pool][0];
-                h->pipe[1] = pf->pool[pf->n_pool][1];
-        } else {
-                if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-                        return negative_errno();
-                /* A bigger pipe moves more per splice call. Over the user's pipe budget
-                 * (fs.pipe-user-pages-soft) this fails and the default size is fine. */
-                (void)fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
+                struct pooled_pipe *p = &pf->pool[--pf->n_pool];
+                h->pipe[0] = p->fds[0];
+                h->pipe[1] = p->fds[1];
+                h->capacity = p->capacity;
+                return 0;
         }
+        if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+                return negative_errno();
+        /* A bigger pipe moves more per splice call. Over the user's pipe budget
+         * (fs.pipe-user-pages-soft) this fails and the default size does. */
+        (void)fcntl(h->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
         int size = fcntl(h->pipe[1], F_GETPIPE_SZ);
-        h->capacity = size > 0 ? (size_t)size : 65536;
+        h->capacity = size > 0 ? (size_t)size : 4096;
         return 0;
 }
 
@@ -181,9 +187,8 @@ static void pipe_release(struct portfwd *pf, struct tcp_half *h) {
         if (h->pipe[0] < 0)
                 return;
         if (h->pending == 0 && pf->n_pool < PIPE_POOL_MAX) {
-                pf->pool[pf->n_pool][0] = h->pipe[0];
-                pf->pool[pf->n_pool][1] = h->pipe[1];
-                pf->n_pool++;
+                pf->pool[pf->n_pool++] =
+                        (struct pooled_pipe){ .fds = { h->pipe[0], h->pipe[1] }, .capacity = h->capacity };
         } else {
                 close(h->pipe[0]);
                 close(h->pipe[1]);
@@ -350,6 +355,16 @@ static void conn_reset(struct tcp_conn *c, int failed) {
         conn_free(c);
 }
 
+/* A destination that would block gets EPOLLOUT added to its watch. Connections start with
+ * EPOLLIN only, so short request/response connections never wake up just for being
+ * writable. (Edge-triggered: once on, EPOLLOUT only fires after a write that would block.) */
+static int conn_want_writable(struct tcp_conn *c, int side) {
+        if (c->writable_watched[side])
+                return 0;
+        c->writable_watched[side] = true;
+        return sd_event_source_set_io_events(c->source[side], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+}
+
 /* Moves bytes from fd[from] to the other side until both would block, the pipe's bytes are all
  * delivered, or *rounds runs out. Returns 0, or a negative errno with *failed naming the side
  * whose socket broke. */
@@ -387,7 +402,13 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                         if (n > 0) {
                                 h->pending -= (size_t)n;
                                 progress = true;
-                        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                        } else if (n < 0 && errno == EAGAIN) {
+                                r = conn_want_writable(c, from == CLIENT ? NODE : CLIENT);
+                                if (r < 0) {
+                                        *failed = from;
+                                        return r;
+                                }
+                        } else if (n < 0 && errno != EINTR) {
                                 *failed = from == CLIENT ? NODE : CLIENT;
                                 return negative_errno();
                         }
@@ -417,48 +438,67 @@ static bool half_done(const struct tcp_half *h) {
 
 static int on_conn_resume(sd_event_source *source, void *userdata);
 
-static void conn_pump(struct tcp_conn *c) {
-        unsigned rounds[2] = { PUMP_ROUNDS, PUMP_ROUNDS };
+#define HALF(from) (1u << (from))
+
+/* Pumps the halves in mask (HALF(CLIENT): client -> node, HALF(NODE): node -> client). */
+static void conn_pump(struct tcp_conn *c, unsigned mask) {
+        unsigned rounds = PUMP_ROUNDS, unfinished = 0;
         int failed = CLIENT;
 
-        for (int from = CLIENT; from <= NODE; from++)
-                if (half_pump(c, from, &rounds[from], &failed) < 0) {
+        for (int from = CLIENT; from <= NODE; from++) {
+                if (!(mask & HALF(from)))
+                        continue;
+                rounds = PUMP_ROUNDS;
+                if (half_pump(c, from, &rounds, &failed) < 0) {
                         conn_reset(c, failed);
                         return;
                 }
+                if (rounds == 0)
+                        unfinished |= HALF(from);
+        }
         if (half_done(&c->half[CLIENT]) && half_done(&c->half[NODE])) {
                 conn_free(c);
                 return;
         }
-        if (rounds[CLIENT] == 0 || rounds[NODE] == 0) {
+        if (unfinished) {
                 /* Edge-triggered: nothing will wake us for bytes we left behind; come back after
                  * the other connections had their turn. */
                 if (!c->resume && sd_event_add_defer(c->pf->event, &c->resume, on_conn_resume, c) < 0) {
                         conn_reset(c, CLIENT);
                         return;
                 }
+                c->resume_mask |= unfinished;
                 sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT);
         }
 }
 
 static int on_conn_resume(sd_event_source *source, void *userdata) {
+        struct tcp_conn *c = userdata;
+        unsigned mask = c->resume_mask;
         (void)source;
-        conn_pump(userdata);
+
+        c->resume_mask = 0;
+        conn_pump(c, mask);
         return 0;
 }
 
 static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct tcp_conn *c = userdata;
+        int side = fd == c->fd[CLIENT] ? CLIENT : NODE, other = side == CLIENT ? NODE : CLIENT;
+        unsigned mask = 0;
         (void)source;
 
-        if (revents & EPOLLERR) {
-                int side = fd == c->fd[CLIENT] ? CLIENT : NODE;
-                if (socket_error(fd) != 0) {
-                        conn_reset(c, side);
-                        return 0;
-                }
+        if ((revents & EPOLLERR) && socket_error(fd) != 0) {
+                conn_reset(c, side);
+                return 0;
         }
-        conn_pump(c);
+        /* Readable: the half this socket feeds; writable: the half that feeds it. Pumping only
+         * those saves a splice that would just say EAGAIN. */
+        if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                mask |= HALF(side);
+        if (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                mask |= HALF(other);
+        conn_pump(c, mask);
         return 0;
 }
 
@@ -483,14 +523,13 @@ static void on_conn_dialed(void *owner, int fd_or_error) {
                         return;
                 }
         }
-        conn_pump(c); /* the client may have written before the dial finished */
+        conn_pump(c, HALF(CLIENT) | HALF(NODE)); /* the client may have written before the dial finished */
 }
 
 static void conn_start(struct listener *l, int client_fd) {
         struct portfwd *pf = l->entry->pf;
         struct sockaddr_storage node;
         uint32_t node_length = (uint32_t)portspec_node_sockaddr(&l->entry->spec, l->index, &node);
-        int one = 1;
 
         struct tcp_conn *c = calloc(1, sizeof(*c));
         if (!c) {
@@ -504,7 +543,6 @@ static void conn_start(struct listener *l, int client_fd) {
         LIST_INSERT_HEAD(&l->entry->conns, c, entry_link);
         l->entry->n_conns++;
 
-        (void)setsockopt(client_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->call = dial_start(pf, IPPROTO_TCP, &node, node_length, on_conn_dialed, c);
         if (!c->call)
                 conn_reset(c, NODE);
@@ -817,6 +855,10 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
                 return bind_error(&e->spec, i, errno, message, size);
         if (bind(fd, (struct sockaddr *)&address, length) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
+        /* Accepted sockets inherit it: the forwarder relays segments as they come, and Nagle
+         * would hold back small replies. */
+        if (tcp && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+                return bind_error(&e->spec, i, errno, message, size);
         if (tcp && listen(fd, SOMAXCONN) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
         r = sd_event_add_io(e->pf->event, &l->source, fd, EPOLLIN, tcp ? on_tcp_listener : on_udp_listener,
@@ -967,8 +1009,8 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
                 free(call);
         }
         for (unsigned i = 0; i < pf->n_pool; i++) {
-                close(pf->pool[i][0]);
-                close(pf->pool[i][1]);
+                close(pf->pool[i].fds[0]);
+                close(pf->pool[i].fds[1]);
         }
         sd_event_source_disable_unref(pf->dial_source);
         if (pf->dial_fd >= 0)

@@ -40,9 +40,12 @@ _Noreturn static void node_side(int dial_fd, char **command) {
         struct dial_helper *helper = NULL;
         int r;
 
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
                 _exit(log_error_errno(errno, "harness: unshare: %m") ? 1 : 1);
+        /* After unshare: a credential change clears the parent-death signal. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+                _exit(1);
         r = loopback_up();
         if (r < 0)
                 _exit(log_error_errno(r, "harness: lo up: %m") ? 1 : 1);
