@@ -515,15 +515,16 @@ static void on_conn_dialed(void *owner, int fd_or_error) {
         }
         c->fd[NODE] = fd_or_error;
         for (int s = CLIENT; s <= NODE; s++) {
-                r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s],
-                                    EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, on_conn_io, c);
+                r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s], EPOLLIN | EPOLLRDHUP | EPOLLET,
+                                    on_conn_io, c);
                 if (r < 0) {
                         log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
                         conn_reset(c, NODE);
                         return;
                 }
         }
-        conn_pump(c, HALF(CLIENT) | HALF(NODE)); /* the client may have written before the dial finished */
+        /* No pump here: adding an edge-triggered watch reports what is already readable (the
+         * client may have written while we dialed), and the next turn of the loop pumps it. */
 }
 
 static void conn_start(struct listener *l, int client_fd) {

@@ -4,7 +4,8 @@
  *
  * Like `usernode run --net=none -p SPEC -- CMD`, minus mounts and id maps: a child enters new
  * user and network namespaces (only lo, up), runs CMD there and answers dial requests; this
- * process publishes the ports and serves STATE_DIR/api.sock until SIGTERM or SIGINT. */
+ * process publishes the ports and serves STATE_DIR/api.sock until SIGTERM or SIGINT. CMD is
+ * PID 1 of its own pid namespace: when the harness ends, everything it started ends. */
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -40,7 +41,8 @@ _Noreturn static void node_side(int dial_fd, char **command) {
         struct dial_helper *helper = NULL;
         int r;
 
-        if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+        /* A pid namespace too, so the whole payload dies with its first process. */
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID) < 0)
                 _exit(log_error_errno(errno, "harness: unshare: %m") ? 1 : 1);
         /* After unshare: a credential change clears the parent-death signal. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
