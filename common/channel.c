@@ -50,7 +50,9 @@ int channel_recv(int sock, struct channel_message *message, int *fd_out) {
                 char buffer[CMSG_SPACE(sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = message, .iov_len = sizeof(*message) };
-        struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+        struct msghdr msg = { .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = control.buffer,
                               .msg_controllen = sizeof(control.buffer) };
         size_t header = offsetof(struct channel_message, payload);
         ssize_t n;

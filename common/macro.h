@@ -46,17 +46,17 @@ static inline void strv_freep(char ***strv) {
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 /* Hand a resource out of a cleanup-scoped variable. */
-#define TAKE_FD(fd)                 \
-        ({                          \
-                int _fd_ = (fd);    \
-                (fd) = -EBADF;      \
-                _fd_;               \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -EBADF;   \
+                _fd_;            \
         })
-#define TAKE_PTR(p)                          \
-        ({                                   \
-                __typeof__(p) _p_ = (p);     \
-                (p) = NULL;                  \
-                _p_;                         \
+#define TAKE_PTR(p)                      \
+        ({                               \
+                __typeof__(p) _p_ = (p); \
+                (p) = NULL;              \
+                _p_;                     \
         })
 
 /* Negative errno from the last failing libc call; never 0 even if errno was clobbered. */
@@ -67,6 +67,6 @@ static inline int negative_errno(void) {
 /* Exit codes of the usernode command (README.md, "Exit codes"). */
 enum {
         EXIT_RUNTIME = 1, /* a step failed while running */
-        EXIT_USAGE = 2,   /* bad command line or configuration */
-        EXIT_HOST = 3,    /* the host is not ready (disabled user namespaces, no /dev/net/tun, ...) */
+        EXIT_USAGE = 2, /* bad command line or configuration */
+        EXIT_HOST = 3, /* the host is not ready (disabled user namespaces, no /dev/net/tun, ...) */
 };

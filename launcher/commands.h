@@ -5,3 +5,4 @@
 int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_ports(int argc, char **argv);
+int cmd_config(int argc, char **argv);

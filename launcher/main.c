@@ -19,6 +19,7 @@ static const struct command commands[] = {
         { "run", cmd_run, "start a node (or run CMD in fresh namespaces)" },
         { "exec", cmd_exec, "run a command inside a running node" },
         { "ports", cmd_ports, "publish ports of a running node on the host" },
+        { "config", cmd_config, "show the configuration (--default: the default file)" },
 };
 
 static void print_help(void) {

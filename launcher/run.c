@@ -1,10 +1,270 @@
-/* run.c: `usernode run` (being written). */
+/* run.c: `usernode run`: the launcher's sequence, top to bottom.
+ *
+ * The launcher stays in the host's namespaces with the user's own uid. It clones the node init
+ * into new namespaces, has the setuid newuidmap/newgidmap write its id maps, waits until the
+ * init reports READY, records the node in the state dir, then forwards signals to the init until
+ * it exits and passes its exit status on. */
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
+
+#include "common/channel.h"
 #include "common/log.h"
 #include "launcher/commands.h"
+#include "launcher/hostcheck.h"
+#include "launcher/run_options.h"
+#include "launcher/statedir.h"
+#include "netns/idmap.h"
+#include "netns/node_init.h"
+#include "netns/node_protocol.h"
+
+/* Signals passed on to the node (and by the init to the payload). */
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+struct launcher {
+        const struct run_options *options;
+        struct statedir statedir;
+        char *user;
+        struct id_mapping uid_mapping, gid_mapping;
+        int channel_fd;
+        pid_t init_pid;
+        sd_event *event;
+};
+
+static int exit_code_of(int status) {
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : EXIT_RUNTIME;
+}
+
+/* Kill the init (and so the whole node) and collect its status: the undo of a failed start. */
+static int init_kill_and_wait(pid_t pid) {
+        int status = 0;
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return exit_code_of(status);
+}
+
+static int lookup_id_mappings(struct launcher *l) {
+        struct passwd *pw = getpwuid(getuid());
+        _cleanup_free_ struct id_range *uids = NULL, *gids = NULL;
+        int n_uids, n_gids;
+
+        if (pw)
+                l->user = strdup(pw->pw_name);
+        else if (asprintf(&l->user, "%u", (unsigned)getuid()) < 0)
+                l->user = NULL;
+        if (!l->user)
+                return -ENOMEM;
+
+        n_uids = idmap_lookup_subids(ID_KIND_UID, l->user, getuid(), &uids);
+        if (n_uids < 0)
+                return log_error_errno(n_uids, "cannot read %s: %m", idmap_subid_file(ID_KIND_UID));
+        n_gids = idmap_lookup_subids(ID_KIND_GID, l->user, getgid(), &gids);
+        if (n_gids < 0)
+                return log_error_errno(n_gids, "cannot read %s: %m", idmap_subid_file(ID_KIND_GID));
+        idmap_build(getuid(), uids, (size_t)n_uids, l->user, ID_KIND_UID, &l->uid_mapping);
+        idmap_build(getgid(), gids, (size_t)n_gids, l->user, ID_KIND_GID, &l->gid_mapping);
+        return 0;
+}
+
+static int namespace_flags(const struct run_options *options) {
+        /* The cgroup namespace is made by the init itself once it sits in the node's cgroup. */
+        int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+        if (options->net != NET_MODE_HOST)
+                flags |= CLONE_NEWNET;
+        return flags;
+}
+
+/* Clone the node init; returns its pid in the parent, never returns in the child. */
+static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
+        int flags = namespace_flags(l->options);
+
+        fflush(NULL); /* or buffered output would be written twice */
+        /* A plain fork with namespace flags: the raw syscall gives fork semantics without a stack. */
+        pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid != 0)
+                return pid < 0 ? negative_errno() : pid;
+
+        struct node_init_config config = {
+                .channel_fd = init_channel_fd,
+                .own_network = l->options->net != NET_MODE_HOST,
+                .command = l->options->command,
+        };
+        closep(&l->channel_fd);
+        statedir_close(&l->statedir); /* the launcher holds the lock, not the node */
+        node_init_main(&config);
+}
+
+static int write_id_maps(struct launcher *l) {
+        bool full_uids, full_gids;
+        int r;
+
+        r = idmap_apply(l->init_pid, ID_KIND_UID, &l->uid_mapping, l->user, &full_uids);
+        if (r < 0)
+                return log_error_errno(r, "cannot write the node's uid map: %m");
+        r = idmap_apply(l->init_pid, ID_KIND_GID, &l->gid_mapping, l->user, &full_gids);
+        if (r < 0)
+                return log_error_errno(r, "cannot write the node's gid map: %m");
+        log_debug("node ids: %s uids, %s gids", full_uids ? "subordinate" : "own only",
+                  full_gids ? "subordinate" : "own only");
+        return 0;
+}
+
+/* Block until the init reports READY. Returns 0, or the init's exit code when it died first
+ * (it logged why). */
+static int wait_for_ready(struct launcher *l) {
+        struct channel_message message;
+        int fd;
+        int r = channel_recv(l->channel_fd, &message, &fd);
+        if (fd >= 0)
+                close(fd);
+        if (r == 0 && message.type == NODE_MSG_READY)
+                return 0;
+        int code = init_kill_and_wait(l->init_pid);
+        l->init_pid = 0;
+        return code != 0 ? code : EXIT_RUNTIME;
+}
+
+static int on_forwarded_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        struct launcher *l = userdata;
+        (void)source;
+        kill(l->init_pid, (int)si->ssi_signo);
+        return 0;
+}
+
+static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        struct launcher *l = userdata;
+        (void)source;
+        l->init_pid = 0;
+        int code = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+        return sd_event_exit(l->event, code);
+}
+
+static int event_loop_setup(struct launcher *l) {
+        int r = sd_event_new(&l->event);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
+                r = sd_event_add_signal(l->event, NULL, forwarded_signals[i], on_forwarded_signal, l);
+                if (r < 0)
+                        return r;
+        }
+        return sd_event_add_child(l->event, NULL, l->init_pid, WEXITED, on_init_exit, l);
+}
+
+static int block_signals(void) {
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        /* Blocked from the start: a signal during start-up waits for the event loop instead of
+         * killing the launcher half-way. The init inherits the mask and handles them the same way. */
+        return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? negative_errno() : 0;
+}
+
+/* Everything after the init exists: on failure the init is killed, which takes the node down. */
+static int launcher_start_node(struct launcher *l) {
+        int r;
+
+        /* The maps are written from outside: only the parent user namespace may do it. */
+        r = write_id_maps(l);
+        if (r < 0)
+                return r;
+
+        r = channel_send(l->channel_fd, NODE_MSG_MAPS_WRITTEN, NULL, 0, -EBADF);
+        if (r < 0)
+                return log_error_errno(r, "cannot reach the node init: %m");
+
+        r = wait_for_ready(l);
+        if (r != 0)
+                return r; /* the init died and said why; r is its exit code */
+
+        r = statedir_write_pids(&l->statedir, getpid(), l->init_pid);
+        if (r < 0)
+                log_warning_errno(r, "cannot write the pid files in %s: %m", l->statedir.path);
+
+        r = event_loop_setup(l);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the event loop: %m");
+        return sd_event_loop(l->event);
+}
+
+static int launcher_run(struct launcher *l) {
+        _cleanup_free_ char *state_path = NULL;
+        int channel[2];
+        int r;
+
+        /* Refuse early, with the cause, what the kernel would refuse later with a bare EPERM. */
+        if (hostcheck_run() < 0)
+                return EXIT_HOST;
+
+        r = lookup_id_mappings(l);
+        if (r < 0)
+                return EXIT_RUNTIME;
+
+        r = statedir_resolve(l->options->node, l->options->state_dir, true, &state_path);
+        if (r < 0)
+                return EXIT_RUNTIME;
+        r = statedir_acquire(&l->statedir, l->options->node, state_path);
+        if (r < 0)
+                return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
+
+        r = block_signals();
+        if (r < 0) {
+                log_error_errno(r, "cannot block signals: %m");
+                return EXIT_RUNTIME;
+        }
+
+        r = channel_pair(channel);
+        if (r < 0) {
+                log_error_errno(r, "cannot create the node's control channel: %m");
+                return EXIT_RUNTIME;
+        }
+        l->channel_fd = channel[0];
+
+        pid_t pid = spawn_node_init(l, channel[1]);
+        close(channel[1]);
+        if (pid < 0) {
+                /* ENOSPC: a max_user_namespaces limit was reached; EPERM/EACCES: a policy said no. */
+                log_error_errno(pid, "cannot create the node's namespaces: %m");
+                return EXIT_HOST;
+        }
+        l->init_pid = pid;
+
+        r = launcher_start_node(l);
+        if (l->init_pid > 0)
+                init_kill_and_wait(l->init_pid);
+        return r < 0 ? EXIT_RUNTIME : r;
+}
 
 int cmd_run(int argc, char **argv) {
-        (void)argc;
-        (void)argv;
-        log_error("run: not implemented yet");
-        return EXIT_RUNTIME;
+        struct run_options options;
+        struct launcher l = { .options = &options, .statedir = STATEDIR_INIT, .channel_fd = -EBADF };
+        int r;
+
+        r = run_options_parse(argc, argv, &options);
+        if (r != 0) {
+                run_options_done(&options);
+                return r > 0 ? 0 : EXIT_USAGE;
+        }
+        if (!options.command) {
+                run_options_done(&options);
+                log_error("run: no command given; usage: usernode run [OPTIONS] -- CMD [ARG...]");
+                return EXIT_USAGE;
+        }
+
+        int code = launcher_run(&l);
+        run_options_done(&options);
+        statedir_release(&l.statedir);
+        closep(&l.channel_fd);
+        sd_event_unref(l.event);
+        free(l.user);
+        return code;
 }

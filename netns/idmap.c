@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <shadow/subid.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -212,6 +213,9 @@ static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping 
                 return r;
         }
         if (child == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL); /* the launcher blocks signals for its event loop */
                 close(exec_error[0]);
                 execvp(helper, argv);
                 int e = errno;

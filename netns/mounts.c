@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -47,11 +48,18 @@ int mounts_copy_up(const char *dir) {
         int r = 0;
         struct dirent *de;
         while ((de = readdir(entries))) {
-                char link_target[512];
+                char link_target[PATH_MAX];
+                ssize_t n;
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
-                if (snprintf(link_target, sizeof(link_target), "%s/%s", MOUNTS_ORIGINAL_NAME, de->d_name) >=
-                    (int)sizeof(link_target))
+                /* A symlink is copied as it is: its target may be relative (/etc/os-release ->
+                 * ../usr/lib/os-release) and would break one level deeper. Anything else is
+                 * linked to the original. */
+                n = readlinkat(dirfd(entries), de->d_name, link_target, sizeof(link_target) - 1);
+                if (n >= 0)
+                        link_target[n] = '\0';
+                else if (snprintf(link_target, sizeof(link_target), "%s/%s", MOUNTS_ORIGINAL_NAME,
+                                  de->d_name) >= (int)sizeof(link_target))
                         continue; /* a name longer than NAME_MAX cannot exist */
                 if (symlinkat(link_target, dir_fd, de->d_name) < 0) {
                         r = log_error_errno(errno, "copy-up of %s: cannot link %s: %m", dir, de->d_name);

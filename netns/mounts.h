@@ -18,7 +18,7 @@
 int mounts_setup_node(bool own_network);
 
 /* Copy up one directory: a tmpfs on `dir` holding symlinks to every entry of the original, which
- * is moved to dir/MOUNTS_ORIGINAL_NAME. Writing through such a symlink changes the host file, so
+ * is moved to dir/MOUNTS_ORIGINAL_NAME (entries that are symlinks are copied as they are). Writing through such a symlink changes the host file, so
  * whoever wants a private copy unlinks the symlink first. */
 int mounts_copy_up(const char *dir);
 

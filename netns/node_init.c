@@ -1,9 +1,214 @@
-/* node_init.c: PID 1 of the node (being written). */
+/* node_init.c: PID 1 of the node.
+ *
+ * The setup steps run top to bottom in node_init_main(), each where it must happen; after
+ * READY the init is a small event loop: reap every child (it is PID 1, orphans come to it),
+ * forward the launcher's signals to the payload, exit when the payload exits. */
 #include "netns/node_init.h"
 
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
+
+#include "common/channel.h"
 #include "common/log.h"
+#include "netns/mounts.h"
+#include "netns/netconf.h"
+#include "netns/node_protocol.h"
+
+/* Signals the launcher forwards and the init passes on to the payload. */
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+struct node_init {
+        const struct node_init_config *config;
+        sd_event *event;
+        pid_t payload_pid;
+};
+
+static int exit_code_of(int status) {
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return EXIT_RUNTIME;
+}
+
+static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        struct node_init *init = userdata;
+        int status;
+        pid_t pid;
+
+        (void)source;
+        (void)si;
+        /* Reap everything: as PID 1 every orphan of the node becomes our child. */
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+                if (pid == init->payload_pid) {
+                        init->payload_pid = 0;
+                        sd_event_exit(init->event, exit_code_of(status));
+                }
+        return 0;
+}
+
+static int on_forwarded_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        struct node_init *init = userdata;
+        (void)source;
+        if (init->payload_pid > 0)
+                kill(init->payload_pid, (int)si->ssi_signo);
+        return 0;
+}
+
+static int on_launcher_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct node_init *init = userdata;
+        struct channel_message message;
+        int passed_fd;
+
+        (void)source;
+        (void)revents;
+        int r = channel_recv(fd, &message, &passed_fd);
+        if (passed_fd >= 0)
+                close(passed_fd);
+        if (r == -ECONNRESET || r == -EPIPE) {
+                /* The launcher is gone; PR_SET_PDEATHSIG normally got here first. */
+                return sd_event_exit(init->event, EXIT_RUNTIME);
+        }
+        if (r < 0 && r != -EAGAIN)
+                log_warning_errno(r, "node init: bad message from the launcher: %m");
+        return 0;
+}
+
+/* fork + exec the payload with the signal mask and dispositions a fresh process expects: a
+ * launcher started in the background by a shell inherits SIGINT and SIGQUIT ignored, and a
+ * payload that inherited that could never be stopped by them, nor trap them. */
+static int payload_start(char **argv, pid_t *ret_pid) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                sigset_t none;
+                for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                        signal(forwarded_signals[i], SIG_DFL);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                execvp(argv[0], argv);
+                log_error_errno(errno, "cannot execute %s: %m", argv[0]);
+                _exit(127);
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+static int event_loop_setup(struct node_init *init) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        /* sd-event reads signals from a signalfd, which only sees blocked signals. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+
+        r = sd_event_new(&init->event);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(init->event, NULL, SIGCHLD, on_sigchld, init);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
+                r = sd_event_add_signal(init->event, NULL, forwarded_signals[i], on_forwarded_signal, init);
+                if (r < 0)
+                        return r;
+        }
+        return sd_event_add_io(init->event, NULL, init->config->channel_fd, EPOLLIN, on_launcher_message,
+                               init);
+}
+
+/* Become root of the user namespace in every id, with no supplementary groups of the host. */
+static int become_node_root(void) {
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return negative_errno();
+        /* Denied when only one gid is mapped (setgroups=deny); the groups are unmapped then anyway. */
+        if (setgroups(0, NULL) < 0 && errno != EPERM)
+                return negative_errno();
+        return 0;
+}
+
+static int wait_for_maps(int channel_fd) {
+        struct channel_message message;
+        int fd;
+        int r = channel_recv(channel_fd, &message, &fd);
+        if (fd >= 0)
+                close(fd);
+        if (r < 0)
+                return r;
+        return message.type == NODE_MSG_MAPS_WRITTEN ? 0 : -EBADMSG;
+}
 
 _Noreturn void node_init_main(const struct node_init_config *config) {
-        (void)config;
-        _exit(EXIT_RUNTIME);
+        struct node_init init = { .config = config };
+        int r;
+
+        log_set_prefix("usernode: node");
+
+        /* If the launcher dies, so does the node: as PID 1 our death takes every process of the
+         * node's pid namespace with it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* Until the maps are written we are nobody in the new namespace. An EOF here means the
+         * launcher died before PR_SET_PDEATHSIG took hold. */
+        r = wait_for_maps(config->channel_fd);
+        if (r < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* The setuid newuidmap runs while we wait; changing credentials below also resets the
+         * parent-death signal, so arm it again afterwards. */
+        r = become_node_root();
+        if (r < 0) {
+                log_error_errno(r, "cannot become root in the node's user namespace: %m");
+                _exit(EXIT_RUNTIME);
+        }
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* Now, not at clone time: the launcher has placed us in the node's cgroup, so the
+         * namespace is rooted there. */
+        if (unshare(CLONE_NEWCGROUP) < 0) {
+                log_error_errno(errno, "cannot create the node's cgroup namespace: %m");
+                _exit(EXIT_RUNTIME);
+        }
+
+        if (mounts_setup_node(config->own_network) < 0)
+                _exit(EXIT_RUNTIME);
+
+        if (config->own_network) {
+                r = netconf_link_up("lo");
+                if (r < 0) {
+                        log_error_errno(r, "cannot bring up lo in the node: %m");
+                        _exit(EXIT_RUNTIME);
+                }
+        }
+
+        r = event_loop_setup(&init);
+        if (r < 0) {
+                log_error_errno(r, "node init: cannot set up its event loop: %m");
+                _exit(EXIT_RUNTIME);
+        }
+
+        r = channel_send(config->channel_fd, NODE_MSG_READY, NULL, 0, -EBADF);
+        if (r < 0)
+                _exit(EXIT_RUNTIME);
+
+        r = payload_start(config->command, &init.payload_pid);
+        if (r < 0) {
+                log_error_errno(r, "cannot start %s: %m", config->command[0]);
+                _exit(EXIT_RUNTIME);
+        }
+
+        r = sd_event_loop(init.event);
+        _exit(r < 0 ? EXIT_RUNTIME : r);
 }

@@ -55,7 +55,9 @@ cp -a tests scripts configs "$stage/"
 chmod -R a+rX "$stage"
 chmod 755 "$stage"
 
-test_env=(USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage"
+# A hung test fails after this many seconds instead of hanging CI; tests bound their own waits.
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
+test_env=(BATS_TEST_TIMEOUT="$BATS_TEST_TIMEOUT" USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage"
           ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
 if [ "$(id -u)" -eq 0 ]; then
   # shellcheck source=scripts/test-user.sh
@@ -63,8 +65,14 @@ if [ "$(id -u)" -eq 0 ]; then
   test_user_setup || { echo "0 passed, 1 failed"; exit 1; }
   [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
   tally < <(cd "$stage" && run_as_test_user env "${test_env[@]}" bats --tap tests/integration 2>&1)
+  echo "== integration tests as a user without subordinate ids"
+  test_user_setup_without_subids || { echo "0 passed, 1 failed"; exit 1; }
+  tally < <(cd "$stage" && run_as_user_without_subids env "${test_env[@]}" bats --tap tests/integration/nosubid 2>&1)
+  echo "== integration tests as root"
+  tally < <(cd "$stage" && env "${test_env[@]}" bats --tap tests/integration/root 2>&1)
 else
-  tally < <(cd "$stage" && env "${test_env[@]}" bats --tap tests/integration 2>&1)
+  tally < <(cd "$stage" && env "${test_env[@]}" bats --tap tests/integration tests/integration/nosubid \
+            tests/integration/root 2>&1)
 fi
 
 if [ $asan -eq 0 ] && [ -x tests/vm/run.sh ]; then

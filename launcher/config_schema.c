@@ -1,0 +1,59 @@
+/* config_schema.c: the keys of usernode's INI file. configs/usernode.ini documents each of them
+ * with its default (tests/unit/test_config.c checks that the two agree).
+ *
+ * One block per section: modules add their keys to their own block. */
+#include "launcher/config_schema.h"
+
+#include <string.h>
+
+#include "common/macro.h"
+
+static const char *const net_modes[] = { "slirp", "host", "none", NULL };
+
+const struct config_key config_schema[] = {
+        /* [node] */
+
+        /* [network] */
+        { .section = "network",
+          .key = "mode",
+          .type = CONFIG_ENUM,
+          .default_value = "host",
+          .values = net_modes,
+          .help = "slirp (own network, wired out by slirp), host (the host's network), none (loopback "
+                  "only)" },
+
+        /* [ports] */
+
+        /* [cgroup] */
+
+        /* [crio] */
+
+        /* [kubelet] */
+
+        /* [service:NAME] */
+};
+
+const unsigned config_schema_size = ELEMENTSOF(config_schema);
+
+/* "service:crio" matches "service:*". */
+static int section_matches(const char *pattern, const char *section) {
+        size_t n = strlen(pattern);
+        if (n > 0 && pattern[n - 1] == '*')
+                return strncmp(pattern, section, n - 1) == 0 && section[n - 1] != '\0';
+        return strcmp(pattern, section) == 0;
+}
+
+const struct config_key *config_schema_find(const char *section, const char *key) {
+        for (unsigned i = 0; i < config_schema_size; i++)
+                if (section_matches(config_schema[i].section, section) &&
+                    strcmp(config_schema[i].key, key) == 0)
+                        return &config_schema[i];
+        return NULL;
+}
+
+int config_schema_section_known(const char *section) {
+        for (unsigned i = 0; i < config_schema_size; i++)
+                if (section_matches(config_schema[i].section, section))
+                        return 1;
+        return 0;
+}

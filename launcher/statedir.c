@@ -1,0 +1,216 @@
+/* statedir.c: state dir location, lock, pid files. */
+#include "launcher/statedir.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+
+bool statedir_node_name_valid(const char *name) {
+        size_t len = strlen(name);
+        if (len == 0 || len > 63 || !isalnum((unsigned char)name[0]))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+                        return false;
+        return true;
+}
+
+int statedir_resolve(const char *node, const char *override, bool warn, char **ret_path) {
+        const char *runtime = getenv("XDG_RUNTIME_DIR");
+        char *path = NULL;
+        int n;
+
+        if (override)
+                n = asprintf(&path, "%s", override);
+        else if (runtime && runtime[0] == '/')
+                n = asprintf(&path, "%s/usernode/%s", runtime, node);
+        else {
+                n = asprintf(&path, "/tmp/usernode-%u/%s", (unsigned)getuid(), node);
+                if (n >= 0 && warn)
+                        log_warning("XDG_RUNTIME_DIR is not set; keeping state in %s, where "
+                                    "systemd-tmpfiles may delete it; log in through a session that "
+                                    "sets XDG_RUNTIME_DIR, or pass --state-dir",
+                                    path);
+        }
+        if (n < 0)
+                return -ENOMEM;
+        *ret_path = path;
+        return 0;
+}
+
+/* mkdir -p with mode 0700 for the last component; parents created 0700 too (they are ours). */
+static int mkdir_parents(const char *path) {
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *p = '/';
+        }
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        return 0;
+}
+
+static int open_dir_checked(const char *path, int *ret_fd) {
+        struct stat st;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        /* Another user's directory would let them read our api.sock and pid files. */
+        if (st.st_uid != getuid()) {
+                log_error("state dir %s belongs to uid %u, not to you (uid %u); remove it or pass "
+                          "--state-dir",
+                          path, (unsigned)st.st_uid, (unsigned)getuid());
+                return -EPERM;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Everything but the lock is left over from a killed run. */
+static void remove_stale_files(int dir_fd) {
+        /* A fresh open file description: a dup() would share the offset of an earlier pass. */
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d)
+                return;
+        fd = -EBADF;
+        while ((de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+                    strcmp(de->d_name, "lock") == 0)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
+                        continue;
+                log_debug("removed stale %s from the state dir", de->d_name);
+        }
+        closedir(d);
+}
+
+int statedir_read_pid(const struct statedir *sd, const char *name, pid_t *ret) {
+        char buffer[32] = {};
+        _cleanup_close_ int fd = openat(sd->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+        if (n <= 0)
+                return -ENODATA;
+        long v = strtol(buffer, NULL, 10);
+        if (v <= 0 || v > 4194304)
+                return -EBADMSG;
+        *ret = (pid_t)v;
+        return 0;
+}
+
+int statedir_acquire(struct statedir *sd, const char *node, const char *path) {
+        int r;
+
+        r = mkdir_parents(path);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the state dir %s: %m", path);
+        r = open_dir_checked(path, &sd->dir_fd);
+        if (r < 0)
+                return r == -EPERM ? r : log_error_errno(r, "cannot open the state dir %s: %m", path);
+        sd->path = strdup(path);
+        if (!sd->path)
+                return -ENOMEM;
+
+        sd->lock_fd = openat(sd->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (sd->lock_fd < 0)
+                return log_error_errno(errno, "cannot open %s/lock: %m", path);
+        if (flock(sd->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+                int saved = errno;
+                /* Not ours: statedir_release() must not clean up after the running node. */
+                closep(&sd->lock_fd);
+                sd->lock_fd = -EBADF;
+                if (saved != EWOULDBLOCK)
+                        return log_error_errno(saved, "cannot lock %s/lock: %m", path);
+                pid_t pid;
+                if (statedir_read_pid(sd, "pid", &pid) == 0)
+                        log_error("node %s is already running (pid %d); stop it with 'usernode stop "
+                                  "--node %s' or pick another --node",
+                                  node, (int)pid, node);
+                else
+                        log_error("node %s is already running (still starting); pick another --node", node);
+                return -EBUSY;
+        }
+        remove_stale_files(sd->dir_fd);
+        return 0;
+}
+
+int statedir_open_running(struct statedir *sd, const char *node, const char *path) {
+        int r = open_dir_checked(path, &sd->dir_fd);
+        if (r == -ENOENT) {
+                log_error("node %s is not running (no state dir %s); start it with 'usernode run --node %s'",
+                          node, path, node);
+                return -ESRCH;
+        }
+        if (r < 0)
+                return r == -EPERM ? r : log_error_errno(r, "cannot open the state dir %s: %m", path);
+        sd->path = strdup(path);
+        if (!sd->path)
+                return -ENOMEM;
+
+        /* A run holds the lock for its whole life: if we can take it, nobody runs. */
+        _cleanup_close_ int lock = openat(sd->dir_fd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (lock >= 0 && flock(lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+                return 0;
+        log_error("node %s is not running; start it with 'usernode run --node %s'", node, node);
+        return -ESRCH;
+}
+
+int statedir_write_file(struct statedir *sd, const char *name, const char *content) {
+        char temp[256];
+        if (snprintf(temp, sizeof(temp), ".%s.tmp", name) >= (int)sizeof(temp))
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd =
+                openat(sd->dir_fd, temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return negative_errno();
+        size_t len = strlen(content);
+        if (write(fd, content, len) != (ssize_t)len)
+                return negative_errno();
+        if (renameat(sd->dir_fd, temp, sd->dir_fd, name) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int statedir_write_pids(struct statedir *sd, pid_t launcher, pid_t init) {
+        char text[32];
+        int r;
+
+        snprintf(text, sizeof(text), "%d\n", (int)init);
+        r = statedir_write_file(sd, "child_pid", text);
+        if (r < 0)
+                return r;
+        /* `pid` last: clients treat it as "the node is up". */
+        snprintf(text, sizeof(text), "%d\n", (int)launcher);
+        return statedir_write_file(sd, "pid", text);
+}
+
+void statedir_close(struct statedir *sd) {
+        closep(&sd->lock_fd);
+        closep(&sd->dir_fd);
+        sd->lock_fd = sd->dir_fd = -EBADF;
+        free(sd->path);
+        sd->path = NULL;
+}
+
+void statedir_release(struct statedir *sd) {
+        if (sd->dir_fd >= 0 && sd->lock_fd >= 0)
+                remove_stale_files(sd->dir_fd);
+        statedir_close(sd);
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# The command line: usage errors exit 2, --version, help.
+
+load helpers
+
+setup() { setup_state; }
+
+@test "--version prints the version" {
+  run "$USERNODE" --version
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ ^usernode\ [0-9]+\.[0-9]+ ]]
+}
+
+@test "help lists the commands" {
+  run "$USERNODE" help
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"run"* ]]
+  [[ "$output" == *"exec"* ]]
+}
+
+@test "an unknown command exits 2" {
+  run "$USERNODE" frobnicate
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'unknown command "frobnicate"'* ]]
+}
+
+@test "no command exits 2" {
+  run "$USERNODE"
+  [ "$status" -eq 2 ]
+}
+
+@test "an unknown option of run exits 2" {
+  run "$USERNODE" run --frobnicate -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"unknown option --frobnicate"* ]]
+}
+
+@test "an invalid node name exits 2" {
+  run "$USERNODE" run --node ../escape -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'invalid node name "../escape"'* ]]
+}
+
+@test "an invalid --net exits 2" {
+  run "$USERNODE" run --net=bridge -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'--net: [network] mode = "bridge"'* ]]
+}
+
+@test "config --default prints the default configuration, every key commented" {
+  run "$USERNODE" config --default
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"[network]"* ]]
+  [[ "$output" == *"# mode = "* ]]
+}
+
+@test "a configuration with an unknown key stops run with exit 2 naming file:line and key" {
+  printf '[network]\nmode = none\nbogus = 1\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"node.ini:3: unknown key \"bogus\" in [network]"* ]]
+}
+
+@test "a bad value in the configuration names file:line, key, value and what is allowed" {
+  printf '[network]\nmode = bridge\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'node.ini:2: [network] mode = "bridge": use one of: slirp host none'* ]]
+}
+
+@test "the default configuration file of the node is read when present" {
+  mkdir -p "$XDG_CONFIG_HOME/usernode"
+  printf '[network]\nmode = none\n' > "$XDG_CONFIG_HOME/usernode/default.ini"
+  outside=$(readlink /proc/self/ns/net)
+  run "$USERNODE" run -- readlink /proc/self/ns/net
+  [ "$status" -eq 0 ]
+  [ "$output" != "$outside" ]
+}
+
+@test "a missing --config file exits 2" {
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/absent.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"cannot read the configuration"* ]]
+}

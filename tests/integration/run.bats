@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# usernode run: namespaces, id maps, the payload as PID 2, exit status, signals.
+
+load helpers
+
+setup() { setup_state; }
+teardown() { stop_node; }
+
+@test "the command runs as root of a new user namespace mapping the user and every subordinate range" {
+  run "$USERNODE" run -- cat /proc/self/uid_map /proc/self/gid_map
+  [ "$status" -eq 0 ]
+  user=$(id -un)
+  sub=$(grep "^$user:" /etc/subuid | head -1 | cut -d: -f2)
+  subcount=$(grep "^$user:" /etc/subuid | head -1 | cut -d: -f3)
+  [ -n "$sub" ] || skip "the test user has no /etc/subuid range"
+  # inner 0 -> own uid, inner 1.. -> the subordinate range
+  echo "$output" | grep -Eq "^ *0 +$(id -u) +1$"
+  echo "$output" | grep -Eq "^ *1 +$sub +$subcount$"
+  echo "$output" | grep -Eq "^ *0 +$(id -g) +1$"
+}
+
+@test "the command is uid 0 and PID 2 of a fresh pid namespace whose /proc shows only the node" {
+  run "$USERNODE" run -- sh -c 'echo "$(id -u) $$"; ls /proc | grep -c "^[0-9]"'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "0 2" ]
+  # init, sh, ls, grep at most: nothing of the host
+  [ "${lines[1]}" -le 4 ]
+}
+
+@test "mount, uts, ipc and cgroup namespaces are the node's own" {
+  for ns in mnt uts ipc cgroup pid user; do
+    outside=$(readlink /proc/self/ns/$ns)
+    inside=$("$USERNODE" run -- readlink /proc/self/ns/$ns)
+    [ -n "$inside" ]
+    [ "$inside" != "$outside" ]
+  done
+}
+
+@test "--net=host keeps the host's network namespace, --net=none gives a new one with lo up" {
+  outside=$(readlink /proc/self/ns/net)
+  [ "$("$USERNODE" run --net=host -- readlink /proc/self/ns/net)" = "$outside" ]
+  run "$USERNODE" run --net=none -- sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ls /sys/class/net'
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" != "$outside" ]
+  # IFF_UP is bit 0 of the flags; a fresh /sys shows only the node's interfaces
+  [ $(( ${lines[2]} & 1 )) -eq 1 ]
+  [ "${lines[3]}" = "lo" ]
+}
+
+@test "the exit status of the command is passed on" {
+  run "$USERNODE" run -- sh -c 'exit 7'
+  [ "$status" -eq 7 ]
+  run "$USERNODE" run -- true
+  [ "$status" -eq 0 ]
+}
+
+@test "a command killed by signal N gives 128+N" {
+  run "$USERNODE" run -- sh -c 'kill -USR1 $$'
+  [ "$status" -eq $((128 + 10)) ]
+}
+
+@test "a command that cannot be executed gives 127 and says why" {
+  run -127 "$USERNODE" run -- /nonexistent/command
+  [ "$status" -eq 127 ]
+  [[ "$output" == *"cannot execute /nonexistent/command"* ]]
+}
+
+@test "SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 reach the command" {
+  for sig in TERM INT HUP QUIT USR1 USR2; do
+    rm -f "$BATS_TEST_TMPDIR/ready"
+    "$USERNODE" run -- sh -c "trap 'exit 42' $sig; touch '$BATS_TEST_TMPDIR/ready'; while :; do sleep 0.05; done" &
+    pid=$!
+    wait_until 10 test -e "$BATS_TEST_TMPDIR/ready"
+    kill -$sig $pid
+    wait_until 10 eval "! kill -0 $pid 2>/dev/null"
+    rc=0; wait $pid || rc=$?
+    [ "$rc" -eq 42 ] || { echo "SIG$sig: exit $rc"; false; }
+  done
+}
+
+@test "orphans are reaped by the node init" {
+  # The grandchildren's parent exits at once; as zombies they would pile up under PID 1.
+  run "$USERNODE" run -- sh -c 'for i in 1 2 3 4 5; do (sleep 0.01 &) ; done; sleep 0.5; ps -e -o stat= | grep -c "^Z" || true'
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "0" ]
+}
+
+@test "/etc, /run and /var/lib are writable inside while the host's stay untouched" {
+  name=usernode-test-$$-$RANDOM
+  [ -e /etc/hostname ] || skip "the host has no /etc/hostname to hide"
+  run "$USERNODE" run -- sh -c "echo inside > /etc/$name && rm /etc/hostname && mkdir /run/$name /var/lib/$name && cat /etc/$name && test ! -e /etc/hostname"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "inside" ]
+  [ ! -e /etc/$name ]
+  [ ! -e /run/$name ]
+  [ ! -e /var/lib/$name ]
+  [ -e /etc/hostname ]
+}
+
+@test "copied-up entries still show the host's content" {
+  run "$USERNODE" run -- cat /etc/os-release
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(cat /etc/os-release)" ]
+}
+
+@test "/ is a slave of the host's mounts when the host shares it" {
+  grep -Eq "^[0-9]+ [0-9]+ [^ ]+ / / .*shared:" /proc/self/mountinfo || skip "the host's / is not a shared mount"
+  run "$USERNODE" run -- grep " / / " /proc/self/mountinfo
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"master:"* ]]
+  [[ "$output" != *"shared:"* ]]
+}
+
+@test "mounts made inside the node stay inside" {
+  run "$USERNODE" run -- sh -c 'mkdir -p /run/x && mount -t tmpfs none /run/x && grep -c " /run/x " /proc/self/mountinfo'
+  [ "$status" -eq 0 ]
+  [ "$output" = "1" ]
+  ! grep -q " /run/x " /proc/self/mountinfo
+}
+
+@test "relative symlinks in copied-up dirs still resolve" {
+  link=$(find /etc -maxdepth 1 -type l -lname '[!/]*' -print -quit)
+  [ -n "$link" ] || skip "the host's /etc has no relative symlink"
+  run "$USERNODE" run -- cat "$link"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(cat "$link")" ]
+}
+
+@test "a fresh /proc is mounted for the node" {
+  run "$USERNODE" run -- sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"run"* ]]
+}

@@ -1,0 +1,119 @@
+/* Unit tests of netns/idmap.c: reading subordinate ranges and building the node's id map. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "netns/idmap.h"
+
+static int parse(const char *text, const char *user, uint32_t id, struct id_range **ranges) {
+        FILE *f = fmemopen((void *)text, strlen(text), "r");
+        assert_non_null(f);
+        int n = idmap_parse_subid_file(f, "subuid", user, id, ranges);
+        fclose(f);
+        return n;
+}
+
+static void test_ranges_are_found_by_user_name(void **state) {
+        struct id_range *r = NULL;
+        (void)state;
+        assert_int_equal(parse("bob:100000:65536\nalice:165536:65536\n", "alice", 1000, &r), 1);
+        assert_int_equal(r[0].start, 165536);
+        assert_int_equal(r[0].count, 65536);
+        free(r);
+}
+
+static void test_ranges_are_found_by_numeric_uid(void **state) {
+        struct id_range *r = NULL;
+        (void)state;
+        assert_int_equal(parse("1000:200000:1000\nalice:300000:5\n", "alice", 1000, &r), 2);
+        assert_int_equal(r[0].start, 200000);
+        assert_int_equal(r[1].start, 300000);
+        free(r);
+}
+
+static void test_comments_blank_and_malformed_lines_are_skipped(void **state) {
+        struct id_range *r = NULL;
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        assert_int_equal(parse("# comment\n\nalice\nalice:x:5\nalice:10:0\nalice:-1:5\n"
+                               "alice:4294967295:2\nalice:7:3\n",
+                               "alice", 1000, &r),
+                         1);
+        assert_int_equal(r[0].start, 7);
+        assert_int_equal(r[0].count, 3);
+        free(r);
+}
+
+static void test_no_entry_means_no_ranges(void **state) {
+        struct id_range *r = NULL;
+        (void)state;
+        assert_int_equal(parse("bob:100000:65536\n", "alice", 1000, &r), 0);
+        free(r);
+}
+
+static void test_map_starts_with_own_id_then_ranges_from_inner_one(void **state) {
+        struct id_range ranges[] = { { 100000, 65536 }, { 300000, 10 } };
+        struct id_mapping m;
+        (void)state;
+        idmap_build(1000, ranges, 2, "alice", ID_KIND_UID, &m);
+        assert_int_equal(m.n_extents, 3);
+        assert_int_equal(m.extents[0].inner, 0);
+        assert_int_equal(m.extents[0].outer, 1000);
+        assert_int_equal(m.extents[0].count, 1);
+        assert_int_equal(m.extents[1].inner, 1);
+        assert_int_equal(m.extents[1].outer, 100000);
+        assert_int_equal(m.extents[2].inner, 65537);
+        assert_int_equal(m.extents[2].outer, 300000);
+        assert_int_equal(idmap_size(&m), 1 + 65536 + 10);
+}
+
+static void test_range_containing_own_id_is_skipped(void **state) {
+        struct id_range ranges[] = { { 500, 1000 }, { 100000, 5 } };
+        struct id_mapping m;
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        idmap_build(1000, ranges, 2, "alice", ID_KIND_UID, &m);
+        assert_int_equal(m.n_extents, 2);
+        assert_int_equal(m.extents[1].outer, 100000);
+        assert_int_equal(m.extents[1].inner, 1);
+}
+
+static void test_overlapping_ranges_are_skipped(void **state) {
+        struct id_range ranges[] = { { 100000, 100 }, { 100050, 100 }, { 200000, 1 } };
+        struct id_mapping m;
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        idmap_build(1000, ranges, 3, "alice", ID_KIND_GID, &m);
+        assert_int_equal(m.n_extents, 3);
+        assert_int_equal(m.extents[2].outer, 200000);
+        assert_int_equal(m.extents[2].inner, 101);
+}
+
+static void test_map_is_capped_at_the_kernel_limit(void **state) {
+        struct id_range ranges[400];
+        struct id_mapping m;
+        (void)state;
+        log_set_level(LOG_LEVEL_ERROR);
+        for (size_t i = 0; i < 400; i++)
+                ranges[i] = (struct id_range){ (uint32_t)(100000 + i * 10), 10 };
+        idmap_build(1000, ranges, 400, "alice", ID_KIND_UID, &m);
+        assert_int_equal(m.n_extents, IDMAP_EXTENTS_MAX);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_ranges_are_found_by_user_name),
+                cmocka_unit_test(test_ranges_are_found_by_numeric_uid),
+                cmocka_unit_test(test_comments_blank_and_malformed_lines_are_skipped),
+                cmocka_unit_test(test_no_entry_means_no_ranges),
+                cmocka_unit_test(test_map_starts_with_own_id_then_ranges_from_inner_one),
+                cmocka_unit_test(test_range_containing_own_id_is_skipped),
+                cmocka_unit_test(test_overlapping_ranges_are_skipped),
+                cmocka_unit_test(test_map_is_capped_at_the_kernel_limit),
+        };
+        return cmocka_run_group_tests_name("idmap", tests, NULL, NULL);
+}
