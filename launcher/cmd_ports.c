@@ -8,23 +8,16 @@
 #include "common/log.h"
 #include "launcher/commands.h"
 #include "launcher/control_api.h"
+#include "launcher/statedir.h"
 #include "netns/portspec.h"
 
-#define PORTS_DEFAULT_NODE_NAME "default"
-
-/* Until launcher/statedir.c lands: $XDG_RUNTIME_DIR/usernode/NODE (DESIGN.md, "Files"). */
-static int ports_state_dir(const char *node, char **ret) {
-        const char *runtime = getenv("XDG_RUNTIME_DIR");
-
-        if (!runtime || runtime[0] != '/')
-                return -ENXIO;
-        if (!node[0] || strchr(node, '/') || strcmp(node, ".") == 0 || strcmp(node, "..") == 0)
-                return -EINVAL;
-        return asprintf(ret, "%s/usernode/%s", runtime, node) < 0 ? -ENOMEM : 0;
-}
+struct ports_target {
+        const char *node; /* --node, "default" */
+        const char *state_dir; /* --state-dir, or NULL for the node's default */
+};
 
 static void print_help(void) {
-        printf("usage: usernode ports [--name NODE] COMMAND\n"
+        printf("usage: usernode ports [--node NAME] [--state-dir DIR] COMMAND\n"
                "\n"
                "Publishes ports of a running node on the host.\n"
                "\n"
@@ -36,8 +29,8 @@ static void print_help(void) {
                "  rm SPEC|ID...     unpublish; open connections finish normally\n"
                "\n"
                "Options:\n"
-               "  --name NODE       the node (default: %s)\n",
-               PORTS_DEFAULT_NODE_NAME);
+               "  --node NAME       the node (default \"default\")\n"
+               "  --state-dir DIR   its state dir, if 'usernode run' was given one\n");
 }
 
 /* A method's errno as an exit code: bad input is a usage error, the rest a runtime failure. */
@@ -45,14 +38,15 @@ static int exit_code(int r) {
         return r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
-static int call(const char *node, const char *method, struct json_object *params, struct json_object **ret) {
+static int call(const struct ports_target *target, const char *method, struct json_object *params,
+                struct json_object **ret) {
         _cleanup_free_ char *state_dir = NULL;
         char error[1024];
         int r;
 
-        r = ports_state_dir(node, &state_dir);
+        r = statedir_resolve(target->node, target->state_dir, false, &state_dir);
         if (r < 0)
-                return log_error_errno(r, "cannot find the state dir of node \"%s\": %m", node);
+                return r;
         r = control_api_call(state_dir, method, params, ret, error, sizeof(error));
         if (r < 0)
                 log_error("%s", error);
@@ -69,7 +63,7 @@ static int parse_spec_arg(const char *text, struct port_spec *spec) {
         return 0;
 }
 
-static int ports_add(const char *node, int argc, char **argv) {
+static int ports_add(const struct ports_target *target, int argc, char **argv) {
         struct port_spec spec;
         int r;
 
@@ -86,7 +80,7 @@ static int ports_add(const char *node, int argc, char **argv) {
                 if (!params)
                         return log_error_errno(ENOMEM, "out of memory"), EXIT_RUNTIME;
                 json_object_object_add(params, "spec", json_object_new_string(argv[i]));
-                r = call(node, "ports.add", params, &result);
+                r = call(target, "ports.add", params, &result);
                 json_object_put(params);
                 if (r < 0)
                         return exit_code(r);
@@ -97,7 +91,7 @@ static int ports_add(const char *node, int argc, char **argv) {
         return 0;
 }
 
-static int ports_ls(const char *node, int argc, char **argv) {
+static int ports_ls(const struct ports_target *target, int argc, char **argv) {
         struct json_object *result = NULL, *ports;
         bool json = false;
         int r;
@@ -111,7 +105,7 @@ static int ports_ls(const char *node, int argc, char **argv) {
                 json = true;
         }
 
-        r = call(node, "ports.ls", NULL, &result);
+        r = call(target, "ports.ls", NULL, &result);
         if (r < 0)
                 return exit_code(r);
         if (!json_object_object_get_ex(result, "ports", &ports) ||
@@ -122,6 +116,7 @@ static int ports_ls(const char *node, int argc, char **argv) {
         }
         if (json)
                 printf("%s\n", json_object_to_json_string_ext(ports, JSON_C_TO_STRING_PRETTY |
+                                                                             JSON_C_TO_STRING_NOSLASHESCAPE |
                                                                              JSON_C_TO_STRING_SPACED));
         else {
                 printf("%-4s %-44s %s\n", "ID", "SPEC", "OPEN");
@@ -145,7 +140,7 @@ static bool is_id(const char *text) {
         return true;
 }
 
-static int ports_rm(const char *node, int argc, char **argv) {
+static int ports_rm(const struct ports_target *target, int argc, char **argv) {
         struct port_spec spec;
         int r;
 
@@ -164,7 +159,7 @@ static int ports_rm(const char *node, int argc, char **argv) {
                         json_object_object_add(params, "id", json_object_new_int(atoi(argv[i])));
                 else
                         json_object_object_add(params, "spec", json_object_new_string(argv[i]));
-                r = call(node, "ports.rm", params, &result);
+                r = call(target, "ports.rm", params, &result);
                 json_object_put(params);
                 json_object_put(result);
                 if (r < 0)
@@ -176,10 +171,11 @@ static int ports_rm(const char *node, int argc, char **argv) {
 int cmd_ports(int argc, char **argv) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
-                { "name", required_argument, NULL, 'n' },
+                { "node", required_argument, NULL, 'n' },
+                { "state-dir", required_argument, NULL, 's' },
                 {},
         };
-        const char *node = PORTS_DEFAULT_NODE_NAME;
+        struct ports_target target = { .node = "default" };
         int c;
 
         /* '+': stop at the verb; `ls` has options of its own. */
@@ -189,7 +185,14 @@ int cmd_ports(int argc, char **argv) {
                         print_help();
                         return 0;
                 case 'n':
-                        node = optarg;
+                        if (!statedir_node_name_valid(optarg)) {
+                                log_error("invalid node name \"%s\"", optarg);
+                                return EXIT_USAGE;
+                        }
+                        target.node = optarg;
+                        break;
+                case 's':
+                        target.state_dir = optarg;
                         break;
                 default:
                         log_error("ports: unknown option; see 'usernode ports --help'");
@@ -203,11 +206,11 @@ int cmd_ports(int argc, char **argv) {
         int rest = argc - optind - 1;
         char **rest_argv = argv + optind + 1;
         if (strcmp(verb, "add") == 0)
-                return ports_add(node, rest, rest_argv);
+                return ports_add(&target, rest, rest_argv);
         if (strcmp(verb, "ls") == 0)
-                return ports_ls(node, rest, rest_argv);
+                return ports_ls(&target, rest, rest_argv);
         if (strcmp(verb, "rm") == 0)
-                return ports_rm(node, rest, rest_argv);
+                return ports_rm(&target, rest, rest_argv);
         log_error("ports: unknown command \"%s\" (add, ls, rm)", verb);
         return EXIT_USAGE;
 }

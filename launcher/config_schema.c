@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/macro.h"
+#include "launcher/ports_setup.h"
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
 
@@ -23,6 +24,22 @@ const struct config_key config_schema[] = {
                   "only)" },
 
         /* [ports] */
+        { .section = "ports",
+          .key = "publish",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = ports_publish_list_valid,
+          .allowed = "port specs separated by commas or blanks, each [HOST_IP:]HOST_PORT:NODE_PORT[:NODE_IP]"
+                     "[/tcp|/udp], e.g. 8080:80, 127.0.0.1:10250:10250",
+          .help = "node ports published on the host when the node starts (more with --publish, or later "
+                  "with 'usernode ports add')" },
+        { .section = "ports",
+          .key = "udp_idle_timeout",
+          .type = CONFIG_INT,
+          .default_value = "60",
+          .min = 1,
+          .max = 86400,
+          .help = "seconds after which a UDP flow with no datagram either way is dropped" },
 
         /* [cgroup] */
 

@@ -140,7 +140,8 @@ static int connection_answer(struct control_connection *c, struct json_object *r
 
         if (!response)
                 return -ENOMEM;
-        text = json_object_to_json_string_ext(response, JSON_C_TO_STRING_PLAIN);
+        text = json_object_to_json_string_ext(response,
+                                              JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         c->response = text ? strdup(text) : NULL;
         json_object_put(response);
         if (!c->response)

@@ -15,9 +15,12 @@
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/commands.h"
+#include "launcher/control_api.h"
 #include "launcher/hostcheck.h"
+#include "launcher/ports_setup.h"
 #include "launcher/run_options.h"
 #include "launcher/statedir.h"
+#include "netns/dial.h"
 #include "netns/idmap.h"
 #include "netns/node_init.h"
 #include "netns/node_protocol.h"
@@ -31,8 +34,11 @@ struct launcher {
         char *user;
         struct id_mapping uid_mapping, gid_mapping;
         int channel_fd;
+        int dial_fd; /* the launcher's end of the dial channel; -EBADF with --net=host */
         pid_t init_pid;
         sd_event *event;
+        struct control_api *api;
+        struct portfwd *portfwd;
 };
 
 static int exit_code_of(int status) {
@@ -82,7 +88,7 @@ static int namespace_flags(const struct run_options *options) {
 }
 
 /* Clone the node init; returns its pid in the parent, never returns in the child. */
-static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
+static pid_t spawn_node_init(struct launcher *l, int init_channel_fd, int init_dial_fd) {
         int flags = namespace_flags(l->options);
 
         fflush(NULL); /* or buffered output would be written twice */
@@ -93,10 +99,12 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
 
         struct node_init_config config = {
                 .channel_fd = init_channel_fd,
+                .dial_fd = init_dial_fd,
                 .own_network = l->options->net != NET_MODE_HOST,
                 .command = l->options->command,
         };
         closep(&l->channel_fd);
+        closep(&l->dial_fd);
         statedir_close(&l->statedir); /* the launcher holds the lock, not the node */
         node_init_main(&config);
 }
@@ -193,6 +201,14 @@ static int launcher_start_node(struct launcher *l) {
         r = event_loop_setup(l);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the event loop: %m");
+
+        r = control_api_new(l->event, l->statedir.path, &l->api);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the control socket in %s: %m", l->statedir.path);
+        r = ports_setup(l->event, TAKE_FD(l->dial_fd), l->options, l->api, &l->portfwd);
+        if (r < 0)
+                return r;
+
         return sd_event_loop(l->event);
 }
 
@@ -229,8 +245,22 @@ static int launcher_run(struct launcher *l) {
         }
         l->channel_fd = channel[0];
 
-        pid_t pid = spawn_node_init(l, channel[1]);
+        /* The port forwarder's own channel to the dial helper in the node (netns/dial.h): with
+         * --net=host the node's ports are the host's already. */
+        int dial[2] = { -EBADF, -EBADF };
+        if (l->options->net != NET_MODE_HOST) {
+                r = dial_pair(dial);
+                if (r < 0) {
+                        log_error_errno(r, "cannot create the node's dial channel: %m");
+                        close(channel[1]);
+                        return EXIT_RUNTIME;
+                }
+                l->dial_fd = dial[0];
+        }
+
+        pid_t pid = spawn_node_init(l, channel[1], dial[1]);
         close(channel[1]);
+        closep(&dial[1]);
         if (pid < 0) {
                 /* ENOSPC: a max_user_namespaces limit was reached; EPERM/EACCES: a policy said no. */
                 log_error_errno(pid, "cannot create the node's namespaces: %m");
@@ -246,7 +276,9 @@ static int launcher_run(struct launcher *l) {
 
 int cmd_run(int argc, char **argv) {
         struct run_options options;
-        struct launcher l = { .options = &options, .statedir = STATEDIR_INIT, .channel_fd = -EBADF };
+        struct launcher l = {
+                .options = &options, .statedir = STATEDIR_INIT, .channel_fd = -EBADF, .dial_fd = -EBADF
+        };
         int r;
 
         r = run_options_parse(argc, argv, &options);
@@ -261,6 +293,10 @@ int cmd_run(int argc, char **argv) {
         }
 
         int code = launcher_run(&l);
+        /* Before the state dir goes: the control socket lives there. */
+        control_api_free(l.api);
+        portfwd_free(l.portfwd);
+        closep(&l.dial_fd);
         run_options_done(&options);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);

@@ -10,6 +10,7 @@
 
 struct node_init_config {
         int channel_fd; /* the init's end of the launcher <-> init channel */
+        int dial_fd; /* the init's end of the dial channel (netns/dial.h), or -EBADF */
         pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
         bool own_network; /* the node has its own network namespace */
         char **command; /* NULL-terminated argv to run as the payload */
