@@ -58,21 +58,33 @@ int dial_send_request(int fd, uint64_t cookie, int protocol, const struct sockad
         return channel_send(fd, DIAL_MSG_REQUEST, &request, sizeof(request), -EBADF);
 }
 
-int dial_recv_reply(int fd, struct dial_reply *reply, int *ret_fd) {
+int dial_send_sockets_request(int fd, int family, unsigned count) {
+        struct dial_sockets_request request = { .family = family, .count = count };
+
+        assert(count <= DIAL_SOCKETS_MAX);
+        return channel_send(fd, DIAL_MSG_SOCKETS, &request, sizeof(request), -EBADF);
+}
+
+int dial_recv(int fd, struct dial_answer *answer, int *ret_fd) {
         struct channel_message message;
         int r;
 
         r = channel_recv(fd, &message, ret_fd);
         if (r < 0)
                 return r;
-        if (message.type != DIAL_MSG_REPLY || message.length != sizeof(*reply)) {
-                if (*ret_fd >= 0)
-                        close(*ret_fd);
-                *ret_fd = -EBADF;
-                return -EBADMSG;
+        answer->type = message.type;
+        if (message.type == DIAL_MSG_REPLY && message.length == sizeof(answer->reply)) {
+                memcpy(&answer->reply, message.payload, sizeof(answer->reply));
+                return 0;
         }
-        memcpy(reply, message.payload, sizeof(*reply));
-        return 0;
+        if (message.type == DIAL_MSG_SOCKET && message.length == sizeof(answer->socket) && *ret_fd >= 0) {
+                memcpy(&answer->socket, message.payload, sizeof(answer->socket));
+                return 0;
+        }
+        if (*ret_fd >= 0)
+                close(*ret_fd);
+        *ret_fd = -EBADF;
+        return -EBADMSG;
 }
 
 /* Sends the reply and closes our copy of the socket (the launcher owns it from now on). */
@@ -87,6 +99,31 @@ static void send_reply(struct dial_helper *helper, uint64_t cookie, int error, i
                 log_warning_errno(r, "dial helper: failed to answer the port forwarder: %m");
         if (sock >= 0)
                 close(sock);
+}
+
+/* A TCP socket as the forwarder wants it: non-blocking, no Nagle (it relays segments as they
+ * come), and ~15 s instead of ~2 min of SYN retries towards an address that never answers. */
+static int tcp_socket(int family) {
+        int one = 1, syn_retries = 3;
+        int sock = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        if (sock < 0)
+                return negative_errno();
+        (void)setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(sock, IPPROTO_TCP, TCP_SYNCNT, &syn_retries, sizeof(syn_retries));
+        return sock;
+}
+
+static void send_sockets(struct dial_helper *helper, const struct dial_sockets_request *request) {
+        struct dial_socket answer = { .family = request->family };
+
+        if (request->family != AF_INET && request->family != AF_INET6)
+                return;
+        for (uint32_t i = 0; i < request->count && i < DIAL_SOCKETS_MAX; i++) {
+                _cleanup_close_ int sock = tcp_socket(request->family);
+                if (sock < 0 || channel_send(helper->fd, DIAL_MSG_SOCKET, &answer, sizeof(answer), sock) < 0)
+                        return; /* the launcher dials the slow way meanwhile */
+        }
 }
 
 static int socket_error(int sock) {
@@ -122,21 +159,16 @@ static int on_connect_done(sd_event_source *source, int fd, uint32_t revents, vo
 /* Returns 0 with *ret_sock connected, a positive errno, or -EINPROGRESS with *ret_sock set. */
 static int connect_inside(const struct dial_request *request, int *ret_sock) {
         _cleanup_close_ int sock = -EBADF;
-        int type = request->protocol == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
-        int one = 1;
 
         if (request->address_length > sizeof(request->address) ||
             (request->address.ss_family != AF_INET && request->address.ss_family != AF_INET6))
                 return EAFNOSUPPORT;
-        sock = socket(request->address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (request->protocol == IPPROTO_UDP)
+                sock = socket(request->address.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        else
+                sock = tcp_socket(request->address.ss_family);
         if (sock < 0)
                 return errno;
-        /* The forwarder relays segments as they come; Nagle here would delay small replies. */
-        if (type == SOCK_STREAM) {
-                int syn_retries = 3; /* ~15 s instead of ~2 min for an address that never answers */
-                (void)setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                (void)setsockopt(sock, IPPROTO_TCP, TCP_SYNCNT, &syn_retries, sizeof(syn_retries));
-        }
         if (connect(sock, (const struct sockaddr *)&request->address, request->address_length) == 0) {
                 *ret_sock = TAKE_FD(sock);
                 return 0;
@@ -203,6 +235,13 @@ static int on_request(sd_event_source *source, int fd, uint32_t revents, void *u
                         /* The launcher is gone; nobody will ask again. */
                         sd_event_source_set_enabled(source, SD_EVENT_OFF);
                         return 0;
+                }
+                if (message.type == DIAL_MSG_SOCKETS &&
+                    message.length == sizeof(struct dial_sockets_request)) {
+                        struct dial_sockets_request request;
+                        memcpy(&request, message.payload, sizeof(request));
+                        send_sockets(helper, &request);
+                        continue;
                 }
                 if (message.type != DIAL_MSG_REQUEST || message.length != sizeof(struct dial_request)) {
                         log_warning("dial helper: ignoring unexpected message %u", message.type);

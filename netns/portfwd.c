@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -25,6 +26,8 @@
 #define UDP_FLOWS_MAX 4096 /* per listener: client addresses are attacker-chosen */
 #define UDP_QUEUE_MAX 32 /* datagrams held while a flow's socket is being dialed */
 #define UDP_DATAGRAM_MAX 65536
+#define SOCKET_POOL_MAX 32 /* unconnected node sockets kept at hand, per address family */
+#define SOCKET_POOL_LOW 16 /* below this many (counting those asked for), ask for more */
 
 enum { CLIENT, NODE };
 
@@ -132,6 +135,13 @@ struct portfwd {
         } pool[PIPE_POOL_MAX];
         unsigned n_pool;
         char *datagram; /* UDP_DATAGRAM_MAX bytes */
+
+        /* Unconnected TCP sockets made in the node (dial.h): [0] AF_INET, [1] AF_INET6. */
+        struct socket_pool {
+                int fds[SOCKET_POOL_MAX];
+                unsigned n;
+                unsigned asked; /* requested, not arrived yet */
+        } sockets[2];
 };
 
 /* ---- small helpers ---- */
@@ -284,15 +294,51 @@ static void dial_fail_all(struct portfwd *pf, int error) {
         dial_flush(pf); /* fails the queued ones */
 }
 
+/* ---- unconnected node sockets at hand ---- */
+
+static struct socket_pool *socket_pool_of(struct portfwd *pf, int family) {
+        return &pf->sockets[family == AF_INET6 ? 1 : 0];
+}
+
+static void socket_pool_refill(struct portfwd *pf, int family) {
+        struct socket_pool *p = socket_pool_of(pf, family);
+        unsigned want = SOCKET_POOL_MAX - p->n - p->asked;
+
+        if (pf->dial_dead || p->n + p->asked >= SOCKET_POOL_LOW)
+                return;
+        if (dial_send_sockets_request(pf->dial_fd, family, want) == 0)
+                p->asked += want;
+}
+
+/* A socket in the node to connect() from here, or -EBADF when none is at hand. */
+static int socket_pool_take(struct portfwd *pf, int family) {
+        struct socket_pool *p = socket_pool_of(pf, family);
+        int fd = p->n > 0 ? p->fds[--p->n] : -EBADF;
+
+        socket_pool_refill(pf, family);
+        return fd;
+}
+
+static void socket_pool_put(struct portfwd *pf, int family, int fd) {
+        struct socket_pool *p = socket_pool_of(pf, family);
+
+        if (p->asked > 0)
+                p->asked--;
+        if (p->n < SOCKET_POOL_MAX)
+                p->fds[p->n++] = fd;
+        else
+                close(fd);
+}
+
 static int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct portfwd *pf = userdata;
         (void)source;
         (void)revents;
 
         for (;;) {
-                struct dial_reply reply;
+                struct dial_answer answer;
                 int sock = -EBADF;
-                int r = dial_recv_reply(fd, &reply, &sock);
+                int r = dial_recv(fd, &answer, &sock);
                 if (r == -EAGAIN)
                         break;
                 if (r == -EBADMSG) {
@@ -305,6 +351,11 @@ static int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void
                         dial_fail_all(pf, -ECONNRESET);
                         return 0;
                 }
+                if (answer.type == DIAL_MSG_SOCKET) {
+                        socket_pool_put(pf, answer.socket.family, sock);
+                        continue;
+                }
+                const struct dial_reply reply = answer.reply;
                 struct dial_call *call;
                 for (call = TAILQ_FIRST(&pf->dial_in_flight); call; call = TAILQ_NEXT(call, link))
                         if (call->cookie == reply.cookie)
@@ -502,9 +553,23 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
+/* Both sockets are connected: watch them, edge-triggered. */
+static void conn_attach(struct tcp_conn *c) {
+        for (int s = CLIENT; s <= NODE; s++) {
+                int r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s],
+                                        EPOLLIN | EPOLLRDHUP | EPOLLET, on_conn_io, c);
+                if (r < 0) {
+                        log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
+                        conn_reset(c, NODE);
+                        return;
+                }
+        }
+        /* No pump here: adding an edge-triggered watch reports what is already readable (the
+         * client may have written while we dialed), and the next turn of the loop pumps it. */
+}
+
 static void on_conn_dialed(void *owner, int fd_or_error) {
         struct tcp_conn *c = owner;
-        int r;
 
         c->call = NULL;
         if (fd_or_error < 0) {
@@ -514,17 +579,47 @@ static void on_conn_dialed(void *owner, int fd_or_error) {
                 return;
         }
         c->fd[NODE] = fd_or_error;
-        for (int s = CLIENT; s <= NODE; s++) {
-                r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s], EPOLLIN | EPOLLRDHUP | EPOLLET,
-                                    on_conn_io, c);
-                if (r < 0) {
-                        log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
-                        conn_reset(c, NODE);
-                        return;
-                }
+        conn_attach(c);
+}
+
+static int on_conn_connected(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct tcp_conn *c = userdata;
+        (void)revents;
+
+        c->source[NODE] = sd_event_source_disable_unref(source);
+        if (socket_error(fd) != 0) {
+                conn_reset(c, NODE);
+                return 0;
         }
-        /* No pump here: adding an edge-triggered watch reports what is already readable (the
-         * client may have written while we dialed), and the next turn of the loop pumps it. */
+        conn_attach(c);
+        return 0;
+}
+
+/* Connects sock, a socket made in the node, from here: the same as a dial, minus the round
+ * trip to the init. */
+static void conn_connect(struct tcp_conn *c, int sock, const struct sockaddr_storage *node,
+                         uint32_t length) {
+        c->fd[NODE] = sock;
+        if (connect(sock, (const struct sockaddr *)node, length) == 0) {
+                conn_attach(c);
+                return;
+        }
+        if (errno != EINPROGRESS) {
+                conn_reset(c, NODE);
+                return;
+        }
+        /* On loopback the handshake (or the RST of a closed port) has been processed by the
+         * time connect() returns: look before involving the event loop. */
+        struct pollfd p = { .fd = sock, .events = POLLOUT };
+        if (poll(&p, 1, 0) == 1) {
+                if (p.revents & (POLLERR | POLLHUP))
+                        conn_reset(c, NODE);
+                else
+                        conn_attach(c);
+                return;
+        }
+        if (sd_event_add_io(c->pf->event, &c->source[NODE], sock, EPOLLOUT, on_conn_connected, c) < 0)
+                conn_reset(c, NODE);
 }
 
 static void conn_start(struct listener *l, int client_fd) {
@@ -543,7 +638,11 @@ static void conn_start(struct listener *l, int client_fd) {
         LIST_INSERT_HEAD(&pf->conns, c, pf_link);
         LIST_INSERT_HEAD(&l->entry->conns, c, entry_link);
         l->entry->n_conns++;
-
+        int sock = socket_pool_take(pf, node.ss_family);
+        if (sock >= 0) {
+                conn_connect(c, sock, &node, node_length);
+                return;
+        }
         c->call = dial_start(pf, IPPROTO_TCP, &node, node_length, on_conn_dialed, c);
         if (!c->call)
                 conn_reset(c, NODE);
@@ -985,6 +1084,7 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
                 return r;
         }
         (void)sd_event_source_set_description(pf->dial_source, "portfwd-dial");
+        socket_pool_refill(pf, AF_INET);
         *ret = pf;
         return 0;
 }
@@ -1013,6 +1113,9 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
                 close(pf->pool[i].fds[0]);
                 close(pf->pool[i].fds[1]);
         }
+        for (unsigned f = 0; f < ELEMENTSOF(pf->sockets); f++)
+                for (unsigned i = 0; i < pf->sockets[f].n; i++)
+                        close(pf->sockets[f].fds[i]);
         sd_event_source_disable_unref(pf->dial_source);
         if (pf->dial_fd >= 0)
                 close(pf->dial_fd);
