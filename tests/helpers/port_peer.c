@@ -304,6 +304,9 @@ static int bulk(const struct sockaddr_storage *ss, socklen_t length, uint64_t to
                     (unsigned long long)received_sum);
         printf("sent %llu received %llu fnv1a %016llx %016llx\n", (unsigned long long)sent,
                (unsigned long long)received, (unsigned long long)sent_sum, (unsigned long long)received_sum);
+        free(pattern);
+        free(in);
+        close(fd);
         return 0;
 }
 
@@ -381,6 +384,9 @@ static int concurrent(const struct sockaddr_storage *ss, socklen_t length, int c
                 }
         }
         printf("%d of %d answered\n", answered, count);
+        for (int i = 0; i < count; i++)
+                close(-fds[i].fd - 1);
+        free(fds);
         return 0;
 }
 
