@@ -6,6 +6,13 @@
 
 #include "common/log.h"
 
+/* With --net=host there is no forwarder: the node's ports are the host's own. */
+static int no_forwarder(char *error, size_t size) {
+        snprintf(error, size,
+                 "the node shares the host's network (--net=host): its ports are the host's already");
+        return -EOPNOTSUPP;
+}
+
 static int get_spec(struct json_object *params, struct port_spec *spec, char *error, size_t size) {
         struct json_object *value;
         char reason[256];
@@ -26,6 +33,8 @@ static int get_spec(struct json_object *params, struct port_spec *spec, char *er
 static int method_add(void *userdata, struct json_object *params, struct json_object **ret, char *error,
                       size_t size) {
         struct portfwd *pf = userdata;
+        if (!pf)
+                return no_forwarder(error, size);
         struct port_spec spec;
         char canonical[PORTSPEC_STRING_MAX];
         unsigned id;
@@ -81,10 +90,10 @@ struct json_object *ports_api_describe(const struct portfwd_port *port) {
 static int method_ls(void *userdata, struct json_object *params, struct json_object **ret, char *error,
                      size_t size) {
         struct portfwd *pf = userdata;
+        if (!pf)
+                return no_forwarder(error, size);
         struct portfwd_port port;
         (void)params;
-        (void)error;
-        (void)size;
 
         struct json_object *list = json_object_new_array();
         if (!list)
@@ -103,6 +112,8 @@ static int method_ls(void *userdata, struct json_object *params, struct json_obj
 static int method_rm(void *userdata, struct json_object *params, struct json_object **ret, char *error,
                      size_t size) {
         struct portfwd *pf = userdata;
+        if (!pf)
+                return no_forwarder(error, size);
         struct json_object *value;
         int id, r;
 

@@ -13,6 +13,7 @@
 #include "launcher/control_api.h"
 #include "netns/portfwd.h"
 
+/* pf NULL (--net=host): the methods answer that there is nothing to publish. */
 int ports_api_register(struct control_api *api, struct portfwd *pf);
 
 /* One port as ports.ls describes it (also used by `usernode ports ls`). */

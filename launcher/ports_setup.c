@@ -72,7 +72,10 @@ int ports_setup(sd_event *event, int dial_fd, const struct run_options *options,
         if (dial_fd < 0) {
                 if (any)
                         log_warning("--net=host: the node's ports are the host's own; nothing to publish");
-                return 0;
+                r = ports_api_register(api, NULL);
+                return r < 0 ? log_error_errno(r,
+                                               "cannot register the ports methods of the control socket: %m")
+                             : 0;
         }
 
         r = portfwd_new(event, dial_fd, &pf);

@@ -276,3 +276,12 @@ s.bind(('127.0.0.1', int(sys.argv[2]))); s.listen(); open(sys.argv[1], 'w').clos
   [ "$status" -eq 1 ]
   [[ "$output" == *"no running node"* ]]
 }
+
+@test "with --net=host the ports commands say there is nothing to publish" {
+  start_node --net=host -- sleep 60
+  wait_until 10 test -S "$NODE_STATE/api.sock"
+  run "$USERNODE" ports add "127.0.0.1:$BASE:8080"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"--net=host"* ]]
+}
