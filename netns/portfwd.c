@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -1063,6 +1064,11 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         assert(dial_fd >= 0);
 
         raise_fd_limit();
+        /* splice() into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL); the
+         * forwarder handles EPIPE itself. A process-wide setting: whoever the launcher starts
+         * later resets it (an ignored SIGPIPE survives exec). */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return negative_errno();
         pf = calloc(1, sizeof(*pf));
         if (!pf)
                 return -ENOMEM;

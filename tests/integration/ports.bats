@@ -69,6 +69,26 @@ reachable() {
   [ "$output" = "500 of 500 answered" ]
 }
 
+@test "clients that close while the node still sends do not take the forwarder down" {
+  start_node_with_servers -p "127.0.0.1:$BASE:8080"
+  wait_until 10 reachable 127.0.0.1 "$BASE"
+  # Each client sends 2 MB and closes without reading the echo: the forwarder writes into a
+  # socket the client reset (EPIPE, and SIGPIPE unless handled).
+  python3 -c '
+import socket, sys
+for i in range(10):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"x" * 2000000)
+    s.close()
+' "$BASE"
+  kill -0 "$NODE_PID"
+  run "$PEER" roundtrip 127.0.0.1 "$BASE"
+  [ "$status" -eq 0 ]
+  # what the node got reset for is gone: only the new connection is open at most
+  gone() { "$USERNODE" ports ls | grep -Eq "/tcp +0$"; }
+  wait_until 10 gone
+}
+
 @test "a dial that nothing in the node answers closes the client's connection at once" {
   start_node_with_servers -p "127.0.0.1:$BASE:8080" -p "127.0.0.1:$((BASE + 1)):9999"
   wait_until 10 reachable 127.0.0.1 "$BASE"
