@@ -20,7 +20,7 @@
 #define DIAL_IN_FLIGHT_MAX 64 /* keeps both directions of the dial channel far below its buffer */
 #define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after EMFILE: let connections close before retrying */
-#define PIPE_SIZE (256 * 1024) /* fewer splice calls per byte; falls back to the default */
+#define PIPE_SIZE (1024 * 1024) /* fewer splice calls per byte; falls back to the default */
 #define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
 #define PUMP_ROUNDS 32 /* splice rounds per connection per wakeup, for fairness */
 #define UDP_BURST 256 /* datagrams per wakeup */
