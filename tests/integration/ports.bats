@@ -52,6 +52,18 @@ reachable() {
   [ "$6" = "$7" ]
 }
 
+@test "a range publishes each host port on its node port" {
+  start_node_with_servers -p "127.0.0.1:$BASE-$((BASE + 1)):8080-8081"
+  wait_until 10 reachable 127.0.0.1 "$BASE"
+  run "$PEER" roundtrip 127.0.0.1 "$BASE"
+  [ "$output" = "hello" ]
+  # BASE+1 goes to 8081, the server that answers with a count
+  run "$PEER" halfclose 127.0.0.1 $((BASE + 1))
+  [ "$status" -eq 0 ]
+  run "$USERNODE" ports ls
+  [[ "${lines[1]}" =~ ^1\ +127\.0\.0\.1:$BASE-$((BASE + 1)):8080-8081/tcp ]]
+}
+
 @test "half-close: the client shuts down writing and the node's server still answers" {
   start_node_with_servers -p "127.0.0.1:$BASE:8081"
   wait_until 10 "$PEER" halfclose 127.0.0.1 "$BASE"
