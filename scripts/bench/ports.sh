@@ -8,7 +8,9 @@
 #   - connection rate: 5,000 sequential connections, each connect + one request + close, in 10
 #     chunks alternating between the tools (conn/s over the summed time);
 #   - RSS of the forwarding process(es) with 500 idle connections open: the usernode launcher;
-#     the rootlesskit parent (builtin); the rootlesskit parent + slirp4netns (slirp4netns driver).
+#     the rootlesskit parent (builtin); the rootlesskit parent + slirp4netns (slirp4netns driver);
+#   - the CPU time those processes spent per GB during the throughput rounds: on a busy machine
+#     throughput follows the CPU each side gets, this says what each GB costs.
 # Standalone (PORTS_BENCH_RAW=1 adds the raw numbers), or through scripts/bench/run.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -77,27 +79,40 @@ for t in "${tools[@]}"; do
   done
 done
 
-gbps() {
-  iperf3 -c 127.0.0.1 -p "$1" -t "$seconds" -J |
-    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+# iperf3 through port $1; prints "Gbit/s GB" (rate and bytes received).
+iperf() {
+  iperf3 -c 127.0.0.1 -p "$1" -t "$seconds" -J | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["end"]["sum_received"]
+print("%.2f %.3f" % (r["bits_per_second"] / 1e9, r["bytes"] / 1e9))'
 }
 
-# RSS (kB) of the processes that hold the host side of the connections.
+# The processes that hold the host side of the connections: the slirp4netns driver forwards
+# inside slirp4netns, a child of the rootlesskit parent.
+forwarders() {
+  echo "${pid[$1]}"
+  [ "$1" = slirp ] && pgrep -x slirp4netns -P "${pid[$1]}" || true
+}
+# Their RSS (kB), and their CPU time (clock ticks, every thread).
 forwarder_rss() {
-  local t=$1 total=0 p
-  local list=("${pid[$t]}")
-  # The slirp4netns driver forwards inside slirp4netns, a child of the rootlesskit parent.
-  [ "$t" = slirp ] && list+=($(pgrep -x slirp4netns -P "${pid[$t]}" || true))
-  for p in "${list[@]}"; do
-    total=$((total + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status")))
-  done
+  local total=0 p
+  for p in $(forwarders "$1"); do total=$((total + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done
+  echo "$total"
+}
+forwarder_ticks() {
+  local total=0 p
+  for p in $(forwarders "$1"); do total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
   echo "$total"
 }
 
-declare -A thr rate rss elapsed
+declare -A thr rate rss elapsed ticks bytes
 for r in $(seq "$rounds"); do
   for t in "${tools[@]}"; do
-    thr[$t]+="$(gbps "${iperf_port[$t]}") "
+    before=$(forwarder_ticks "$t")
+    read -r g b < <(iperf "${iperf_port[$t]}")
+    ticks[$t]=$((${ticks[$t]:-0} + $(forwarder_ticks "$t") - before))
+    bytes[$t]=$(awk -v a="${bytes[$t]:-0}" -v b="$b" 'BEGIN { printf "%.3f", a + b }')
+    thr[$t]+="$g "
   done
 done
 # Connections in chunks of conns/chunks, alternating tools chunk by chunk so that a neighbour's
@@ -126,6 +141,12 @@ for t in builtin slirp; do
     "$(median "${thr[usernode]}")" "$(median "${thr[$t]}")" Gbit/s "${label[$t]}" higher
 done
 overall() { awk -v e="${elapsed[$1]}" -v n=$(((conns / chunks) * chunks)) 'BEGIN { printf "%.0f", n / e }'; }
+# CPU seconds the forwarder spent per GB it moved, over all throughput rounds.
+cpu_per_gb() { awk -v t="${ticks[$1]}" -v hz="$(getconf CLK_TCK)" -v b="${bytes[$1]}" 'BEGIN { printf "%.3f", t / hz / b }'; }
+for t in builtin slirp; do
+  row "ports: forwarder CPU per GB moved (iperf3 rounds)" "$(cpu_per_gb usernode)" "$(cpu_per_gb "$t")" s/GB \
+    "${label[$t]}" lower
+done
 for t in builtin slirp; do
   row "ports: $conns sequential connect+request+close" "$(overall usernode)" "$(overall "$t")" conn/s \
     "${label[$t]}" higher
@@ -136,6 +157,7 @@ for t in builtin slirp; do
 done
 if [ "${PORTS_BENCH_RAW:-0}" = 1 ]; then
   for t in "${tools[@]}"; do
-    echo "raw ${label[$t]}: Gbit/s ${thr[$t]}| conn/s ${rate[$t]}| RSS ${rss[$t]} kB" >&2
+    echo "raw ${label[$t]}: Gbit/s ${thr[$t]}| conn/s per chunk ${rate[$t]}| RSS ${rss[$t]} kB |" \
+      "CPU ${ticks[$t]} ticks for ${bytes[$t]} GB" >&2
   done
 fi
