@@ -1,5 +1,6 @@
-/* portfwd.c: the port forwarder (portfwd.h): listeners, dials through the node's dial helper,
- * the splice engine for TCP and the per-client flows for UDP, all on the launcher's event loop. */
+/* portfwd.c: the port forwarder (portfwd.h): listeners, node sockets at hand and dials through
+ * the node's dial helper, the splice engine for TCP and the per-client flows for UDP, all on
+ * the launcher's event loop. */
 #include "netns/portfwd.h"
 
 #include <arpa/inet.h>

@@ -1,10 +1,12 @@
 /* portfwd.h: the port forwarder, publishing node ports on the host (DESIGN.md, "Process model").
  *
  * It runs in the launcher, in the host network namespace, on the launcher's event loop. For each
- * published port it listens on the host; for each TCP connection it asks the node init's dial
- * helper (dial.h) for a socket connected inside the node and moves bytes between the two with
- * splice(2), both directions, with back-pressure, half-close and reset propagation. UDP is
- * relayed per client address, each flow with its own socket inside the node, dropped when idle.
+ * published port it listens on the host; for each TCP connection it gets a socket connected
+ * inside the node and moves bytes between the two with splice(2), both directions, with
+ * back-pressure, half-close and reset propagation. That socket is one the node init's dial
+ * helper (dial.h) made in the node ahead of time, connected from here (no round trip per
+ * connection), or, when none is at hand, one the helper dialed on request. UDP is relayed per
+ * client address, each flow with its own socket inside the node, dropped when idle.
  *
  * Removing a port closes its listeners; TCP connections already open go on until they finish.
  * UDP flows of a removed port are dropped with it (their replies leave through its socket). */
