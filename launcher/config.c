@@ -334,8 +334,8 @@ static int load_section(struct config *c, dictionary *d, const char *path, const
 }
 
 int config_load_file(struct config *c, const char *path, bool required) {
-        _cleanup_fclose_ FILE *probe = fopen(path, "re");
-        if (!probe) {
+        /* iniparser would report a missing file only as "cannot open" on stderr. */
+        if (access(path, R_OK) < 0) {
                 if (errno == ENOENT && !required)
                         return 0;
                 return log_error_errno(errno, "cannot read the configuration %s: %m", path);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/macro.h"
+#include "netns/network_options.h"
 #include "launcher/ports_setup.h"
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
@@ -18,10 +19,53 @@ const struct config_key config_schema[] = {
         { .section = "network",
           .key = "mode",
           .type = CONFIG_ENUM,
-          .default_value = "host",
+          .default_value = "slirp",
           .values = net_modes,
           .help = "slirp (own network, wired out by slirp), host (the host's network), none (loopback "
                   "only)" },
+        { .section = "network",
+          .key = "mtu",
+          .type = CONFIG_INT,
+          .default_value = "65520",
+          .min = NETWORK_MTU_MIN,
+          .max = NETWORK_MTU_MAX,
+          .help = "MTU of the node's tap0 and of slirp; 65520 is several times faster than 1500" },
+        { .section = "network",
+          .key = "cidr",
+          .type = CONFIG_CUSTOM,
+          .default_value = "10.0.2.0/24",
+          .validate = network_option_validate_cidr,
+          .allowed = network_option_cidr_allowed,
+          .help = "the node's network: gateway .2, DNS forwarder .3, node .100 (or the last address)" },
+        { .section = "network",
+          .key = "host_loopback",
+          .type = CONFIG_BOOL,
+          .default_value = "false",
+          .help = "let the gateway address reach the host's 127.0.0.1 (services listening on loopback)" },
+        { .section = "network",
+          .key = "ipv6",
+          .type = CONFIG_BOOL,
+          .default_value = "false",
+          .help = "IPv6 too: node fd00::100/64, gateway fd00::2, DNS fd00::3" },
+        { .section = "network",
+          .key = "outbound_addr",
+          .type = CONFIG_CUSTOM,
+          .validate = network_option_validate_outbound_addr,
+          .allowed = network_option_outbound_addr_allowed,
+          .help = "host address(es) the node's outbound connections leave from (default: any)" },
+        { .section = "network",
+          .key = "dns",
+          .type = CONFIG_CUSTOM,
+          .default_value = "slirp",
+          .validate = network_option_validate_dns,
+          .allowed = network_option_dns_allowed,
+          .help = "slirp (the forwarder at .3, answered through the host's resolver) or nameserver "
+                  "addresses" },
+        { .section = "network",
+          .key = "sandbox",
+          .type = CONFIG_BOOL,
+          .default_value = "true",
+          .help = "confine the slirp engine: own namespaces, empty root, no capabilities, seccomp" },
 
         /* [ports] */
         { .section = "ports",

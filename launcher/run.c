@@ -17,6 +17,7 @@
 #include "launcher/commands.h"
 #include "launcher/control_api.h"
 #include "launcher/hostcheck.h"
+#include "launcher/network.h"
 #include "launcher/ports_setup.h"
 #include "launcher/run_options.h"
 #include "launcher/statedir.h"
@@ -24,6 +25,7 @@
 #include "netns/idmap.h"
 #include "netns/node_init.h"
 #include "netns/node_protocol.h"
+#include "netns/tap.h"
 
 /* Signals passed on to the node (and by the init to the payload). */
 static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -37,6 +39,8 @@ struct launcher {
         int dial_fd; /* the launcher's end of the dial channel; -EBADF with --net=host */
         pid_t init_pid;
         sd_event *event;
+        struct network_options network; /* --net=slirp */
+        struct network_engine *engine; /* --net=slirp, once the node handed over tap0 */
         struct control_api *api;
         struct portfwd *portfwd;
 };
@@ -97,10 +101,15 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd, int init_d
         if (pid != 0)
                 return pid < 0 ? negative_errno() : pid;
 
+        /* Kept for the node (its resolv.conf and hosts), out of reach of statedir_close() below. */
+        char *state_dir = l->statedir.path;
+        l->statedir.path = NULL;
         struct node_init_config config = {
                 .channel_fd = init_channel_fd,
                 .dial_fd = init_dial_fd,
                 .own_network = l->options->net != NET_MODE_HOST,
+                .network = l->options->net == NET_MODE_SLIRP ? &l->network : NULL,
+                .state_dir = state_dir,
                 .command = l->options->command,
         };
         closep(&l->channel_fd);
@@ -124,12 +133,30 @@ static int write_id_maps(struct launcher *l) {
         return 0;
 }
 
-/* Block until the init reports READY. Returns 0, or the init's exit code when it died first
- * (it logged why). */
+/* tap0 from the init: start the engine on it, then let the init go on to READY. */
+static int start_engine(struct launcher *l, int tap_fd) {
+        int r = network_engine_start(&l->network, tap_fd, l->statedir.path, &l->engine);
+        if (r < 0)
+                return r;
+        return channel_send(l->channel_fd, NODE_MSG_ENGINE_UP, NULL, 0, -EBADF);
+}
+
+/* Block until the init reports READY, starting the slirp engine when tap0 arrives before it.
+ * Returns 0, or the init's exit code when it died first (it logged why). */
 static int wait_for_ready(struct launcher *l) {
         struct channel_message message;
-        int fd;
-        int r = channel_recv(l->channel_fd, &message, &fd);
+        int fd, r;
+
+        for (;;) {
+                r = channel_recv(l->channel_fd, &message, &fd);
+                if (r < 0 || message.type != NODE_MSG_TAP_FD || fd < 0 || l->engine)
+                        break;
+                if (start_engine(l, fd) < 0) {
+                        init_kill_and_wait(l->init_pid);
+                        l->init_pid = 0;
+                        return EXIT_RUNTIME;
+                }
+        }
         if (fd >= 0)
                 close(fd);
         if (r == 0 && message.type == NODE_MSG_READY)
@@ -160,6 +187,11 @@ static int event_loop_setup(struct launcher *l) {
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
                 r = sd_event_add_signal(l->event, NULL, forwarded_signals[i], on_forwarded_signal, l);
+                if (r < 0)
+                        return r;
+        }
+        if (l->engine) {
+                r = network_engine_attach(l->engine, l->event);
                 if (r < 0)
                         return r;
         }
@@ -221,6 +253,13 @@ static int launcher_run(struct launcher *l) {
         if (hostcheck_run() < 0)
                 return EXIT_HOST;
 
+        if (l->options->net == NET_MODE_SLIRP) {
+                if (network_options_from_config(l->options->config, &l->network) < 0)
+                        return EXIT_USAGE;
+                if (tap_check_device() < 0)
+                        return EXIT_HOST;
+        }
+
         r = lookup_id_mappings(l);
         if (r < 0)
                 return EXIT_RUNTIME;
@@ -231,6 +270,10 @@ static int launcher_run(struct launcher *l) {
         r = statedir_acquire(&l->statedir, l->options->node, state_path);
         if (r < 0)
                 return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
+
+        if (l->options->net == NET_MODE_SLIRP &&
+            network_write_node_files(&l->network, l->statedir.path, l->options->node) < 0)
+                return EXIT_RUNTIME;
 
         r = block_signals();
         if (r < 0) {
@@ -297,6 +340,7 @@ int cmd_run(int argc, char **argv) {
         control_api_free(l.api);
         portfwd_free(l.portfwd);
         closep(&l.dial_fd);
+        l.engine = network_engine_free(l.engine);
         run_options_done(&options);
         statedir_release(&l.statedir);
         closep(&l.channel_fd);

@@ -44,7 +44,11 @@ static void print_run_help(void) {
                "  --node NAME        node name (default \"default\"); one running node per name\n"
                "  --state-dir DIR    state dir (default $XDG_RUNTIME_DIR/usernode/NAME)\n"
                "  --config FILE      configuration (default $XDG_CONFIG_HOME/usernode/NAME.ini)\n"
-               "  --net MODE         host (the host's network), none (loopback only)\n"
+               "  --net MODE         slirp (own network, default), host (the host's network),\n"
+               "                     none (loopback only)\n"
+               "  --mtu N, --cidr NET, --host-loopback[=BOOL], --ipv6[=BOOL], --outbound-addr ADDR,\n"
+               "  --dns slirp|ADDR,..., --net-sandbox=BOOL\n"
+               "                     [network] options (see 'usernode config --default')\n"
                "  -p, --publish SPEC publish a node port on the host (repeatable):\n"
                "                     [HOST_IP:]HOST_PORT:NODE_PORT[:NODE_IP][/tcp|/udp], e.g. 8080:80\n"
                "  -h, --help         show this help\n");
@@ -95,23 +99,42 @@ static int run_options_add_publish(struct run_options *o, char *spec_text) {
 }
 
 int run_options_parse(int argc, char **argv, struct run_options *ret) {
-        enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET };
+        enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET, OPT_NETWORK_KEY };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "node", required_argument, NULL, OPT_NODE },
                 { "state-dir", required_argument, NULL, OPT_STATE_DIR },
                 { "config", required_argument, NULL, OPT_CONFIG },
                 { "net", required_argument, NULL, OPT_NET },
+                /* [network] keys, each mapped to its key by network_flag_keys. */
+                { "mtu", required_argument, NULL, OPT_NETWORK_KEY },
+                { "cidr", required_argument, NULL, OPT_NETWORK_KEY },
+                { "host-loopback", optional_argument, NULL, OPT_NETWORK_KEY },
+                { "ipv6", optional_argument, NULL, OPT_NETWORK_KEY },
+                { "outbound-addr", required_argument, NULL, OPT_NETWORK_KEY },
+                { "dns", required_argument, NULL, OPT_NETWORK_KEY },
+                { "net-sandbox", required_argument, NULL, OPT_NETWORK_KEY },
                 { "publish", required_argument, NULL, 'p' },
                 {},
         };
+        /* The [network] key of each OPT_NETWORK_KEY flag. */
+        static const char *const network_flag_keys[][2] = {
+                { "--mtu", "mtu" },
+                { "--cidr", "cidr" },
+                { "--host-loopback", "host_loopback" },
+                { "--ipv6", "ipv6" },
+                { "--outbound-addr", "outbound_addr" },
+                { "--dns", "dns" },
+                { "--net-sandbox", "sandbox" },
+        };
+        int index = -1;
         struct override overrides[OVERRIDES_MAX];
         size_t n_overrides = 0;
         int c;
 
         *ret = (struct run_options){ .node = "default" };
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+hp:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+hp:", options, &index)) >= 0) {
                 if (n_overrides == OVERRIDES_MAX) {
                         log_error("run: too many options");
                         return -EINVAL;
@@ -145,6 +168,15 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                 case 'p':
                         if (run_options_add_publish(ret, optarg) < 0)
                                 return -EINVAL;
+                        break;
+                case OPT_NETWORK_KEY:
+                        for (size_t i = 0; i < ELEMENTSOF(network_flag_keys); i++)
+                                if (strcmp(options[index].name, network_flag_keys[i][0] + 2) == 0)
+                                        /* A bare --host-loopback or --ipv6 turns it on. */
+                                        overrides[n_overrides++] =
+                                                (struct override){ "network", network_flag_keys[i][1],
+                                                                   optarg ? optarg : "true",
+                                                                   network_flag_keys[i][0] };
                         break;
                 case '?':
                 default:

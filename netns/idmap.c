@@ -118,7 +118,6 @@ int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct
         size_t n = 0;
 
         snprintf(id_text, sizeof(id_text), "%" PRIu32, id);
-        subid_init("usernode", stderr);
         if (lookup_libsubid(kind, user, &ranges, &n) == 0 &&
             lookup_libsubid(kind, id_text, &ranges, &n) == 0) {
                 *ret_ranges = TAKE_PTR(ranges);

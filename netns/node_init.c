@@ -18,6 +18,7 @@
 #include "netns/dial.h"
 #include "netns/mounts.h"
 #include "netns/netconf.h"
+#include "netns/node_network.h"
 #include "netns/node_protocol.h"
 
 /* Signals the launcher forwards and the init passes on to the payload. */
@@ -193,6 +194,14 @@ _Noreturn void node_init_main(const struct node_init_config *config) {
                         log_error_errno(r, "cannot bring up lo in the node: %m");
                         _exit(EXIT_RUNTIME);
                 }
+        }
+
+        /* tap0 before READY: the launcher starts the engine on it at once, so the payload has
+         * its network from its first instruction; resolv.conf after the copy-up of /etc. */
+        if (config->network) {
+                r = node_network_handover(config->network, config->state_dir, config->channel_fd);
+                if (r < 0)
+                        _exit(r == -ENODEV ? EXIT_HOST : EXIT_RUNTIME);
         }
 
         r = event_loop_setup(&init);

@@ -8,11 +8,15 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "netns/network_options.h"
+
 struct node_init_config {
         int channel_fd; /* the init's end of the launcher <-> init channel */
         int dial_fd; /* the init's end of the dial channel (netns/dial.h), or -EBADF */
         pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
         bool own_network; /* the node has its own network namespace */
+        const struct network_options *network; /* --net=slirp: tap0 to create and hand over; else NULL */
+        const char *state_dir; /* holds the resolv.conf and hosts the node binds into /etc */
         char **command; /* NULL-terminated argv to run as the payload */
 };
 

@@ -8,4 +8,6 @@
 enum node_message {
         NODE_MSG_MAPS_WRITTEN = 1, /* launcher -> init: id maps written, the node may set itself up */
         NODE_MSG_READY, /* init -> launcher: namespaces, mounts (and network) are up */
+        NODE_MSG_TAP_FD, /* init -> launcher, before READY with --net=slirp: tap0's fd, for the engine */
+        NODE_MSG_ENGINE_UP, /* launcher -> init: the engine serves tap0; the init goes on to READY */
 };

@@ -56,7 +56,7 @@ chmod -R a+rX "$stage"
 chmod 755 "$stage"
 
 # A hung test fails after this many seconds instead of hanging CI; tests bound their own waits.
-export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-300}
+export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 test_env=(BATS_TEST_TIMEOUT="$BATS_TEST_TIMEOUT" USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage"
           ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
 if [ "$(id -u)" -eq 0 ]; then

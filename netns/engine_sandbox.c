@@ -1,0 +1,224 @@
+/* engine_sandbox.c: user + mount namespace, empty root, no capabilities, seccomp.
+ *
+ * The steps run in the order each one still has the power it needs: the id maps before anything
+ * that needs the new namespace's capabilities, the mounts while CAP_SYS_ADMIN is held, the
+ * capabilities dropped after the last mount, the filter loaded last. */
+#include "engine_sandbox.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "common/log.h"
+
+/* Where the new root is assembled; only in the engine's own mount namespace. */
+#define SANDBOX_ROOT "/tmp"
+
+static int write_file(const char *path, const char *text) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        size_t length = strlen(text);
+
+        if (fd < 0)
+                return negative_errno();
+        ssize_t n = write(fd, text, length);
+        if (n < 0)
+                return negative_errno();
+        return (size_t)n == length ? 0 : -EIO;
+}
+
+/* A user namespace mapping the user's own uid and gid to themselves: the engine keeps acting as
+ * the user on the host, and gains capabilities only over namespaces it creates itself. */
+static int sandbox_user_namespace(void) {
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        char map[64];
+        int r;
+
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                return log_error_errno(errno,
+                                       "slirp sandbox: cannot create its user and mount namespaces: %m");
+        /* setgroups must be denied before an unprivileged process may write gid_map. */
+        r = write_file("/proc/self/setgroups", "deny");
+        if (r < 0)
+                return log_error_errno(r, "slirp sandbox: cannot deny setgroups: %m");
+        snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+        r = write_file("/proc/self/uid_map", map);
+        if (r < 0)
+                return log_error_errno(r, "slirp sandbox: cannot write its uid_map: %m");
+        snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+        r = write_file("/proc/self/gid_map", map);
+        if (r < 0)
+                return log_error_errno(r, "slirp sandbox: cannot write its gid_map: %m");
+        return 0;
+}
+
+/* Attach a read-only recursive copy of `source` at SANDBOX_ROOT/`name`. */
+static int sandbox_bind_readonly(const char *source, const char *name) {
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        _cleanup_close_ int tree = -EBADF;
+        char target[64];
+
+        snprintf(target, sizeof(target), SANDBOX_ROOT "/%s", name);
+        if (mkdir(target, 0755) < 0)
+                return negative_errno();
+        /* A recursive clone: mounts under /etc and /run (a bound resolv.conf, systemd-resolved's
+         * directory) stay visible, and mounts locked by the parent namespace can be cloned only
+         * with their children. */
+        tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return negative_errno();
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return negative_errno();
+        if (move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return negative_errno();
+        return 0;
+}
+
+/* The root becomes an empty tmpfs with only /etc and /run, read-only. */
+static int sandbox_mounts(void) {
+        struct mount_attr readonly = { .attr_set = MOUNT_ATTR_RDONLY };
+        int r;
+
+        /* Nothing done here may propagate back to the launcher's mount namespace. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot make / private: %m");
+        if (mount("tmpfs", SANDBOX_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") <
+            0)
+                return log_error_errno(errno, "slirp sandbox: cannot mount a tmpfs on " SANDBOX_ROOT ": %m");
+        r = sandbox_bind_readonly("/etc", "etc");
+        if (r < 0)
+                return log_error_errno(r, "slirp sandbox: cannot bind /etc read-only: %m");
+        r = sandbox_bind_readonly("/run", "run");
+        if (r < 0)
+                return log_error_errno(r, "slirp sandbox: cannot bind /run read-only: %m");
+        if (mkdir(SANDBOX_ROOT "/.old", 0700) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot create the old root's mount point: %m");
+        if (syscall(SYS_pivot_root, SANDBOX_ROOT, SANDBOX_ROOT "/.old") < 0)
+                return log_error_errno(errno, "slirp sandbox: pivot_root: %m");
+        if (chdir("/") < 0)
+                return negative_errno();
+        if (umount2("/.old", MNT_DETACH) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot detach the old root: %m");
+        if (rmdir("/.old") < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot remove the old root's mount point: %m");
+        if (mount_setattr(AT_FDCWD, "/", 0, &readonly, sizeof(readonly)) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot make the new root read-only: %m");
+        return 0;
+}
+
+static void cap_freep(cap_t *caps) {
+        if (*caps)
+                cap_free(*caps);
+}
+
+/* No capabilities in any set, none to regain: bounding and ambient sets emptied too. */
+static int sandbox_drop_capabilities(void) {
+        _cleanup_(cap_freep) cap_t none = NULL;
+
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return log_error_errno(
+                                errno, "slirp sandbox: cannot drop capability %d from the bounding set: %m",
+                                cap);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot clear the ambient capabilities: %m");
+        none = cap_init();
+        if (!none)
+                return log_error_errno(ENOMEM, "slirp sandbox: %m");
+        if (cap_set_proc(none) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot drop capabilities: %m");
+        return 0;
+}
+
+static void seccomp_releasep(scmp_filter_ctx *ctx) {
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+
+/* Everything slirp needs (sockets, poll, read/write, timers) stays allowed; what a compromised
+ * engine could use to escape or escalate fails with EPERM. Foreign architectures are killed by
+ * the filter's default bad-arch action. */
+static int sandbox_seccomp(void) {
+        static const char *const denied[] = {
+                "execve",
+                "execveat",
+                "ptrace",
+                "process_vm_readv",
+                "process_vm_writev",
+                "init_module",
+                "finit_module",
+                "delete_module",
+                "kexec_load",
+                "kexec_file_load",
+                "mount",
+                "umount2",
+                "pivot_root",
+                "chroot",
+                "move_mount",
+                "open_tree",
+                "fsopen",
+                "fsmount",
+                "fsconfig",
+                "fspick",
+                "mount_setattr",
+                "unshare",
+                "setns",
+                "bpf",
+                "perf_event_open",
+                "keyctl",
+                "add_key",
+                "request_key",
+                "userfaultfd",
+                "open_by_handle_at",
+                "name_to_handle_at",
+                "swapon",
+                "swapoff",
+                "reboot",
+                "acct",
+                "personality",
+        };
+        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        int r;
+
+        if (!ctx)
+                return log_error_errno(ENOMEM, "slirp sandbox: seccomp_init: %m");
+        for (size_t i = 0; i < ELEMENTSOF(denied); i++) {
+                int nr = seccomp_syscall_resolve_name(denied[i]);
+                if (nr == __NR_SCMP_ERROR)
+                        continue; /* not on this architecture */
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+                if (r < 0)
+                        return log_error_errno(r, "slirp sandbox: cannot add a seccomp rule for %s: %m",
+                                               denied[i]);
+        }
+        r = seccomp_load(ctx);
+        if (r < 0)
+                return log_error_errno(r, "slirp sandbox: cannot load the seccomp filter: %m");
+        return 0;
+}
+
+int engine_sandbox_apply(void) {
+        int r;
+
+        r = sandbox_user_namespace();
+        if (r < 0)
+                return r;
+        r = sandbox_mounts();
+        if (r < 0)
+                return r;
+        r = sandbox_drop_capabilities();
+        if (r < 0)
+                return r;
+        /* Required for an unprivileged seccomp filter; also keeps setuid files from granting
+         * anything (not that any are left in the new root). */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot set no_new_privs: %m");
+        return sandbox_seccomp();
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# net.sh: outbound TCP throughput of the node's network, usernode's embedded libslirp against
+# slirp4netns (what rootlesskit and Usernetes use), driven the same way.
+#
+# An iperf3 server listens on the host's 127.0.0.1; an iperf3 client inside a fresh network
+# namespace reaches it through 10.0.2.2 (host loopback allowed), once through usernode's engine,
+# once through slirp4netns --enable-sandbox --enable-seccomp, alternating, at MTU 1500 and 65520.
+# Prints one markdown table: Gbps and their ratio, each engine's peak RSS and CPU seconds per GB.
+#
+# Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
+#      BENCH_RAW=1 to print every run's numbers on stderr, REVERSE=1 to measure host -> node
+#      (iperf3 -R) instead.
+# As root it runs itself as the unprivileged test user (scripts/test-user.sh), as check.sh does.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+top=$(pwd)
+
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/install-deps.sh bench
+  # shellcheck source=scripts/test-user.sh
+  . scripts/test-user.sh
+  test_user_setup
+  [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
+  exec setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups --reset-env -- \
+    env HOME="$TEST_HOME" USER="$TEST_USER" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+    XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-}" BENCH_RAW="${BENCH_RAW:-}" REVERSE="${REVERSE:-}" \
+    USERNODE="${USERNODE:-$top/usernode}" \
+    bash "$top/scripts/bench/net.sh"
+fi
+
+rounds=${ROUNDS:-3}
+duration=${SECONDS_PER_RUN:-8}
+direction="node -> host loopback" reverse_flag=
+if [ -n "${REVERSE:-}" ]; then
+  direction="host loopback -> node" reverse_flag=-R
+fi
+usernode=${USERNODE:-$top/usernode}
+for tool in iperf3 slirp4netns unshare python3; do
+  command -v "$tool" >/dev/null || { echo "net.sh: $tool missing; run scripts/install-deps.sh bench" >&2; exit 3; }
+done
+
+work=$(mktemp -d /tmp/usernode-bench-net.XXXXXX)
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$((20000 + RANDOM % 10000))
+iperf3 -s -B 127.0.0.1 -p "$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+
+# wait_for FILE SECONDS: poll until FILE exists; fails after the deadline.
+wait_for() {
+  local deadline=$((SECONDS + $2))
+  until [ -e "$1" ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
+  done
+}
+
+# The client, run inside the node: iperf3, then hold the network until the engine was sampled.
+client_script() {
+  cat <<EOS
+iperf3 -c 10.0.2.2 -p $port -t $duration $reverse_flag -J > "$1/iperf.json" || true
+touch "$1/done"
+i=0; while [ ! -e "$1/sampled" ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done
+EOS
+}
+
+# sample_engine PID DIR: peak RSS (KiB) and CPU ticks of the engine into DIR/engine.
+sample_engine() {
+  local rss ticks
+  rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$1/status")
+  ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  echo "$rss $ticks" >"$2/engine"
+}
+
+# run_usernode MTU DIR
+run_usernode() {
+  local mtu=$1 dir=$2 pid
+  mkdir -p "$dir/state"
+  client_script "$dir" >"$dir/client.sh"
+  # No config file of the user's: both tools get exactly the flags below.
+  XDG_CONFIG_HOME="$dir/config" "$usernode" run --state-dir "$dir/state" --mtu "$mtu" --host-loopback \
+    -- sh "$dir/client.sh" >"$dir/node.log" 2>&1 &
+  pid=$!
+  wait_for "$dir/done" $((duration + 30)) || { cat "$dir/node.log" >&2; return 1; }
+  sample_engine "$(cat "$dir/state/engine.pid")" "$dir"
+  touch "$dir/sampled"
+  wait "$pid" || true
+}
+
+# run_slirp4netns MTU DIR
+run_slirp4netns() {
+  local mtu=$1 dir=$2 pid ns s4n
+  client_script "$dir" >"$dir/client.sh"
+  unshare -Urn sh -c "echo \$\$ > '$dir/ns.pid'; i=0
+    until ip -4 addr show tap0 2>/dev/null | grep -q 10.0.2.100; do sleep 0.05; i=\$((i+1)); [ \$i -lt 200 ] || exit 1; done
+    exec sh '$dir/client.sh'" >"$dir/node.log" 2>&1 &
+  pid=$!
+  wait_for "$dir/ns.pid" 10
+  ns=$(cat "$dir/ns.pid")
+  slirp4netns --configure --mtu="$mtu" --enable-sandbox --enable-seccomp "$ns" tap0 >"$dir/s4n.log" 2>&1 &
+  s4n=$!
+  wait_for "$dir/done" $((duration + 30)) || { cat "$dir/node.log" "$dir/s4n.log" >&2; return 1; }
+  sample_engine "$s4n" "$dir"
+  touch "$dir/sampled"
+  wait "$pid" || true
+  kill "$s4n" 2>/dev/null
+  wait "$s4n" 2>/dev/null || true
+}
+
+# result DIR: "bits_per_second bytes rss_kib ticks"
+result() {
+  python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1] + "/iperf.json"))
+s = j["end"]["sum_received"]
+rss, ticks = open(sys.argv[1] + "/engine").read().split()
+print(s["bits_per_second"], s["bytes"], rss, ticks)' "$1"
+}
+
+hz=$(getconf CLK_TCK)
+echo "| net: iperf3 $direction | MTU | usernode Gbps | slirp4netns Gbps | ratio | usernode RSS MiB | slirp4netns RSS MiB | usernode CPU s/GB | slirp4netns CPU s/GB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for mtu in 1500 65520; do
+  for r in $(seq "$rounds"); do
+    # Alternate which goes first, so neither always gets the cooler machine.
+    if [ $((r % 2)) -eq 1 ]; then order="usernode slirp4netns"; else order="slirp4netns usernode"; fi
+    for tool in $order; do
+      d="$work/$mtu-$r-$tool"
+      mkdir -p "$d"
+      "run_$tool" "$mtu" "$d"
+      echo "$tool mtu=$mtu round=$r $(result "$d")" >>"$work/raw"
+    done
+  done
+  python3 - "$work/raw" "$mtu" "$hz" <<'EOF_PY'
+import statistics, sys
+raw, mtu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = {"usernode": [], "slirp4netns": []}
+for line in open(raw):
+    tool, m, _, bps, nbytes, rss, ticks = line.split()
+    if m == "mtu=" + mtu:
+        runs[tool].append((float(bps), float(nbytes), int(rss), int(ticks)))
+def summary(rs):
+    gbps = statistics.median(r[0] for r in rs) / 1e9
+    rss = max(r[2] for r in rs) / 1024
+    cpu = statistics.median((r[3] / hz) / (r[1] / 1e9) for r in rs)
+    return gbps, rss, cpu
+u, s = summary(runs["usernode"]), summary(runs["slirp4netns"])
+print(f"| iperf3 TCP, median of {len(runs['usernode'])} | {mtu} | {u[0]:.2f} | {s[0]:.2f} | "
+      f"{u[0] / s[0]:.2f}x | {u[1]:.1f} | {s[1]:.1f} | {u[2]:.2f} | {s[2]:.2f} |")
+EOF_PY
+done
+if [ -n "${BENCH_RAW:-}" ]; then
+  cat "$work/raw" >&2
+fi
