@@ -11,6 +11,8 @@
 #include "launcher/ports_setup.h"
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
+/* The names of cgroup/cgroup_node.h's enum cgroup_mode. */
+static const char *const cgroup_modes[] = { "auto", "systemd", "existing", "none", NULL };
 
 const struct config_key config_schema[] = {
         /* [node] */
@@ -86,6 +88,19 @@ const struct config_key config_schema[] = {
           .help = "seconds after which a UDP flow with no datagram either way is dropped" },
 
         /* [cgroup] */
+        { .section = "cgroup",
+          .key = "delegate",
+          .type = CONFIG_ENUM,
+          .default_value = "auto",
+          .values = cgroup_modes,
+          .help = "auto (a unit's Delegate=yes cgroup if any, else a scope from the user's systemd), "
+                  "systemd, "
+                  "existing, none" },
+        { .section = "cgroup",
+          .key = "require",
+          .type = CONFIG_BOOL,
+          .default_value = "false",
+          .help = "true: no delegated cgroup v2 subtree is an error instead of a degraded mode" },
 
         /* [crio] */
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cgroup/cgroup_join.h"
 #include "common/log.h"
 #include "launcher/commands.h"
 #include "launcher/statedir.h"
@@ -158,6 +159,10 @@ int cmd_exec(int argc, char **argv) {
                 log_error("node %s is still starting; try again in a moment", node);
                 return EXIT_RUNTIME;
         }
+        /* Before the namespaces: the command then counts against the node's limits and goes with it. */
+        r = cgroup_join_node(init_pid);
+        if (r < 0 && r != -ENOMEDIUM)
+                log_debug_errno(r, "exec: the command stays outside the node's cgroup: %m");
         if (join_node(init_pid) < 0)
                 return EXIT_RUNTIME;
         return exec_in_node(optind < argc ? argv + optind : NULL);

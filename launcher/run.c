@@ -12,9 +12,11 @@
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup/cgroup_node.h"
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/commands.h"
+#include "launcher/config.h"
 #include "launcher/control_api.h"
 #include "launcher/hostcheck.h"
 #include "launcher/network.h"
@@ -39,6 +41,9 @@ struct launcher {
         int dial_fd; /* the launcher's end of the dial channel; -EBADF with --net=host */
         pid_t init_pid;
         sd_event *event;
+        /* [cgroup] of the node's configuration */
+        struct cgroup_options cgroup_options;
+        struct cgroup_node cgroup;
         struct network_options network; /* --net=slirp */
         struct network_engine *engine; /* --net=slirp, once the node handed over tap0 */
         struct control_api *api;
@@ -108,6 +113,7 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd, int init_d
                 .channel_fd = init_channel_fd,
                 .dial_fd = init_dial_fd,
                 .own_network = l->options->net != NET_MODE_HOST,
+                .cgroup_delegated = l->cgroup.delegation != CGROUP_DELEGATION_NONE,
                 .network = l->options->net == NET_MODE_SLIRP ? &l->network : NULL,
                 .state_dir = state_dir,
                 .command = l->options->command,
@@ -218,6 +224,11 @@ static int launcher_start_node(struct launcher *l) {
         if (r < 0)
                 return r;
 
+        /* On MAPS_WRITTEN the init unshares its cgroup namespace, rooted where it is then. */
+        r = cgroup_node_attach(&l->cgroup, l->init_pid);
+        if (r < 0)
+                return init_kill_and_wait(l->init_pid), EXIT_RUNTIME;
+
         r = channel_send(l->channel_fd, NODE_MSG_MAPS_WRITTEN, NULL, 0, -EBADF);
         if (r < 0)
                 return log_error_errno(r, "cannot reach the node init: %m");
@@ -271,6 +282,12 @@ static int launcher_run(struct launcher *l) {
         if (r < 0)
                 return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
 
+        /* Before the clone: the init must start in the node's delegated cgroup, and the launcher
+         * must have left it for a leaf so controllers can be enabled. */
+        r = cgroup_node_prepare(&l->cgroup_options, l->options->node, &l->cgroup);
+        if (r < 0)
+                return r == -EOPNOTSUPP ? EXIT_HOST : EXIT_RUNTIME;
+
         if (l->options->net == NET_MODE_SLIRP &&
             network_write_node_files(&l->network, l->statedir.path, l->options->node) < 0)
                 return EXIT_RUNTIME;
@@ -320,7 +337,11 @@ static int launcher_run(struct launcher *l) {
 int cmd_run(int argc, char **argv) {
         struct run_options options;
         struct launcher l = {
-                .options = &options, .statedir = STATEDIR_INIT, .channel_fd = -EBADF, .dial_fd = -EBADF
+                .options = &options,
+                .statedir = STATEDIR_INIT,
+                .channel_fd = -EBADF,
+                .cgroup = CGROUP_NODE_NULL,
+                .dial_fd = -EBADF,
         };
         int r;
 
@@ -335,11 +356,21 @@ int cmd_run(int argc, char **argv) {
                 return EXIT_USAGE;
         }
 
+        /* [cgroup]: validated against the schema when loaded. */
+        l.cgroup_options.mode = cgroup_mode_from_string(config_get(options.config, "cgroup", "delegate"));
+        l.cgroup_options.require = config_get_bool(options.config, "cgroup", "require");
+        /* A one-off command is not a node: no warning on every run about cgroups it does not need. */
+        l.cgroup_options.quiet = options.command != NULL;
         int code = launcher_run(&l);
         /* Before the state dir goes: the control socket lives there. */
         control_api_free(l.api);
         portfwd_free(l.portfwd);
         closep(&l.dial_fd);
+        /* Whatever the node left (a daemon that double-forked out of the payload's reach in the
+         * pid namespace cannot, but a failed start can leave an empty G/node): gone before we exit. */
+        if (cgroup_node_kill(&l.cgroup) < 0 || cgroup_node_remove(&l.cgroup) < 0)
+                code = code ?: EXIT_RUNTIME;
+        cgroup_node_done(&l.cgroup);
         l.engine = network_engine_free(l.engine);
         run_options_done(&options);
         statedir_release(&l.statedir);

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup/cgroup_inside.h"
 #include "common/channel.h"
 #include "common/log.h"
 #include "netns/dial.h"
@@ -186,6 +187,10 @@ _Noreturn void node_init_main(const struct node_init_config *config) {
         }
 
         if (mounts_setup_node(config->own_network) < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* After the mounts (a fresh /sys would hide it): our own cgroup2, the init in the leaf /init. */
+        if (config->cgroup_delegated && cgroup_inside_setup() < 0)
                 _exit(EXIT_RUNTIME);
 
         if (config->own_network) {

@@ -15,6 +15,7 @@ struct node_init_config {
         int dial_fd; /* the init's end of the dial channel (netns/dial.h), or -EBADF */
         pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
         bool own_network; /* the node has its own network namespace */
+        bool cgroup_delegated; /* the launcher put us in a delegated cgroup (cgroup/cgroup_node.h) */
         const struct network_options *network; /* --net=slirp: tap0 to create and hand over; else NULL */
         const char *state_dir; /* holds the resolv.conf and hosts the node binds into /etc */
         char **command; /* NULL-terminated argv to run as the payload */

@@ -1,0 +1,215 @@
+/* delegate_systemd.c: the transient scope from the user's systemd (see delegate_systemd.h). */
+#include "cgroup/delegate_systemd.h"
+
+#include <assert.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+
+static void bus_unrefp(sd_bus **bus) {
+        sd_bus_flush_close_unref(*bus);
+}
+#define _cleanup_bus_unref_ _cleanup_(bus_unrefp)
+
+int delegate_systemd_connect(sd_bus **ret) {
+        _cleanup_bus_unref_ sd_bus *bus = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_open_user(&bus);
+        if (r < 0)
+                return r;
+        /* The bus may be there while the manager is not (a dbus-daemon without systemd). */
+        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, "org.freedesktop.DBus.Peer", "Ping", &error, NULL, "");
+        if (r < 0) {
+                log_debug_errno(r, "cgroups: systemd user manager does not answer: %s",
+                                error.message ? error.message : "?");
+                sd_bus_error_free(&error);
+                return r;
+        }
+        *ret = TAKE_PTR(bus);
+        return 0;
+}
+
+int delegate_systemd_own_unit(sd_bus *bus, pid_t pid, enum cgroup_own_unit *ret) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        _cleanup_free_ char *id = NULL;
+        const char *path, *interface;
+        int delegate = 0, r;
+
+        assert(bus);
+        assert(ret);
+
+        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitByPID", &error, &reply, "u",
+                               (uint32_t)pid);
+        if (r < 0) {
+                /* Not under this manager (a login session, a system service): whether the cgroup is ours
+                 * is then for its ownership to say, e.g. a system unit with User= and Delegate=yes. */
+                log_debug("cgroups: no user unit holds pid %d: %s", (int)pid,
+                          error.message ? error.message : "?");
+                sd_bus_error_free(&error);
+                *ret = CGROUP_OWN_UNIT_UNKNOWN;
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "Id", &error,
+                                       &id);
+        if (r < 0)
+                goto finish;
+        /* Delegate= exists on units that own processes: services, scopes, sockets, mounts, swaps. */
+        const char *dot = strrchr(id, '.');
+        interface = !dot                           ? NULL
+                    : strcmp(dot, ".service") == 0 ? "org.freedesktop.systemd1.Service"
+                    : strcmp(dot, ".scope") == 0   ? "org.freedesktop.systemd1.Scope"
+                                                   : NULL;
+        if (interface) {
+                r = sd_bus_get_property_trivial(bus, SD_DEST, path, interface, "Delegate", &error, 'b',
+                                                &delegate);
+                if (r < 0)
+                        goto finish;
+        }
+        log_debug("cgroups: the launcher runs in %s, Delegate=%s", id, delegate ? "yes" : "no");
+        *ret = delegate ? CGROUP_OWN_UNIT_DELEGATED : CGROUP_OWN_UNIT_PLAIN;
+        r = 0;
+finish:
+        if (r < 0)
+                log_debug_errno(r, "cgroups: cannot ask systemd about pid %d: %s", (int)pid,
+                                error.message ? error.message : "%m");
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        return r;
+}
+
+struct job_wait {
+        const char *job; /* the object path of our job, once known */
+        char *result; /* "done", "failed", ... when it finished */
+        char *early_job; /* JobRemoved seen before we knew our job's path */
+        char *early_result;
+};
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct job_wait *w = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+        (void)error;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        if (w->job ? strcmp(path, w->job) == 0 : !w->early_job) {
+                char **slot_job = w->job ? NULL : &w->early_job;
+                char **slot_result = w->job ? &w->result : &w->early_result;
+                if (slot_job)
+                        *slot_job = strdup(path);
+                *slot_result = strdup(result);
+        }
+        return 0;
+}
+
+static long long now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+static int append_properties(sd_bus_message *m, const char *unit, pid_t pid) {
+        int r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", unit, "PIDs", "au", 1,
+                                  (uint32_t)pid, "Delegate", "b", 1, "CollectMode", "s",
+                                  "inactive-or-failed");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        /* No auxiliary units. */
+        return sd_bus_message_append(m, "a(sa(sv))", 0);
+}
+
+int delegate_systemd_start_scope(sd_bus *bus, const char *unit, pid_t pid, unsigned timeout_ms) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_slot *slot = NULL;
+        struct job_wait wait = {};
+        const char *job;
+        long long deadline = now_usec() + timeout_ms * 1000LL;
+        int r;
+
+        assert(bus);
+        assert(unit);
+
+        /* Subscribe to JobRemoved before starting: the job may finish before the call returns. */
+        r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed,
+                                &wait);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, "");
+        if (r < 0 && !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.AlreadySubscribed"))
+                goto finish;
+        sd_bus_error_free(&error);
+
+        r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
+        if (r < 0)
+                goto finish;
+        r = sd_bus_message_append(m, "ss", unit, "fail");
+        if (r < 0)
+                goto finish;
+        r = append_properties(m, unit, pid);
+        if (r < 0)
+                goto finish;
+        r = sd_bus_call(bus, m, timeout_ms * 1000ULL, &error, &reply);
+        if (r < 0) {
+                if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
+                        r = -EEXIST;
+                log_error_errno(r, "cgroups: systemd refused the scope %s: %s", unit,
+                                error.message ? error.message : "?");
+                goto finish;
+        }
+        r = sd_bus_message_read(reply, "o", &job);
+        if (r < 0)
+                goto finish;
+        wait.job = job;
+        if (wait.early_job && strcmp(wait.early_job, job) == 0)
+                wait.result = TAKE_PTR(wait.early_result);
+
+        while (!wait.result) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        goto finish;
+                if (r > 0)
+                        continue;
+                long long left = deadline - now_usec();
+                if (left <= 0) {
+                        r = log_error_errno(ETIMEDOUT, "cgroups: systemd did not start %s in time", unit);
+                        goto finish;
+                }
+                r = sd_bus_wait(bus, (uint64_t)left);
+                if (r < 0)
+                        goto finish;
+        }
+        if (strcmp(wait.result, "done") != 0) {
+                r = log_error_errno(EIO,
+                                    "cgroups: systemd could not start %s: job %s (journalctl --user -u %s)",
+                                    unit, wait.result, unit);
+                goto finish;
+        }
+        r = 0;
+finish:
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        sd_bus_slot_unref(slot);
+        free(wait.result);
+        free(wait.early_job);
+        free(wait.early_result);
+        return r;
+}
