@@ -4,5 +4,8 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_ports(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_stop(int argc, char **argv);

@@ -9,6 +9,7 @@
 #include "common/macro.h"
 #include "launcher/node_settings_config.h"
 #include "netns/network_options.h"
+#include "launcher/ports_setup.h"
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
 static const char *const restart_policies[] = { "always", "on-failure", "never", NULL };
@@ -83,6 +84,22 @@ const struct config_key config_schema[] = {
           .help = "confine the slirp engine: own namespaces, empty root, no capabilities, seccomp" },
 
         /* [ports] */
+        { .section = "ports",
+          .key = "publish",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = ports_publish_list_valid,
+          .allowed = "port specs separated by commas or blanks, each [HOST_IP:]HOST_PORT:NODE_PORT[:NODE_IP]"
+                     "[/tcp|/udp], e.g. 8080:80, 127.0.0.1:10250:10250",
+          .help = "node ports published on the host when the node starts (more with --publish, or later "
+                  "with 'usernode ports add')" },
+        { .section = "ports",
+          .key = "udp_idle_timeout",
+          .type = CONFIG_INT,
+          .default_value = "60",
+          .min = 1,
+          .max = 86400,
+          .help = "seconds after which a UDP flow with no datagram either way is dropped" },
 
         /* [cgroup] */
         { .section = "cgroup",

@@ -18,9 +18,12 @@ struct command {
 static const struct command commands[] = {
         { "run", cmd_run, "start a node (or run CMD in fresh namespaces)" },
         { "exec", cmd_exec, "run a command inside a running node" },
+        { "ports", cmd_ports, "publish ports of a running node on the host" },
         { "config", cmd_config,
           "show the configuration (--default) or what a node would render (--render)" },
         { "logs", cmd_logs, "print (or follow) a node service's log" },
+        { "status", cmd_status, "show a running node and its services" },
+        { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)" },
 };
 
 static void print_help(void) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <systemd/sd-event.h>
 
 #include "cgroup/cgroup_node.h"
@@ -17,11 +18,15 @@
 #include "common/log.h"
 #include "launcher/commands.h"
 #include "launcher/config.h"
+#include "launcher/control_api.h"
 #include "launcher/hostcheck.h"
 #include "launcher/network.h"
+#include "launcher/node_api.h"
+#include "launcher/ports_setup.h"
 #include "launcher/run_options.h"
 #include "launcher/run_services.h"
 #include "launcher/statedir.h"
+#include "netns/dial.h"
 #include "netns/idmap.h"
 #include "netns/node_init.h"
 #include "netns/node_protocol.h"
@@ -36,6 +41,7 @@ struct launcher {
         char *user;
         struct id_mapping uid_mapping, gid_mapping;
         int channel_fd;
+        int dial_fd; /* the launcher's end of the dial channel; -EBADF with --net=host */
         pid_t init_pid;
         sd_event *event;
         bool with_services; /* no command: the node runs crio, kubelet, ... */
@@ -45,6 +51,9 @@ struct launcher {
         struct cgroup_node cgroup;
         struct network_options network; /* --net=slirp */
         struct network_engine *engine; /* --net=slirp, once the node handed over tap0 */
+        struct control_api *api;
+        struct portfwd *portfwd;
+        struct node_api_context node_api; /* node.status, node.stop */
 };
 
 static int exit_code_of(int status) {
@@ -94,7 +103,7 @@ static int namespace_flags(const struct run_options *options) {
 }
 
 /* Clone the node init; returns its pid in the parent, never returns in the child. */
-static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
+static pid_t spawn_node_init(struct launcher *l, int init_channel_fd, int init_dial_fd) {
         int flags = namespace_flags(l->options);
 
         fflush(NULL); /* or buffered output would be written twice */
@@ -108,6 +117,7 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
         l->statedir.path = NULL;
         struct node_init_config config = {
                 .channel_fd = init_channel_fd,
+                .dial_fd = init_dial_fd,
                 .own_network = l->options->net != NET_MODE_HOST,
                 .cgroup_delegated = l->cgroup.delegation != CGROUP_DELEGATION_NONE,
                 .network = l->options->net == NET_MODE_SLIRP ? &l->network : NULL,
@@ -117,6 +127,7 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd) {
                 .services_tools = l->with_services ? &l->services.tools : NULL,
         };
         closep(&l->channel_fd);
+        closep(&l->dial_fd);
         statedir_close(&l->statedir); /* the launcher holds the lock, not the node */
         node_init_main(&config);
 }
@@ -239,6 +250,32 @@ static int block_signals(void) {
         return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? negative_errno() : 0;
 }
 
+/* `usernode stop`: the same ordered stop as SIGTERM to the launcher. */
+static void launcher_stop_node(void *userdata) {
+        struct launcher *l = userdata;
+        if (l->init_pid > 0)
+                kill(l->init_pid, SIGTERM);
+}
+
+static int launcher_register_node_api(struct launcher *l) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        bool slirp = l->options->net == NET_MODE_SLIRP;
+        l->node_api = (struct node_api_context){
+                .name = l->options->node,
+                .init_pid = l->init_pid,
+                .started_realtime = (long long)now.tv_sec * 1000000LL + now.tv_nsec / 1000,
+                .network_mode = net_mode_name(l->options->net),
+                .mtu = slirp ? (unsigned)config_get_int(l->options->config, "network", "mtu") : 0,
+                .cidr = slirp ? config_get(l->options->config, "network", "cidr") : NULL,
+                .services = l->with_services ? &l->services.status : NULL,
+                .cgroup = cgroup_node_describe(&l->cgroup),
+                .stop = launcher_stop_node,
+                .stop_userdata = l,
+        };
+        return node_api_register(l->api, &l->node_api);
+}
+
 /* Everything after the init exists: on failure the init is killed, which takes the node down. */
 static int launcher_start_node(struct launcher *l) {
         int r;
@@ -268,6 +305,17 @@ static int launcher_start_node(struct launcher *l) {
         r = event_loop_setup(l);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the event loop: %m");
+
+        r = control_api_new(l->event, l->statedir.path, &l->api);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the control socket in %s: %m", l->statedir.path);
+        r = ports_setup(l->event, TAKE_FD(l->dial_fd), l->options, l->api, &l->portfwd);
+        if (r < 0)
+                return r;
+        r = launcher_register_node_api(l);
+        if (r < 0)
+                return log_error_errno(r, "cannot serve node.status on the control socket: %m");
+
         return sd_event_loop(l->event);
 }
 
@@ -332,8 +380,22 @@ static int launcher_run(struct launcher *l) {
         }
         l->channel_fd = channel[0];
 
-        pid_t pid = spawn_node_init(l, channel[1]);
+        /* The port forwarder's own channel to the dial helper in the node (netns/dial.h): with
+         * --net=host the node's ports are the host's already. */
+        int dial[2] = { -EBADF, -EBADF };
+        if (l->options->net != NET_MODE_HOST) {
+                r = dial_pair(dial);
+                if (r < 0) {
+                        log_error_errno(r, "cannot create the node's dial channel: %m");
+                        close(channel[1]);
+                        return EXIT_RUNTIME;
+                }
+                l->dial_fd = dial[0];
+        }
+
+        pid_t pid = spawn_node_init(l, channel[1], dial[1]);
         close(channel[1]);
+        closep(&dial[1]);
         if (pid < 0) {
                 /* ENOSPC: a max_user_namespaces limit was reached; EPERM/EACCES: a policy said no. */
                 log_error_errno(pid, "cannot create the node's namespaces: %m");
@@ -354,6 +416,7 @@ int cmd_run(int argc, char **argv) {
                 .statedir = STATEDIR_INIT,
                 .channel_fd = -EBADF,
                 .cgroup = CGROUP_NODE_NULL,
+                .dial_fd = -EBADF,
         };
         int r;
 
@@ -369,6 +432,10 @@ int cmd_run(int argc, char **argv) {
         /* A one-off command is not a node: no warning on every run about cgroups it does not need. */
         l.cgroup_options.quiet = options.command != NULL;
         int code = launcher_run(&l);
+        /* Before the state dir goes: the control socket lives there. */
+        control_api_free(l.api);
+        portfwd_free(l.portfwd);
+        closep(&l.dial_fd);
         /* Whatever the node left (a daemon that double-forked out of the payload's reach in the
          * pid namespace cannot, but a failed start can leave an empty G/node): gone before we exit. */
         if (cgroup_node_kill(&l.cgroup) < 0 || cgroup_node_remove(&l.cgroup) < 0)

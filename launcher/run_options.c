@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "launcher/config.h"
 #include "launcher/statedir.h"
+#include "netns/portspec.h"
 
 /* A flag that sets a configuration key; applied after the file, so flags win. */
 struct override {
@@ -48,6 +49,8 @@ static void print_run_help(void) {
                "  --mtu N, --cidr NET, --host-loopback[=BOOL], --ipv6[=BOOL], --outbound-addr ADDR,\n"
                "  --dns slirp|ADDR,..., --net-sandbox=BOOL\n"
                "                     [network] options (see 'usernode config --default')\n"
+               "  -p, --publish SPEC publish a node port on the host (repeatable):\n"
+               "                     [HOST_IP:]HOST_PORT:NODE_PORT[:NODE_IP][/tcp|/udp], e.g. 8080:80\n"
                "  -h, --help         show this help\n");
 }
 
@@ -74,6 +77,27 @@ static int load_config(struct run_options *o, const struct override *overrides, 
         return net_mode_from_name(config_get(o->config, "network", "mode"), &o->net);
 }
 
+/* --publish: checked now, so a typo stops `run` before anything is created. */
+static int run_options_add_publish(struct run_options *o, char *spec_text) {
+        struct port_spec spec;
+        char reason[256];
+        size_t n = 0;
+
+        if (portspec_parse(spec_text, &spec, reason, sizeof(reason)) < 0) {
+                log_error("--publish \"%s\": %s", spec_text, reason);
+                return -EINVAL;
+        }
+        while (o->publish && o->publish[n])
+                n++;
+        char **grown = realloc(o->publish, (n + 2) * sizeof(char *));
+        if (!grown)
+                return log_error_errno(ENOMEM, "out of memory");
+        grown[n] = spec_text;
+        grown[n + 1] = NULL;
+        o->publish = grown;
+        return 0;
+}
+
 int run_options_parse(int argc, char **argv, struct run_options *ret) {
         enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET, OPT_NETWORK_KEY };
         static const struct option options[] = {
@@ -90,6 +114,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                 { "outbound-addr", required_argument, NULL, OPT_NETWORK_KEY },
                 { "dns", required_argument, NULL, OPT_NETWORK_KEY },
                 { "net-sandbox", required_argument, NULL, OPT_NETWORK_KEY },
+                { "publish", required_argument, NULL, 'p' },
                 {},
         };
         /* The [network] key of each OPT_NETWORK_KEY flag. */
@@ -109,7 +134,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
 
         *ret = (struct run_options){ .node = "default" };
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, &index)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+hp:", options, &index)) >= 0) {
                 if (n_overrides == OVERRIDES_MAX) {
                         log_error("run: too many options");
                         return -EINVAL;
@@ -139,6 +164,10 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                         break;
                 case OPT_NET:
                         overrides[n_overrides++] = (struct override){ "network", "mode", optarg, "--net" };
+                        break;
+                case 'p':
+                        if (run_options_add_publish(ret, optarg) < 0)
+                                return -EINVAL;
                         break;
                 case OPT_NETWORK_KEY:
                         for (size_t i = 0; i < ELEMENTSOF(network_flag_keys); i++)
@@ -170,4 +199,6 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
 void run_options_done(struct run_options *options) {
         config_free(options->config);
         options->config = NULL;
+        free(options->publish);
+        options->publish = NULL;
 }

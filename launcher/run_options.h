@@ -18,6 +18,7 @@ struct run_options {
         const char *config_path; /* --config, or NULL for the default */
         enum net_mode net; /* [network] mode, after the file and --net */
         char **command; /* argv after "--", NULL-terminated; NULL when none was given */
+        char **publish; /* --publish/-p specs (pointing into argv), NULL-terminated; NULL if none */
         struct config *config; /* owned; every module reads its own keys here */
 };
 

@@ -17,6 +17,7 @@
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/node_services.h"
+#include "netns/dial.h"
 #include "netns/mounts.h"
 #include "netns/netconf.h"
 #include "netns/node_network.h"
@@ -30,6 +31,7 @@ struct node_init {
         sd_event *event;
         pid_t payload_pid;
         struct node_services *services; /* instead of a payload: crio, kubelet, ... */
+        struct dial_helper *dial_helper; /* opens sockets in the node for the port forwarder */
 };
 
 static int exit_code_of(int status) {
@@ -245,6 +247,15 @@ _Noreturn void node_init_main(const struct node_init_config *config) {
         if (r < 0) {
                 log_error_errno(r, "node init: cannot set up its event loop: %m");
                 _exit(EXIT_RUNTIME);
+        }
+
+        /* Before READY: the launcher publishes ports as soon as it hears it. */
+        if (config->dial_fd >= 0) {
+                r = dial_helper_new(init.event, config->dial_fd, &init.dial_helper);
+                if (r < 0) {
+                        log_error_errno(r, "node init: cannot start the dial helper: %m");
+                        _exit(EXIT_RUNTIME);
+                }
         }
 
         r = channel_send(config->channel_fd, NODE_MSG_READY, NULL, 0, -EBADF);

@@ -15,6 +15,7 @@ struct host_tools;
 
 struct node_init_config {
         int channel_fd; /* the init's end of the launcher <-> init channel */
+        int dial_fd; /* the init's end of the dial channel (netns/dial.h), or -EBADF */
         pid_t launcher_pid; /* to notice the launcher dying before PR_SET_PDEATHSIG took hold */
         bool own_network; /* the node has its own network namespace */
         bool cgroup_delegated; /* the launcher put us in a delegated cgroup (cgroup/cgroup_node.h) */

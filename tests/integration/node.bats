@@ -70,8 +70,9 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   start_node
   wait_ready
   run "$USERNODE" status --node "$NODE"
+  echo "$output"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"node node: ready"* ]]
+  [[ "$output" == *"node $NODE: ready"* ]]
   [[ "$output" =~ crio\ +running ]]
   [[ "$output" =~ kubelet\ +running ]]
   [ "$(service_field crio state)" = running ]

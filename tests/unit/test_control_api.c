@@ -1,0 +1,223 @@
+/* test_control_api.c: the control socket (launcher/control_api.c): method registry, one JSON
+ * request per connection, errors with errno and message, bounded requests, mode 0600. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launcher/control_api.h"
+
+struct fixture {
+        char dir[64];
+        sd_event *event;
+        struct control_api *api;
+};
+
+static int method_echo(void *userdata, struct json_object *params, struct json_object **ret, char *error,
+                       size_t size) {
+        (void)userdata;
+        (void)error;
+        (void)size;
+        *ret = json_object_new_object();
+        json_object_object_add(*ret, "echo", json_object_get(json_object_object_get(params, "text")));
+        return 0;
+}
+
+static int method_fail(void *userdata, struct json_object *params, struct json_object **ret, char *error,
+                       size_t size) {
+        (void)userdata;
+        (void)params;
+        (void)ret;
+        snprintf(error, size, "port 80 is taken");
+        return -EADDRINUSE;
+}
+
+static int setup(void **state) {
+        struct fixture *f = calloc(1, sizeof(*f));
+
+        snprintf(f->dir, sizeof(f->dir), "/tmp/test_control_api.XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        assert_int_equal(sd_event_new(&f->event), 0);
+        assert_int_equal(control_api_new(f->event, f->dir, &f->api), 0);
+        assert_int_equal(control_api_register(f->api, "test.echo", method_echo, NULL), 0);
+        assert_int_equal(control_api_register(f->api, "test.fail", method_fail, NULL), 0);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct fixture *f = *state;
+        char path[128];
+
+        control_api_free(f->api);
+        snprintf(path, sizeof(path), "%s/%s", f->dir, CONTROL_SOCKET_NAME);
+        assert_int_equal(access(path, F_OK), -1); /* removed with the API */
+        rmdir(f->dir);
+        sd_event_unref(f->event);
+        free(f);
+        return 0;
+}
+
+/* Runs child() in a child process while this one serves; returns the child's exit status. */
+static int serve_while(struct fixture *f, int (*child)(struct fixture *f)) {
+        int status;
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(child(f));
+        for (int i = 0; i < 500; i++) {
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+                assert_true(sd_event_run(f->event, 10000) >= 0);
+        }
+        fail_msg("the client did not finish");
+        return 100;
+}
+
+static int call_echo(struct fixture *f) {
+        struct json_object *params = json_object_new_object(), *result = NULL, *echo;
+        char error[256];
+
+        json_object_object_add(params, "text", json_object_new_string("hi"));
+        if (control_api_call(f->dir, "test.echo", params, &result, error, sizeof(error)) < 0)
+                return 1;
+        if (!json_object_object_get_ex(result, "echo", &echo) ||
+            strcmp(json_object_get_string(echo), "hi") != 0)
+                return 2;
+        json_object_put(result);
+        json_object_put(params);
+        return 0;
+}
+
+static int call_fail(struct fixture *f) {
+        struct json_object *result = NULL;
+        char error[256];
+        int r = control_api_call(f->dir, "test.fail", NULL, &result, error, sizeof(error));
+        return r == -EADDRINUSE && strcmp(error, "port 80 is taken") == 0 ? 0 : 1;
+}
+
+static int call_unknown(struct fixture *f) {
+        struct json_object *result = NULL;
+        char error[256];
+        int r = control_api_call(f->dir, "test.nope", NULL, &result, error, sizeof(error));
+        return r == -EOPNOTSUPP && strstr(error, "unknown method") ? 0 : 1;
+}
+
+/* Raw bytes, then read the answer. */
+static int raw_request(struct fixture *f, const char *data, size_t length, char *answer, size_t size) {
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        size_t used = 0;
+
+        snprintf(address.sun_path, sizeof(address.sun_path), "%s/%s", f->dir, CONTROL_SOCKET_NAME);
+        if (connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0)
+                return -1;
+        while (length > 0) {
+                ssize_t n = send(fd, data, length, MSG_NOSIGNAL);
+                if (n <= 0)
+                        break; /* the server may stop reading once it has answered */
+                data += n;
+                length -= (size_t)n;
+        }
+        shutdown(fd, SHUT_WR);
+        for (;;) {
+                ssize_t n = read(fd, answer + used, size - 1 - used);
+                if (n <= 0)
+                        break;
+                used += (size_t)n;
+        }
+        answer[used] = '\0';
+        close(fd);
+        return 0;
+}
+
+static int call_too_large(struct fixture *f) {
+        size_t length = CONTROL_REQUEST_MAX + 4096;
+        char *data = malloc(length), answer[512];
+
+        /* A JSON string that never ends: only the size limit stops it. */
+        memset(data, 'a', length);
+        data[0] = '"';
+        int r = raw_request(f, data, length, answer, sizeof(answer));
+        free(data);
+        return r == 0 && strstr(answer, "\"ok\":false") && strstr(answer, "too large") ? 0 : 1;
+}
+
+static int call_not_json(struct fixture *f) {
+        char answer[512];
+        int r = raw_request(f, "{method", 7, answer, sizeof(answer));
+        return r == 0 && strstr(answer, "not valid JSON") && strstr(answer, "\"errno\":22") ? 0 : 1;
+}
+
+static void test_a_registered_method_gets_params_and_returns_its_result(void **state) {
+        assert_int_equal(serve_while(*state, call_echo), 0);
+}
+
+static void test_a_failing_method_returns_its_errno_and_message(void **state) {
+        assert_int_equal(serve_while(*state, call_fail), 0);
+}
+
+static void test_an_unknown_method_is_an_error(void **state) {
+        assert_int_equal(serve_while(*state, call_unknown), 0);
+}
+
+static void test_a_request_over_the_limit_is_refused(void **state) {
+        assert_int_equal(serve_while(*state, call_too_large), 0);
+}
+
+static void test_malformed_json_is_refused_with_einval(void **state) {
+        assert_int_equal(serve_while(*state, call_not_json), 0);
+}
+
+static void test_socket_is_private_to_the_user(void **state) {
+        struct fixture *f = *state;
+        char path[128];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/%s", f->dir, CONTROL_SOCKET_NAME);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_a_method_name_is_registered_once(void **state) {
+        struct fixture *f = *state;
+        assert_int_equal(control_api_register(f->api, "test.echo", method_echo, NULL), -EEXIST);
+}
+
+static void test_no_launcher_gives_a_clear_error(void **state) {
+        struct json_object *result = NULL;
+        char error[256];
+        (void)state;
+
+        assert_true(control_api_call("/nonexistent", "test.echo", NULL, &result, error, sizeof(error)) < 0);
+        assert_non_null(strstr(error, "no running node"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_a_registered_method_gets_params_and_returns_its_result,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_failing_method_returns_its_errno_and_message, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_an_unknown_method_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_request_over_the_limit_is_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_malformed_json_is_refused_with_einval, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_socket_is_private_to_the_user, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_method_name_is_registered_once, setup, teardown),
+                cmocka_unit_test(test_no_launcher_gives_a_clear_error),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
