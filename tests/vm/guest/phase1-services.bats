@@ -1,0 +1,35 @@
+#!/usr/bin/env bats
+# `usernode run` without a command under a real systemd with a delegated cgroup subtree: each
+# service runs in its own leaf services/NAME, kubelet is rendered with cgroupRoot /kubepods, and
+# stopping the node leaves no process. crio and kubelet are tests/helpers/fake_service (the VM
+# has no python for the stand-ins).
+
+load lib
+
+setup() {
+  export XDG_DATA_HOME=$BATS_TEST_TMPDIR/data XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/config
+  bin=$BATS_TEST_TMPDIR/bin
+  mkdir -p "$bin"
+  for role in crio kubelet conmon pinns crun; do
+    ln -s "$(dirname "$PROBE")/fake_service" "$bin/$role"
+  done
+  export PATH=$bin:$PATH
+}
+
+@test "node services: a cgroup leaf each, kubelet's cgroupRoot /kubepods, nothing left after SIGTERM" {
+  out=$BATS_TEST_TMPDIR/node.out
+  "$USERNODE" run --node vmsvc --net=none >"$out" 2>&1 3>&- &
+  pid=$!
+  wait_for 60 grep -q 'Node ready' "$out" || { cat "$out"; false; }
+  grep -q 'cgroupRoot: "/kubepods"' "$XDG_RUNTIME_DIR/usernode/vmsvc/config/kubelet.yaml"
+  run "$USERNODE" exec --node vmsvc -- sh -c 'cat /sys/fs/cgroup/services/crio/cgroup.procs; echo --; cat /sys/fs/cgroup/services/kubelet/cgroup.procs'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^[0-9]+$ ]]
+  [ "${lines[1]}" = -- ]
+  [[ "${lines[2]}" =~ ^[0-9]+$ ]]
+  kill -TERM $pid
+  wait $pid || true
+  grep -q 'All services stopped' "$out"
+  wait_for 10 no_process "$bin/"
+}
