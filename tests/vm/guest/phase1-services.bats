@@ -33,3 +33,23 @@ setup() {
   grep -q 'All services stopped' "$out"
   wait_for 10 no_process "$bin/"
 }
+
+@test "under systemd (Type=notify): READY=1 once kubelet is ready, STATUS= shown, service output in the journal" {
+  unit=usernode-svc-notify.service
+  # systemd-run returns when the start job completes: for Type=notify, when READY=1 arrives.
+  run systemd-run --user --quiet --unit="$unit" -p Type=notify -p TimeoutStartSec=60 \
+    --setenv=PATH="$PATH" --setenv=XDG_DATA_HOME="$XDG_DATA_HOME" --setenv=XDG_CONFIG_HOME="$XDG_CONFIG_HOME" \
+    "$USERNODE" run --node vmnotify --net=none
+  echo "$output"
+  [ "$status" -eq 0 ]
+  systemctl --user is-active --quiet "$unit"
+  run systemctl --user show -p StatusText --value "$unit"
+  echo "$output"
+  [[ "$output" == *"Node ready"* ]]
+  # JOURNAL_STREAM was set: the services wrote to the journal under their own names.
+  wait_for 20 sh -c "journalctl --user -t crio -o cat --no-pager 2>/dev/null | grep -q 'crio fake listening' ||
+                     journalctl -t crio -o cat --no-pager 2>/dev/null | grep -q 'crio fake listening'"
+  [ ! -e "$XDG_DATA_HOME/usernode/vmnotify/logs/crio.log" ]
+  systemctl --user stop "$unit"
+  wait_for 10 no_process "$bin/"
+}
