@@ -80,3 +80,11 @@ int channel_recv(int sock, struct channel_message *message, int *fd_out) {
         }
         return 0;
 }
+
+int channel_recv_message(int sock, struct channel_message *message) {
+        int fd;
+        int r = channel_recv(sock, message, &fd);
+        if (fd >= 0)
+                close(fd);
+        return r;
+}

@@ -25,3 +25,6 @@ int channel_send(int sock, uint32_t type, const void *payload, size_t length, in
 /* Receive one message. *fd_out gets a passed fd or -EBADF. Returns 0, -ECONNRESET on EOF, or a
  * negative errno; -EBADMSG for a message that is too short or too long. */
 int channel_recv(int sock, struct channel_message *message, int *fd_out);
+
+/* channel_recv() for messages that carry no fd: one passed anyway is closed, never leaked. */
+int channel_recv_message(int sock, struct channel_message *message);

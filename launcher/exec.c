@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "cgroup/cgroup_join.h"
+#include "common/exit_status.h"
 #include "common/log.h"
 #include "launcher/commands.h"
 #include "launcher/statedir.h"
@@ -109,7 +110,7 @@ static int exec_in_node(char **command) {
         /* Leave at once: this process now creates children in the node's pid namespace, where
          * exit-time hooks that clone a helper (LeakSanitizer's tracer) could not reach it back. */
         fflush(stdout);
-        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        _exit(exit_code_of(status));
 }
 
 int cmd_exec(int argc, char **argv) {

@@ -15,6 +15,7 @@
 
 #include "cgroup/cgroup_node.h"
 #include "common/channel.h"
+#include "common/exit_status.h"
 #include "common/log.h"
 #include "launcher/commands.h"
 #include "launcher/config.h"
@@ -55,12 +56,6 @@ struct launcher {
         struct portfwd *portfwd;
         struct node_api_context node_api; /* node.status, node.stop */
 };
-
-static int exit_code_of(int status) {
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : EXIT_RUNTIME;
-}
 
 /* Kill the init (and so the whole node) and collect its status: the undo of a failed start. */
 static int init_kill_and_wait(pid_t pid) {
@@ -199,12 +194,9 @@ static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *user
 static int on_init_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct launcher *l = userdata;
         struct channel_message message;
-        int passed_fd;
         (void)source;
         (void)revents;
-        int r = channel_recv(fd, &message, &passed_fd);
-        if (passed_fd >= 0)
-                close(passed_fd);
+        int r = channel_recv_message(fd, &message);
         if (r == -ECONNRESET)
                 return sd_event_source_set_enabled(
                         source, SD_EVENT_OFF); /* the init exits; its child event follows */

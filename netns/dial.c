@@ -223,10 +223,7 @@ static int on_request(sd_event_source *source, int fd, uint32_t revents, void *u
 
         /* Drain the channel: a burst of connections arrives as a burst of requests. */
         for (;;) {
-                int passed_fd = -EBADF;
-                int r = channel_recv(fd, &message, &passed_fd);
-                if (passed_fd >= 0)
-                        close(passed_fd); /* requests carry none */
+                int r = channel_recv_message(fd, &message); /* requests carry no fd */
                 if (r == -EAGAIN)
                         return 0;
                 if (r < 0) {

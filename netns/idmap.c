@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "common/exit_status.h"
 #include "common/log.h"
 
 /* Longest line accepted in /etc/subuid: a user name (at most 256) and two numbers. */
@@ -232,7 +233,7 @@ static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping 
                         return negative_errno();
         if (n == (ssize_t)sizeof(e))
                 return -e;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return exit_code_of(status);
 }
 
 static int write_proc_file(pid_t pid, const char *name, const char *content) {

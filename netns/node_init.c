@@ -15,6 +15,7 @@
 
 #include "cgroup/cgroup_inside.h"
 #include "common/channel.h"
+#include "common/exit_status.h"
 #include "common/log.h"
 #include "launcher/node_services.h"
 #include "netns/dial.h"
@@ -33,14 +34,6 @@ struct node_init {
         struct node_services *services; /* instead of a payload: crio, kubelet, ... */
         struct dial_helper *dial_helper; /* opens sockets in the node for the port forwarder */
 };
-
-static int exit_code_of(int status) {
-        if (WIFEXITED(status))
-                return WEXITSTATUS(status);
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return EXIT_RUNTIME;
-}
 
 static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct node_init *init = userdata;
@@ -77,13 +70,10 @@ static int on_forwarded_signal(sd_event_source *source, const struct signalfd_si
 static int on_launcher_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct node_init *init = userdata;
         struct channel_message message;
-        int passed_fd;
 
         (void)source;
         (void)revents;
-        int r = channel_recv(fd, &message, &passed_fd);
-        if (passed_fd >= 0)
-                close(passed_fd);
+        int r = channel_recv_message(fd, &message);
         if (r == -ECONNRESET || r == -EPIPE) {
                 /* The launcher is gone; PR_SET_PDEATHSIG normally got here first. */
                 return sd_event_exit(init->event, EXIT_RUNTIME);
@@ -177,10 +167,7 @@ static int become_node_root(void) {
 
 static int wait_for_maps(int channel_fd) {
         struct channel_message message;
-        int fd;
-        int r = channel_recv(channel_fd, &message, &fd);
-        if (fd >= 0)
-                close(fd);
+        int r = channel_recv_message(channel_fd, &message);
         if (r < 0)
                 return r;
         return message.type == NODE_MSG_MAPS_WRITTEN ? 0 : -EBADMSG;

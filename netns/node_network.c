@@ -144,10 +144,7 @@ int node_network_handover(const struct network_options *options, const char *sta
         /* Nothing of the node runs before its network does. EOF: the launcher could not start
          * the engine, said why, and is about to stop the node. */
         struct channel_message message;
-        int fd;
-        r = channel_recv(channel_fd, &message, &fd);
-        if (fd >= 0)
-                close(fd);
+        r = channel_recv_message(channel_fd, &message);
         if (r < 0)
                 return r;
         return message.type == NODE_MSG_ENGINE_UP ? 0 : -EBADMSG;
