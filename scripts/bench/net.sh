@@ -123,8 +123,6 @@ print(s["bits_per_second"], s["bytes"], rss, ticks)' "$1"
 }
 
 hz=$(getconf CLK_TCK)
-echo "| net: iperf3 $direction | MTU | usernode Gbps | slirp4netns Gbps | ratio | usernode RSS MiB | slirp4netns RSS MiB | usernode CPU s/GB | slirp4netns CPU s/GB |"
-echo "|---|---|---|---|---|---|---|---|---|"
 for mtu in 1500 65520; do
   for r in $(seq "$rounds"); do
     # Alternate which goes first, so neither always gets the cooler machine.
@@ -136,9 +134,9 @@ for mtu in 1500 65520; do
       echo "$tool mtu=$mtu round=$r $(result "$d")" >>"$work/raw"
     done
   done
-  python3 - "$work/raw" "$mtu" "$hz" <<'EOF_PY'
+  python3 - "$work/raw" "$mtu" "$hz" "$direction" <<'EOF_PY'
 import statistics, sys
-raw, mtu, hz = sys.argv[1], sys.argv[2], int(sys.argv[3])
+raw, mtu, hz, direction = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 runs = {"usernode": [], "slirp4netns": []}
 for line in open(raw):
     tool, m, _, bps, nbytes, rss, ticks = line.split()
@@ -150,8 +148,15 @@ def summary(rs):
     cpu = statistics.median((r[3] / hz) / (r[1] / 1e9) for r in rs)
     return gbps, rss, cpu
 u, s = summary(runs["usernode"]), summary(runs["slirp4netns"])
-print(f"| iperf3 TCP, median of {len(runs['usernode'])} | {mtu} | {u[0]:.2f} | {s[0]:.2f} | "
-      f"{u[0] / s[0]:.2f}x | {u[1]:.1f} | {s[1]:.1f} | {u[2]:.2f} | {s[2]:.2f} |")
+n = len(runs["usernode"])
+tool = "slirp4netns 1.2, sandbox+seccomp"
+def row(what, ours, theirs, unit, better):
+    ratio = ours / theirs if theirs else float("nan")
+    print(f"| net: {what}, MTU {mtu} | {ours:.2f} {unit} | {theirs:.2f} {unit} ({tool}) | "
+          f"{ratio:.2f} x ({better} is better) |")
+row(f"iperf3 {direction} (median of {n})", u[0], s[0], "Gbit/s", "higher")
+row("engine peak RSS", u[1], s[1], "MiB", "lower")
+row("engine CPU per GB", u[2], s[2], "s/GB", "lower")
 EOF_PY
 done
 if [ -n "${BENCH_RAW:-}" ]; then
