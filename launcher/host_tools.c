@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 
 int find_executable(const char *name, char **ret) {
@@ -123,14 +124,6 @@ static int remove_tree_at(int parent, const char *name) {
         return unlinkat(parent, name, 0) < 0 ? -errno : 0;
 }
 
-static int write_file(const char *path, const char *text) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        size_t n = strlen(text);
-        return write(fd, text, n) == (ssize_t)n ? 0 : -errno;
-}
-
 /* In a child: a user namespace mapping only our own uid/gid to root, a mount namespace, and one
  * overlay mount of the layers below `base`. Exit status 0 when the mount worked. */
 static _noreturn_ void overlay_try_child(const char *base) {
@@ -141,11 +134,11 @@ static _noreturn_ void overlay_try_child(const char *base) {
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
                 _exit(2);
         snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
-        if (write_file("/proc/self/uid_map", map) < 0)
+        if (write_string_file("/proc/self/uid_map", map) < 0)
                 _exit(2);
-        (void)write_file("/proc/self/setgroups", "deny");
+        (void)write_string_file("/proc/self/setgroups", "deny");
         snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
-        if (write_file("/proc/self/gid_map", map) < 0)
+        if (write_string_file("/proc/self/gid_map", map) < 0)
                 _exit(2);
         if (snprintf(lower, sizeof(lower), "%s/lower", base) >= (int)sizeof(lower) ||
             snprintf(merged, sizeof(merged), "%s/merged", base) >= (int)sizeof(merged) ||

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "launcher/embedded_files.h"
 #include "launcher/template.h"
@@ -81,19 +82,6 @@ void render_set_done(struct render_set *set) {
         }
 }
 
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *slash = strchr(p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                if (mkdir(p, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-                *slash = '/';
-        }
-        return 0;
-}
-
 static bool file_has_text(const char *path, const char *text) {
         FILE *f = fopen(path, "re");
         if (!f)
@@ -141,7 +129,7 @@ int render_write(const struct render_set *set, const char *state_dir, bool chang
                 changed[i] = !file_has_text(path, set->text[i]);
                 if (!changed[i])
                         continue;
-                int r = mkdir_parents(path);
+                int r = mkdir_parents(path, 0700);
                 if (r >= 0)
                         r = write_atomic(path, set->text[i]);
                 if (r < 0)

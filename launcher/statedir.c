@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 
 bool statedir_node_name_valid(const char *name) {
@@ -40,24 +41,6 @@ int statedir_resolve(const char *node, const char *override, bool warn, char **r
         if (n < 0)
                 return -ENOMEM;
         *ret_path = path;
-        return 0;
-}
-
-/* mkdir -p with mode 0700 for the last component; parents created 0700 too (they are ours). */
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *p = '/';
-        }
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-                return negative_errno();
         return 0;
 }
 
@@ -118,7 +101,7 @@ int statedir_read_pid(const struct statedir *sd, const char *name, pid_t *ret) {
 int statedir_acquire(struct statedir *sd, const char *node, const char *path) {
         int r;
 
-        r = mkdir_parents(path);
+        r = mkdir_p(path, 0700); /* parents too: they are ours (e.g. $XDG_RUNTIME_DIR/usernode) */
         if (r < 0)
                 return log_error_errno(r, "cannot create the state dir %s: %m", path);
         r = open_dir_checked(path, &sd->dir_fd);

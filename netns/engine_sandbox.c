@@ -16,22 +16,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 
 /* Where the new root is assembled; only in the engine's own mount namespace. */
 #define SANDBOX_ROOT "/tmp"
-
-static int write_file(const char *path, const char *text) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        size_t length = strlen(text);
-
-        if (fd < 0)
-                return negative_errno();
-        ssize_t n = write(fd, text, length);
-        if (n < 0)
-                return negative_errno();
-        return (size_t)n == length ? 0 : -EIO;
-}
 
 /* A user namespace mapping the user's own uid and gid to themselves: the engine keeps acting as
  * the user on the host, and gains capabilities only over namespaces it creates itself. */
@@ -45,15 +34,15 @@ static int sandbox_user_namespace(void) {
                 return log_error_errno(errno,
                                        "slirp sandbox: cannot create its user and mount namespaces: %m");
         /* setgroups must be denied before an unprivileged process may write gid_map. */
-        r = write_file("/proc/self/setgroups", "deny");
+        r = write_string_file("/proc/self/setgroups", "deny");
         if (r < 0)
                 return log_error_errno(r, "slirp sandbox: cannot deny setgroups: %m");
         snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-        r = write_file("/proc/self/uid_map", map);
+        r = write_string_file("/proc/self/uid_map", map);
         if (r < 0)
                 return log_error_errno(r, "slirp sandbox: cannot write its uid_map: %m");
         snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-        r = write_file("/proc/self/gid_map", map);
+        r = write_string_file("/proc/self/gid_map", map);
         if (r < 0)
                 return log_error_errno(r, "slirp sandbox: cannot write its gid_map: %m");
         return 0;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "common/exit_status.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 /* Longest line accepted in /etc/subuid: a user name (at most 256) and two numbers. */
@@ -239,13 +240,7 @@ static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping 
 static int write_proc_file(pid_t pid, const char *name, const char *content) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        size_t len = strlen(content);
-        if (write(fd, content, len) != (ssize_t)len)
-                return negative_errno();
-        return 0;
+        return write_string_file(path, content);
 }
 
 static int write_single_id_map(pid_t pid, enum id_kind kind, uint32_t own_id) {

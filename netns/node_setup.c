@@ -13,32 +13,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
-
-static int write_sysctl(const char *path, const char *value) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        size_t n = strlen(value);
-        if (write(fd, value, n) != (ssize_t)n)
-                return negative_errno();
-        return 0;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
-                if (slash)
-                        *slash = '\0';
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return negative_errno();
-                if (!slash)
-                        return 0;
-                *slash = '/';
-        }
-}
 
 /* A private, empty directory at `path` instead of the copied-up symlink to the host's. */
 static int make_private_dir(const char *path) {
@@ -74,10 +50,10 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
          * in pods needs ICMP sockets for every group (problem 12). Both are per network
          * namespace, so only written when the node has its own. */
         if (dirs->own_network) {
-                r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+                r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1");
                 if (r < 0)
                         return log_error_errno(r, "cannot set net.ipv4.ip_forward=1 in the node: %m");
-                r = write_sysctl("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+                r = write_string_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
                 if (r < 0)
                         log_warning_errno(r,
                                           "cannot set net.ipv4.ping_group_range in the node, ping in pods "

@@ -1,0 +1,45 @@
+/* fileio.c: see fileio.h. */
+#include "common/fileio.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/macro.h"
+
+static int mkdir_components(const char *path, mode_t mode, bool include_last) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
+                if (slash)
+                        *slash = '\0';
+                else if (!include_last)
+                        return 0;
+                if (p[0] != '\0' && mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                if (!slash)
+                        return 0;
+                *slash = '/';
+        }
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        return mkdir_components(path, mode, true);
+}
+
+int mkdir_parents(const char *path, mode_t mode) {
+        return mkdir_components(path, mode, false);
+}
+
+int write_string_file(const char *path, const char *text) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        size_t length = strlen(text);
+        ssize_t n = write(fd, text, length);
+        if (n < 0)
+                return negative_errno();
+        return (size_t)n == length ? 0 : -EIO;
+}
