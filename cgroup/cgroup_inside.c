@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cgroup/cgroup_fs.h"
+#include "common/fileio.h"
 #include "common/log.h"
 
 /* A leaf name from the supervisor's configuration: no "..", no empty components. */
@@ -68,38 +69,32 @@ int cgroup_inside_setup(void) {
         return cgroup_inside_create_leaf(CGROUP_INSIDE_PODS_ROOT);
 }
 
-int cgroup_inside_create_leaf(const char *name) {
-        _cleanup_free_ char *path = NULL;
-
+/* CGROUP_INSIDE_MOUNT/NAME for a usable leaf NAME: 0, -EINVAL (logged) or -ENOMEM. */
+static int inside_leaf_path(const char *name, char **ret) {
         if (!leaf_name_valid(name))
                 return log_error_errno(EINVAL, "cgroups: \"%s\" is not a usable cgroup name",
                                        name ? name : "");
-        path = cgroup_path_join(CGROUP_INSIDE_MOUNT, name);
-        if (!path)
-                return -ENOMEM;
-        /* mkdir -p: each component, so "services/crio" works on its own. */
-        for (char *slash = path + strlen(CGROUP_INSIDE_MOUNT) + 1;; slash++) {
-                slash = strchr(slash, '/');
-                if (slash)
-                        *slash = 0;
-                if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "cgroups: cannot create %s: %m", path);
-                if (!slash)
-                        return 0;
-                *slash = '/';
-        }
+        *ret = cgroup_path_join(CGROUP_INSIDE_MOUNT, name);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int cgroup_inside_create_leaf(const char *name) {
+        _cleanup_free_ char *path = NULL;
+        int r = inside_leaf_path(name, &path);
+        if (r < 0)
+                return r;
+        /* Each component, so "services/crio" works on its own. */
+        r = mkdir_p(path, 0755);
+        if (r < 0)
+                return log_error_errno(r, "cgroups: cannot create %s: %m", path);
+        return 0;
 }
 
 int cgroup_inside_move(const char *name, pid_t pid) {
         _cleanup_free_ char *path = NULL;
-        int r;
-
-        if (!leaf_name_valid(name))
-                return log_error_errno(EINVAL, "cgroups: \"%s\" is not a usable cgroup name",
-                                       name ? name : "");
-        path = cgroup_path_join(CGROUP_INSIDE_MOUNT, name);
-        if (!path)
-                return -ENOMEM;
+        int r = inside_leaf_path(name, &path);
+        if (r < 0)
+                return r;
         r = cgroup_fs_move(path, pid);
         if (r < 0)
                 return log_error_errno(r, "cgroups: cannot move pid %d to %s: %m", (int)pid, path);
