@@ -51,6 +51,7 @@ static void tools_for_render(const struct node_settings *s, struct host_tools *t
         t->runtime_name = strdup(base ? base + 1 : runtime);
         if (host_tools_detect_storage(s, t) < 0)
                 log_warning("rendering native overlay storage, which this host cannot run");
+        (void)host_tools_find_cni(t);
 }
 
 static int render_to_stdout(const char *node, const char *config_path, const char *state_dir_arg) {

@@ -4,11 +4,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/fileio.h"
 #include "common/log.h"
@@ -279,6 +281,8 @@ int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
         }
         if (r >= 0)
                 r = host_tools_detect_storage(s, &t);
+        if (r >= 0)
+                r = host_tools_find_cni(&t);
         if (r < 0) {
                 host_tools_done(&t);
                 return r;
@@ -304,6 +308,39 @@ int host_tools_detect_storage(const struct node_settings *s, struct host_tools *
         return r;
 }
 
+int find_cni_plugin_dirs(const char *const *candidates, char ***ret) {
+        size_t n = 0, max = 0;
+        while (candidates[max])
+                max++;
+        _cleanup_strv_free_ char **dirs = calloc(max + 1, sizeof(char *));
+        if (!dirs)
+                return -ENOMEM;
+        for (const char *const *c = candidates; *c; c++) {
+                _cleanup_free_ char *bridge = NULL;
+                if (asprintf(&bridge, "%s/bridge", *c) < 0)
+                        return -ENOMEM;
+                if (access(bridge, X_OK) < 0)
+                        continue;
+                dirs[n] = strdup(*c);
+                if (!dirs[n])
+                        return -ENOMEM;
+                n++;
+        }
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
+int host_tools_find_cni(struct host_tools *t) {
+        static const char *const candidates[] = { "/usr/lib/cni", "/usr/libexec/cni", "/opt/cni/bin", NULL };
+        int r = find_cni_plugin_dirs(candidates, &t->cni_plugin_dirs);
+        if (r < 0)
+                return log_error_errno(r, "CNI: cannot look for the plugins: %m");
+        if (!t->cni_plugin_dirs[0])
+                log_warning("CNI: no bridge plugin in /usr/lib/cni, /usr/libexec/cni or /opt/cni/bin; "
+                            "pods get no network until containernetworking-plugins is installed");
+        return 0;
+}
+
 void host_tools_done(struct host_tools *t) {
         free(t->crio);
         free(t->kubelet);
@@ -312,5 +349,6 @@ void host_tools_done(struct host_tools *t) {
         free(t->runtime_name);
         free(t->runtime_path);
         free(t->fuse_overlayfs);
+        strv_freep(&t->cni_plugin_dirs);
         *t = (struct host_tools){};
 }

@@ -18,6 +18,7 @@ struct host_tools {
         char *runtime_path;
         char *fuse_overlayfs; /* NULL when native overlay works */
         bool native_overlay;
+        char **cni_plugin_dirs; /* NULL-terminated; only directories holding the bridge plugin */
 };
 
 /* Minimum versions: kubelet's --config-dir (drop-ins) is 1.28; CRI-O follows kubelet's minor. */
@@ -37,6 +38,17 @@ int binary_version(const char *path, unsigned *major, unsigned *minor);
 /* Can overlayfs be mounted, in a user namespace, with its layers under `dir`? Returns 1 yes,
  * 0 no, or a negative errno when the test itself could not run. */
 int overlay_native_works(const char *dir);
+
+/* The directories among `candidates` (NULL-terminated) that hold an executable CNI bridge
+ * plugin, as a new NULL-terminated list (possibly empty). CRI-O creates every plugin_dirs entry
+ * when it starts, which fails as root of a user namespace under a host-owned /opt or /usr/lib:
+ * a directory that does not exist must never be rendered. Returns 0 or -ENOMEM. */
+int find_cni_plugin_dirs(const char *const *candidates, char ***ret);
+
+/* find_cni_plugin_dirs() on the usual places (/usr/lib/cni as Debian installs them,
+ * /usr/libexec/cni, /opt/cni/bin) into t->cni_plugin_dirs; warns when none has the bridge
+ * plugin (CRI-O still starts, pods get no network). Returns 0 or -ENOMEM. */
+int host_tools_find_cni(struct host_tools *t);
 
 /* Find everything the node's services need. Logs one line naming the binary and where it looked
  * and returns -ENOENT (missing) or -EPROTONOSUPPORT (too old) on failure; the caller exits

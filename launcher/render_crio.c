@@ -1,7 +1,9 @@
 /* render_crio.c: crio.conf and the registries.conf CRI-O reads (CONTAINERS_REGISTRIES_CONF).
  *
  * Storage: native overlay when host_tools found it works in a user namespace on the data dir,
- * else overlay with fuse-overlayfs as mount_program (REFERENCE.md, "CRI-O and kubelet"). */
+ * else overlay with fuse-overlayfs as mount_program (REFERENCE.md, "CRI-O and kubelet"). The keys
+ * and why each has its value: REFERENCE.md, "Rendered configuration: keys checked against CRI-O
+ * and kubelet". */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +38,7 @@ int render_crio_conf(const struct node_settings *s, const struct host_tools *t, 
                             *socket = NULL, *policy = NULL, *storage_options = NULL;
         _cleanup_free_ char *q_root = NULL, *q_runroot = NULL, *q_state = NULL, *q_socket = NULL,
                             *q_conmon = NULL, *q_pinns = NULL, *q_runtime_path = NULL, *q_pause = NULL,
-                            *q_policy = NULL, *q_node = NULL, *q_fuse = NULL;
+                            *q_policy = NULL, *q_node = NULL, *q_fuse = NULL, *q_cni = NULL;
 
         if (asprintf(&storage_root, "%s/containers/storage", s->data_dir) < 0 ||
             asprintf(&storage_runroot, "%s/containers/storage", s->state_dir) < 0 ||
@@ -54,6 +56,7 @@ int render_crio_conf(const struct node_settings *s, const struct host_tools *t, 
         q_pause = template_quote(s->pause_image);
         q_policy = template_quote(policy);
         q_node = template_quote(s->node_name);
+        q_cni = template_quote_list(t->cni_plugin_dirs);
         if (t->fuse_overlayfs) {
                 q_fuse = template_quote(t->fuse_overlayfs);
                 if (q_fuse && asprintf(&storage_options, "\"overlay.mount_program=%s\"", q_fuse) < 0)
@@ -61,7 +64,7 @@ int render_crio_conf(const struct node_settings *s, const struct host_tools *t, 
         } else
                 storage_options = strdup("");
         if (!q_root || !q_runroot || !q_state || !q_socket || !q_conmon || !q_pinns || !q_runtime_path ||
-            !q_pause || !q_policy || !q_node || !storage_options)
+            !q_pause || !q_policy || !q_node || !q_cni || !storage_options)
                 return log_error_errno(ENOMEM, "cannot render crio.conf: %m");
 
         /* The runtime's name is a TOML table key; only names host_tools chose (crun, runc, or
@@ -85,6 +88,7 @@ int render_crio_conf(const struct node_settings *s, const struct host_tools *t, 
                 { "RUNTIME_PATH", q_runtime_path },
                 { "PAUSE_IMAGE", q_pause },
                 { "SIGNATURE_POLICY", q_policy },
+                { "CNI_PLUGIN_DIRS", q_cni },
         };
         return render_template("crio.conf.in", vars, ELEMENTSOF(vars), ret);
 }

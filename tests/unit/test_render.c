@@ -23,6 +23,8 @@ static void settings_fixture(struct node_settings *s) {
                          0);
 }
 
+static char *cni_plugin_dirs[] = { (char *)"/usr/lib/cni", NULL };
+
 static struct host_tools tools_fixture(bool native_overlay) {
         return (struct host_tools){
                 .crio = (char *)"/usr/bin/crio",
@@ -33,6 +35,7 @@ static struct host_tools tools_fixture(bool native_overlay) {
                 .runtime_path = (char *)"/usr/bin/crun",
                 .fuse_overlayfs = native_overlay ? NULL : (char *)"/usr/bin/fuse-overlayfs",
                 .native_overlay = native_overlay,
+                .cni_plugin_dirs = cni_plugin_dirs,
         };
 }
 
