@@ -219,6 +219,15 @@ static void pipe_release(struct portfwd *pf, struct tcp_half *h) {
         h->pending = 0;
 }
 
+/* Closes the idle pipes: at the open-file limit they are the first files to give back. */
+static void pipe_pool_empty(struct portfwd *pf) {
+        while (pf->n_pool > 0) {
+                struct pooled_pipe *p = &pf->pool[--pf->n_pool];
+                close(p->fds[0]);
+                close(p->fds[1]);
+        }
+}
+
 /* ---- dialing through the node init ---- */
 
 static void dial_call_finish(struct portfwd *pf, struct dial_call *call, int fd_or_error) {
@@ -694,6 +703,7 @@ static int on_accept_resume(sd_event_source *source, uint64_t usec, void *userda
 static void listener_pause(struct listener *l, int error) {
         if (l->pause_timer)
                 return;
+        pipe_pool_empty(l->entry->pf);
         if (!l->at_limit)
                 log_warning_errno(error,
                                   "port forwarder: cannot accept more connections now (%m); they wait until "
@@ -1177,10 +1187,7 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
                 TAILQ_REMOVE(&pf->dial_in_flight, call, link);
                 free(call);
         }
-        for (unsigned i = 0; i < pf->n_pool; i++) {
-                close(pf->pool[i].fds[0]);
-                close(pf->pool[i].fds[1]);
-        }
+        pipe_pool_empty(pf);
         for (unsigned f = 0; f < ELEMENTSOF(pf->sockets); f++)
                 for (unsigned i = 0; i < pf->sockets[f].n; i++)
                         close(pf->sockets[f].fds[i]);
