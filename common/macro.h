@@ -3,6 +3,7 @@
  * Resources are released by scope, so an early `return r;` never leaks (see STYLE.md). */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,11 @@ static inline void fclosep(FILE **f) {
                 fclose(*f);
 }
 
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
 static inline void strv_freep(char ***strv) {
         if (*strv) {
                 for (char **s = *strv; *s; s++)
@@ -43,6 +49,7 @@ static inline void strv_freep(char ***strv) {
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 /* Hand a resource out of a cleanup-scoped variable. */

@@ -110,8 +110,9 @@ static void print_human(json_object *status, json_object *ports) {
                         snprintf(last, sizeof(last), "code %lld", int_or(exit_status, "code", 0));
                 else if (exit_status && json_object_object_get(exit_status, "signal"))
                         snprintf(last, sizeof(last), "signal %lld", int_or(exit_status, "signal", 0));
-                if (int_or(s, "pid", 0) > 0)
-                        snprintf(pid, sizeof(pid), "%lld", int_or(s, "pid", 0));
+                /* The host's number: what kill, top or perf -p on the host take. */
+                if (int_or(s, "host_pid", 0) > 0)
+                        snprintf(pid, sizeof(pid), "%lld", int_or(s, "host_pid", 0));
                 format_duration(int_or(s, "uptime_seconds", -1), up, sizeof(up));
                 printf("%-16s %-11s %8s %9lld %-12s %s\n", str_or(s, "name", "?"), str_or(s, "state", "?"),
                        pid, int_or(s, "restarts", 0), last, up);
@@ -130,7 +131,8 @@ int cmd_status(int argc, char **argv) {
                 "usage: usernode status [--node NAME] [--state-dir DIR] [--json]\n"
                 "\n"
                 "Shows a running node: its pid, uptime, network, ports, cgroup, and for every\n"
-                "service its state, pid, restarts, last exit status and uptime.\n";
+                "service its state, pid (as the host numbers it; --json also has the node's own),\n"
+                "restarts, last exit status and uptime.\n";
         _cleanup_free_ char *state_dir = NULL;
         struct target t;
         json_object *status = NULL, *ports = NULL;

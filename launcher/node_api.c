@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "launcher/host_pid.h"
 
 /* The node's cgroup as the host sees it: the init's line "0::/PATH" of /proc/PID/cgroup. */
 static json_object *cgroup_of(pid_t pid) {
@@ -23,6 +24,17 @@ static json_object *cgroup_of(pid_t pid) {
                 }
         fclose(f);
         return result;
+}
+
+/* Each running service also gets "host_pid": its pid as the host sees it, for kill or top. */
+static void add_host_pids(json_object *services, pid_t init_pid) {
+        for (size_t i = 0; i < json_object_array_length(services); i++) {
+                json_object *service = json_object_array_get_idx(services, i);
+                json_object *pid = json_object_object_get(service, "pid");
+                pid_t host_pid = pid ? host_pid_of(init_pid, (pid_t)json_object_get_int(pid)) : -ESRCH;
+                json_object_object_add(service, "host_pid",
+                                       host_pid > 0 ? json_object_new_int(host_pid) : NULL);
+        }
 }
 
 static int method_status(void *userdata, struct json_object *params, struct json_object **ret, char *error,
@@ -58,6 +70,7 @@ static int method_status(void *userdata, struct json_object *params, struct json
         json_object_object_add(node, "cgroup",
                                ctx->cgroup ? json_object_new_string(ctx->cgroup) : cgroup_of(ctx->init_pid));
         json_object_object_add(result, "node", node);
+        add_host_pids(json_object_object_get(result, "services"), ctx->init_pid);
         *ret = result;
         return 0;
 }

@@ -2,8 +2,9 @@
  *
  *   node.status -> {"node": {"name", "pid", "launcher_pid", "uptime_seconds", "payload", "network":
  *                   {"mode", "mtu", "cidr"}, "cgroup"}, "ready", "status",
- *                   "services": [{"name", "state", "pid", "restarts", "last_exit_status",
- *                   "uptime_seconds"}...]}
+ *                   "services": [{"name", "state", "pid" (in the node's pid namespace),
+ *                   "host_pid" (the same process as the host numbers it), "restarts",
+ *                   "last_exit_status", "uptime_seconds"}...]}
  *   node.stop   -> {} at once; the node then stops as on SIGTERM (services in reverse order). */
 #pragma once
 

@@ -12,10 +12,12 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
+#include "common/siphash.h"
 #include "netns/dial.h"
 
 #define DIAL_IN_FLIGHT_MAX 64 /* keeps both directions of the dial channel far below its buffer */
@@ -27,6 +29,7 @@
 #define PUMP_ROUNDS 32 /* splice rounds per connection per wakeup, for fairness */
 #define UDP_BURST 256 /* datagrams per wakeup */
 #define UDP_FLOWS_MAX 4096 /* per listener: client addresses are attacker-chosen */
+#define UDP_BUCKETS_MIN 16 /* the flow table's first size; it doubles up to UDP_FLOWS_MAX */
 #define UDP_QUEUE_MAX 32 /* datagrams held while a flow's socket is being dialed */
 #define UDP_DATAGRAM_MAX 65536
 #define SOCKET_POOL_MAX 32 /* unconnected node sockets kept at hand, per address family */
@@ -82,11 +85,26 @@ struct queued_datagram {
 
 struct listener;
 
+/* What tells UDP flows apart: who sent (client) and, on a wildcard listener, which of the host's
+ * addresses it sent to (local; zero on a listener bound to one address). Zeroed before it is
+ * filled, so it hashes and compares as plain bytes. */
+struct flow_key {
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } client;
+        union {
+                struct in_addr in;
+                struct in6_addr in6;
+        } local;
+};
+
 struct udp_flow {
         struct listener *listener;
-        LIST_ENTRY(udp_flow) link;
-        struct sockaddr_storage client;
-        socklen_t client_length;
+        LIST_ENTRY(udp_flow) link; /* in its bucket of the listener's flow table */
+        struct flow_key key;
+        uint64_t hash; /* of key */
         int fd; /* connected inside the node; -EBADF while dialing */
         sd_event_source *source;
         sd_event_source *timer;
@@ -95,6 +113,7 @@ struct udp_flow {
         STAILQ_HEAD(datagram_queue, queued_datagram) queue;
         unsigned n_queued;
 };
+LIST_HEAD(flow_bucket, udp_flow);
 
 struct listener {
         struct port_entry *entry;
@@ -103,7 +122,11 @@ struct listener {
         sd_event_source *source;
         sd_event_source *pause_timer;
         bool at_limit; /* paused for the file limit since the backlog was last drained: said once */
-        LIST_HEAD(flow_list, udp_flow) flows;
+        bool pktinfo; /* UDP on a wildcard address: datagrams say which local address they went to */
+        /* The UDP flows, hashed by key: client addresses are attacker-chosen, so a lookup must
+         * not cost more with more flows, and the hash must be keyed (pf->hash_key). */
+        struct flow_bucket *buckets; /* NULL until the first flow */
+        unsigned n_buckets; /* a power of two */
         unsigned n_flows;
 };
 
@@ -141,6 +164,7 @@ struct portfwd {
         } pool[PIPE_POOL_MAX];
         unsigned n_pool;
         char *datagram; /* UDP_DATAGRAM_MAX bytes */
+        uint8_t hash_key[SIPHASH_KEY_SIZE]; /* random, per process: flow buckets are unpredictable */
 
         /* Unconnected TCP sockets made in the node (dial.h): [0] AF_INET, [1] AF_INET6. */
         struct socket_pool {
@@ -755,7 +779,24 @@ static int on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, vo
         return 0;
 }
 
-/* ---- UDP: flows per client address ---- */
+/* ---- UDP: flows per client address and local address ---- */
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message, the only one a listener asks for. */
+union pktinfo_control {
+        struct cmsghdr align;
+        char buffer[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+static socklen_t flow_client_length(const struct flow_key *key) {
+        return key->client.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                   : sizeof(struct sockaddr_in6);
+}
+
+static bool flow_has_local(const struct flow_key *key) {
+        if (key->client.sa.sa_family == AF_INET)
+                return key->local.in.s_addr != htonl(INADDR_ANY);
+        return !IN6_IS_ADDR_UNSPECIFIED(&key->local.in6);
+}
 
 static void flow_free(struct udp_flow *f) {
         struct listener *l = f->listener;
@@ -795,6 +836,44 @@ static int on_flow_timer(sd_event_source *source, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Sends DATA to F's client through the listener's socket, from the local address the client sent
+ * to: a client whose socket is connected to that address (any secondary address of the host, or
+ * 127.0.0.2) drops datagrams from another one, and routing alone would pick another one. */
+static void flow_reply(struct udp_flow *f, const void *data, size_t length) {
+        union pktinfo_control control = {};
+        struct iovec iov = { .iov_base = (void *)data, .iov_len = length };
+        struct msghdr msg = { .msg_name = &f->key.client,
+                              .msg_namelen = flow_client_length(&f->key),
+                              .msg_iov = &iov,
+                              .msg_iovlen = 1 };
+
+        if (flow_has_local(&f->key)) {
+                struct cmsghdr *c;
+
+                msg.msg_control = control.buffer;
+                if (f->key.client.sa.sa_family == AF_INET) {
+                        /* ifindex 0: the route to the client picks the interface, as without it. */
+                        struct in_pktinfo info = { .ipi_spec_dst = f->key.local.in };
+                        msg.msg_controllen = CMSG_SPACE(sizeof(info));
+                        c = CMSG_FIRSTHDR(&msg);
+                        *c = (struct cmsghdr){ .cmsg_level = IPPROTO_IP,
+                                               .cmsg_type = IP_PKTINFO,
+                                               .cmsg_len = CMSG_LEN(sizeof(info)) };
+                        memcpy(CMSG_DATA(c), &info, sizeof(info));
+                } else {
+                        /* A link-local client carries its scope id, which names the interface. */
+                        struct in6_pktinfo info = { .ipi6_addr = f->key.local.in6 };
+                        msg.msg_controllen = CMSG_SPACE(sizeof(info));
+                        c = CMSG_FIRSTHDR(&msg);
+                        *c = (struct cmsghdr){ .cmsg_level = IPPROTO_IPV6,
+                                               .cmsg_type = IPV6_PKTINFO,
+                                               .cmsg_len = CMSG_LEN(sizeof(info)) };
+                        memcpy(CMSG_DATA(c), &info, sizeof(info));
+                }
+        }
+        (void)sendmsg(f->listener->fd, &msg, MSG_DONTWAIT);
+}
+
 /* Replies from inside the node go back to the client through the listener's socket. */
 static int on_flow_readable(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct udp_flow *f = userdata;
@@ -810,8 +889,7 @@ static int on_flow_readable(sd_event_source *source, int fd, uint32_t revents, v
                         break;
                 }
                 f->last_active = now_usec(pf);
-                (void)sendto(f->listener->fd, pf->datagram, (size_t)n, MSG_DONTWAIT,
-                             (const struct sockaddr *)&f->client, f->client_length);
+                flow_reply(f, pf->datagram, (size_t)n);
         }
         return 0;
 }
@@ -840,39 +918,60 @@ static void on_flow_dialed(void *owner, int fd_or_error) {
         f->n_queued = 0;
 }
 
-static struct udp_flow *flow_find(struct listener *l, const struct sockaddr_storage *client,
-                                  socklen_t length) {
+static struct flow_bucket *flow_bucket_of(struct listener *l, uint64_t hash) {
+        return &l->buckets[hash & (l->n_buckets - 1)];
+}
+
+/* Doubles L's flow table (or makes its first one), so chains stay about one flow long. Without
+ * memory the table keeps its size and chains just grow; -ENOMEM only when there is no table. */
+static int flow_table_grow(struct listener *l) {
+        unsigned n = l->n_buckets > 0 ? l->n_buckets * 2 : UDP_BUCKETS_MIN;
+        struct flow_bucket *buckets = calloc(n, sizeof(*buckets));
+
+        if (!buckets)
+                return l->buckets ? 0 : -ENOMEM;
+        for (unsigned i = 0; i < n; i++)
+                LIST_INIT(&buckets[i]);
+        for (unsigned i = 0; i < l->n_buckets; i++)
+                while (!LIST_EMPTY(&l->buckets[i])) {
+                        struct udp_flow *f = LIST_FIRST(&l->buckets[i]);
+                        LIST_REMOVE(f, link);
+                        LIST_INSERT_HEAD(&buckets[f->hash & (n - 1)], f, link);
+                }
+        free(l->buckets);
+        l->buckets = buckets;
+        l->n_buckets = n;
+        return 0;
+}
+
+static struct udp_flow *flow_find(struct listener *l, const struct flow_key *key, uint64_t hash) {
         struct udp_flow *f;
 
-        for (f = LIST_FIRST(&l->flows); f; f = LIST_NEXT(f, link))
-                if (f->client_length == length && memcmp(&f->client, client, length) == 0) {
-                        if (f != LIST_FIRST(&l->flows)) {
-                                /* Busy flows stay near the front. */
-                                LIST_REMOVE(f, link);
-                                LIST_INSERT_HEAD(&l->flows, f, link);
-                        }
+        if (!l->buckets)
+                return NULL;
+        for (f = LIST_FIRST(flow_bucket_of(l, hash)); f; f = LIST_NEXT(f, link))
+                if (f->hash == hash && memcmp(&f->key, key, sizeof(*key)) == 0)
                         return f;
-                }
         return NULL;
 }
 
-static struct udp_flow *flow_new(struct listener *l, const struct sockaddr_storage *client,
-                                 socklen_t length) {
+static struct udp_flow *flow_new(struct listener *l, const struct flow_key *key, uint64_t hash) {
         struct portfwd *pf = l->entry->pf;
         struct sockaddr_storage node;
         uint32_t node_length = (uint32_t)portspec_node_sockaddr(&l->entry->spec, l->index, &node);
 
         if (l->n_flows >= UDP_FLOWS_MAX)
                 return NULL;
+        if (l->n_flows >= l->n_buckets && l->n_buckets < UDP_FLOWS_MAX && flow_table_grow(l) < 0)
+                return NULL;
         struct udp_flow *f = calloc(1, sizeof(*f));
         if (!f)
                 return NULL;
         *f = (struct udp_flow){
-                .listener = l, .client_length = length, .fd = -EBADF, .last_active = now_usec(pf)
+                .listener = l, .key = *key, .hash = hash, .fd = -EBADF, .last_active = now_usec(pf)
         };
-        memcpy(&f->client, client, length);
         STAILQ_INIT(&f->queue);
-        LIST_INSERT_HEAD(&l->flows, f, link);
+        LIST_INSERT_HEAD(flow_bucket_of(l, hash), f, link);
         l->n_flows++;
         l->entry->n_conns++;
 
@@ -905,22 +1004,62 @@ static void flow_forward(struct udp_flow *f, const char *data, size_t length) {
         f->n_queued++;
 }
 
+/* Receives one datagram on L into pf->datagram and fills KEY: the sender and, on a wildcard
+ * listener, the local address it was sent to. Returns the datagram's length or -errno. */
+static ssize_t listener_recv(struct listener *l, struct flow_key *key) {
+        struct portfwd *pf = l->entry->pf;
+        union pktinfo_control control;
+        struct iovec iov = { .iov_base = pf->datagram, .iov_len = UDP_DATAGRAM_MAX };
+        struct msghdr msg = { .msg_name = &key->client,
+                              .msg_namelen = sizeof(key->client),
+                              .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = l->pktinfo ? control.buffer : NULL,
+                              .msg_controllen = l->pktinfo ? sizeof(control.buffer) : 0 };
+
+        memset(key, 0, sizeof(*key));
+        ssize_t n = recvmsg(l->fd, &msg, 0);
+        if (n < 0)
+                return -errno;
+        /* A truncated control part (MSG_CTRUNC) leaves no message: local stays zero and the
+         * replies leave from where routing says, as on a listener bound to one address. */
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+                    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+                        struct in_pktinfo info;
+                        memcpy(&info, CMSG_DATA(c), sizeof(info));
+                        /* ipi_spec_dst, not ipi_addr: the kernel's answer address, which for a
+                         * broadcast is an address of the interface rather than the broadcast. */
+                        key->local.in = info.ipi_spec_dst;
+                } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+                           c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+                        struct in6_pktinfo info;
+                        memcpy(&info, CMSG_DATA(c), sizeof(info));
+                        /* A multicast group (ff02::1 reaches every socket on the port) cannot be
+                         * a source: such a client is answered from where routing says. */
+                        if (!IN6_IS_ADDR_MULTICAST(&info.ipi6_addr))
+                                key->local.in6 = info.ipi6_addr;
+                }
+        }
+        return n;
+}
+
 static int on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
         struct portfwd *pf = l->entry->pf;
         (void)source;
+        (void)fd;
         (void)revents;
 
         for (int i = 0; i < UDP_BURST; i++) {
-                struct sockaddr_storage client;
-                socklen_t length = sizeof(client);
-                ssize_t n =
-                        recvfrom(fd, pf->datagram, UDP_DATAGRAM_MAX, 0, (struct sockaddr *)&client, &length);
+                struct flow_key key;
+                ssize_t n = listener_recv(l, &key);
                 if (n < 0)
                         break;
-                struct udp_flow *f = flow_find(l, &client, length);
+                uint64_t hash = siphash24(&key, sizeof(key), pf->hash_key);
+                struct udp_flow *f = flow_find(l, &key, hash);
                 if (!f)
-                        f = flow_new(l, &client, length);
+                        f = flow_new(l, &key, hash);
                 if (!f)
                         continue;
                 f->last_active = now_usec(pf);
@@ -932,8 +1071,12 @@ static int on_udp_listener(sd_event_source *source, int fd, uint32_t revents, vo
 /* ---- published ports ---- */
 
 static void listener_close(struct listener *l) {
-        while (!LIST_EMPTY(&l->flows))
-                flow_free(LIST_FIRST(&l->flows));
+        for (unsigned i = 0; i < l->n_buckets; i++)
+                while (!LIST_EMPTY(&l->buckets[i]))
+                        flow_free(LIST_FIRST(&l->buckets[i]));
+        free(l->buckets);
+        l->buckets = NULL;
+        l->n_buckets = 0;
         l->pause_timer = sd_event_source_disable_unref(l->pause_timer);
         l->source = sd_event_source_disable_unref(l->source);
         if (l->fd >= 0)
@@ -1005,6 +1148,12 @@ static int bind_error(const struct port_spec *spec, unsigned i, int error, char 
         return -error;
 }
 
+static bool address_is_any(const struct sockaddr_storage *address) {
+        if (address->ss_family == AF_INET)
+                return ((const struct sockaddr_in *)address)->sin_addr.s_addr == htonl(INADDR_ANY);
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)address)->sin6_addr);
+}
+
 static int listener_open(struct port_entry *e, unsigned i, char *message, size_t size) {
         struct listener *l = &e->listeners[i];
         struct sockaddr_storage address;
@@ -1014,7 +1163,6 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
         int one = 1, r;
 
         *l = (struct listener){ .entry = e, .index = i, .fd = -EBADF };
-        LIST_INIT(&l->flows);
         fd = socket(address.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return bind_error(&e->spec, i, errno, message, size);
@@ -1024,6 +1172,15 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
         /* [::]:P publishes IPv6 only; 0.0.0.0:P is a separate spec (and may coexist). */
         if (address.ss_family == AF_INET6 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+                return bind_error(&e->spec, i, errno, message, size);
+        /* On a wildcard address, datagrams name the local address they were sent to, so each
+         * flow can answer from it (flow_reply). */
+        l->pktinfo = !tcp && address_is_any(&address);
+        if (l->pktinfo && address.ss_family == AF_INET &&
+            setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+                return bind_error(&e->spec, i, errno, message, size);
+        if (l->pktinfo && address.ss_family == AF_INET6 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
         if (bind(fd, (struct sockaddr *)&address, length) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
@@ -1155,6 +1312,12 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         if (!pf->datagram) {
                 portfwd_free(pf);
                 return -ENOMEM;
+        }
+        /* Up to 256 bytes never come back short: the pool is initialized, or getrandom waits. */
+        if (getrandom(pf->hash_key, sizeof(pf->hash_key), 0) < 0) {
+                r = negative_errno();
+                portfwd_free(pf);
+                return r;
         }
         r = sd_event_add_io(event, &pf->dial_source, pf->dial_fd, EPOLLIN, on_dial_reply, pf);
         if (r < 0) {

@@ -11,6 +11,12 @@
 #     the rootlesskit parent (builtin); the rootlesskit parent + slirp4netns (slirp4netns driver);
 #   - the CPU time those processes spent per GB during the throughput rounds: on a busy machine
 #     throughput follows the CPU each side gets, this says what each GB costs.
+# Two references for the throughput, measured in the same rounds, say where the ceiling is on
+# this machine: iperf3 straight over the host's loopback (no forwarder at all), and
+# tests/helpers/splice_relay, the smallest splice relay there is (a thread per direction, blocking
+# splice, nothing else) in front of an iperf3 server on the host. Every splice forwarder moves
+# bytes the way that relay does, so usernode / relay near 1 means the forwarder costs nothing on
+# top of the kernel work any such forwarder has to do.
 # Standalone (PORTS_BENCH_RAW=1 adds the raw numbers), or through scripts/bench/run.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -21,8 +27,11 @@ conns=${PORTS_BENCH_CONNS:-5000}
 idle=${PORTS_BENCH_IDLE:-500}
 peer="$USERNODE_HELPERS/port_peer"
 tools=(usernode builtin slirp)
+throughput_tools=("${tools[@]}" relay direct)
 declare -A label=([usernode]=usernode [builtin]="rootlesskit 1.1 --port-driver=builtin"
-  [slirp]="rootlesskit 1.1 --port-driver=slirp4netns")
+  [slirp]="rootlesskit 1.1 --port-driver=slirp4netns"
+  [relay]="splice_relay: minimal splice relay, a thread per direction"
+  [direct]="iperf3 over the host loopback, no forwarder")
 
 for cmd in rootlesskit slirp4netns iperf3 python3; do
   command -v "$cmd" >/dev/null || { echo "ports.sh: $cmd is missing: scripts/install-deps.sh bench" >&2; exit 3; }
@@ -47,6 +56,8 @@ for t in "${tools[@]}"; do
   iperf_port[$t]=$((base + i)) rate_port[$t]=$((base + i + 1))
   i=$((i + 2))
 done
+# The references: an iperf3 server on the host, reached directly and through splice_relay.
+iperf_port[direct]=$((base + i)) iperf_port[relay]=$((base + i + 1))
 
 # The same servers inside each node; 0.0.0.0 because slirp4netns forwards to the tap address.
 servers="iperf3 -s -B 0.0.0.0 -p 5201 >/dev/null & $peer server tcp 0.0.0.0 7000 & wait"
@@ -63,6 +74,10 @@ for driver in builtin slirp; do
     -p "127.0.0.1:${rate_port[$driver]}:7000/tcp" sh -c "$servers" >"$tmp/$driver.log" 2>&1 &
   pid[$driver]=$!
 done
+setsid iperf3 -s -B 127.0.0.1 -p "${iperf_port[direct]}" >"$tmp/direct.log" 2>&1 &
+pid[direct]=$!
+setsid "$USERNODE_HELPERS/splice_relay" "${iperf_port[relay]}" "${iperf_port[direct]}" >"$tmp/relay.log" 2>&1 &
+pid[relay]=$!
 pids=("${pid[@]}")
 
 # Ready when a round trip through the rate port works, and iperf3 answers too.
@@ -75,6 +90,13 @@ for t in "${tools[@]}"; do
       cat "$tmp/$t.log" >&2
       exit 1
     fi
+    sleep 0.2
+  done
+done
+for t in direct relay; do
+  deadline=$((SECONDS + 30))
+  until iperf3 -c 127.0.0.1 -p "${iperf_port[$t]}" -n 1K >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { echo "ports.sh: ${label[$t]} did not come up:" >&2; cat "$tmp/$t.log" >&2; exit 1; }
     sleep 0.2
   done
 done
@@ -107,7 +129,7 @@ forwarder_ticks() {
 
 declare -A thr rate rss elapsed ticks bytes
 for r in $(seq "$rounds"); do
-  for t in "${tools[@]}"; do
+  for t in "${throughput_tools[@]}"; do
     before=$(forwarder_ticks "$t")
     read -r g b < <(iperf "${iperf_port[$t]}")
     ticks[$t]=$((${ticks[$t]:-0} + $(forwarder_ticks "$t") - before))
@@ -136,14 +158,14 @@ done
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-for t in builtin slirp; do
+for t in builtin slirp relay direct; do
   row "ports: throughput host->node, iperf3 -t $seconds (median of $rounds)" \
     "$(median "${thr[usernode]}")" "$(median "${thr[$t]}")" Gbit/s "${label[$t]}" higher
 done
 overall() { awk -v e="${elapsed[$1]}" -v n=$(((conns / chunks) * chunks)) 'BEGIN { printf "%.0f", n / e }'; }
 # CPU seconds the forwarder spent per GB it moved, over all throughput rounds.
 cpu_per_gb() { awk -v t="${ticks[$1]}" -v hz="$(getconf CLK_TCK)" -v b="${bytes[$1]}" 'BEGIN { printf "%.3f", t / hz / b }'; }
-for t in builtin slirp; do
+for t in builtin slirp relay; do
   row "ports: forwarder CPU per GB moved (iperf3 rounds)" "$(cpu_per_gb usernode)" "$(cpu_per_gb "$t")" s/GB \
     "${label[$t]}" lower
 done
@@ -160,4 +182,5 @@ if [ "${PORTS_BENCH_RAW:-0}" = 1 ]; then
     echo "raw ${label[$t]}: Gbit/s ${thr[$t]}| conn/s per chunk ${rate[$t]}| RSS ${rss[$t]} kB |" \
       "CPU ${ticks[$t]} ticks for ${bytes[$t]} GB" >&2
   done
+  for t in relay direct; do echo "raw ${label[$t]}: Gbit/s ${thr[$t]}" >&2; done
 fi

@@ -8,6 +8,8 @@
  *   port_peer concurrent ADDR PORT N                  N connections open at once, all answered
  *   port_peer refused ADDR PORT                       the connection is closed without data
  *   port_peer udp ADDR PORT N                         N datagrams echoed in order
+ *   port_peer udpflows ADDR PORT N                    N sockets (N source ports) open at once,
+ *                                                     each echoed its own datagrams, twice over
  *   port_peer rate ADDR PORT N                        N sequential connect/request/close; conn/s
  *   port_peer idle ADDR PORT N                        N open connections until stdin closes
  *   port_peer stream ADDR PORT                        round trips on one connection until stdin
@@ -424,6 +426,76 @@ static int udp(const struct sockaddr_storage *ss, socklen_t length, int count) {
         return 0;
 }
 
+#define UDP_FLOWS_BATCH 100 /* sockets in flight at once: the forwarder's socket buffer holds them */
+
+/* Sends "flow I round R" on each of SOCKS[first, end) until each got exactly that back; dies
+ * when a socket receives another flow's datagram or after 5 tries. */
+static void udp_flows_batch(const int *socks, int first, int end, int round) {
+        struct pollfd p[UDP_FLOWS_BATCH];
+        int pending = end - first;
+
+        for (int i = first; i < end; i++)
+                p[i - first] = (struct pollfd){ .fd = socks[i], .events = POLLIN };
+        for (int attempt = 0; pending > 0; attempt++) {
+                if (attempt == 5)
+                        die("udpflows: round %d: %d of flows %d-%d not answered after 5 tries", round,
+                            pending, first, end - 1);
+                for (int i = first; i < end; i++) {
+                        char out[64];
+                        int m = snprintf(out, sizeof(out), "flow %d round %d", i, round);
+                        if (p[i - first].fd >= 0 && send(socks[i], out, (size_t)m, 0) < 0 &&
+                            errno != ECONNREFUSED)
+                                die("udpflows: send: %m");
+                }
+                /* Until all are answered, or a second passes without a reply: then resend. */
+                while (pending > 0 && poll(p, (nfds_t)(end - first), 1000) > 0)
+                        for (int i = first; i < end; i++) {
+                                char expected[64], own[64], in[64];
+                                if (p[i - first].fd < 0 || !p[i - first].revents)
+                                        continue;
+                                int m = snprintf(expected, sizeof(expected), "flow %d round %d", i, round);
+                                int o = snprintf(own, sizeof(own), "flow %d round ", i);
+                                ssize_t n = recv(socks[i], in, sizeof(in) - 1, MSG_DONTWAIT);
+                                if (n < 0)
+                                        continue; /* EAGAIN, or ECONNREFUSED from an early try */
+                                in[n] = '\0';
+                                if (n == m && memcmp(in, expected, (size_t)m) == 0) {
+                                        p[i - first].fd = -1; /* answered: poll ignores it */
+                                        pending--;
+                                } else if (strncmp(in, own, (size_t)o) != 0) {
+                                        die("udpflows: flow %d got \"%s\", the reply to another flow", i,
+                                            in);
+                                }
+                                /* else a late echo of this flow's earlier round: skip it */
+                        }
+        }
+}
+
+static int udp_flows(const struct sockaddr_storage *ss, socklen_t length, int count) {
+        int *socks = calloc((size_t)count, sizeof(*socks));
+
+        raise_nofile();
+        for (int i = 0; i < count; i++) {
+                socks[i] = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                if (socks[i] < 0)
+                        die("udpflows: socket: %m");
+                /* Connected: each gets its own source port, and only replies from ADDR PORT. */
+                if (connect(socks[i], (const struct sockaddr *)ss, length) < 0)
+                        die("udpflows: connect: %m");
+        }
+        /* Round 0 makes the flows; round 1 finds each among all the others. */
+        for (int round = 0; round < 2; round++)
+                for (int first = 0; first < count; first += UDP_FLOWS_BATCH)
+                        udp_flows_batch(socks, first,
+                                        count - first < UDP_FLOWS_BATCH ? count : first + UDP_FLOWS_BATCH,
+                                        round);
+        printf("%d of %d flows answered\n", count, count);
+        for (int i = 0; i < count; i++)
+                close(socks[i]);
+        free(socks);
+        return 0;
+}
+
 static int rate(const struct sockaddr_storage *ss, socklen_t length, int count) {
         uint64_t start = now_ms();
         for (int i = 0; i < count; i++) {
@@ -511,6 +583,8 @@ int main(int argc, char **argv) {
                 return concurrent(&ss, length, (int)n);
         if (strcmp(mode, "udp") == 0)
                 return udp(&ss, length, (int)n);
+        if (strcmp(mode, "udpflows") == 0)
+                return udp_flows(&ss, length, (int)n);
         if (strcmp(mode, "rate") == 0)
                 return rate(&ss, length, (int)n);
         if (strcmp(mode, "idle") == 0)

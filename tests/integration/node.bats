@@ -80,6 +80,21 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   [ "$(service_field kubelet last_exit_status)" = None ]
 }
 
+@test "status names each service by its host pid too, the same process as its pid inside the node" {
+  needs_control_api status
+  start_node
+  wait_ready
+  host_pid=$(service_field kubelet host_pid)
+  node_pid=$(service_field kubelet pid)
+  [ "$host_pid" != "$node_pid" ]
+  # /proc/HOST_PID/status: NSpid lists its pid in the host's namespace, then in the node's.
+  run awk '/^NSpid:/ { print $2, $NF }' "/proc/$host_pid/status"
+  [ "$output" = "$host_pid $node_pid" ]
+  grep -q kubelet "/proc/$host_pid/cmdline"
+  # The table shows the number the host's kill and top take.
+  "$USERNODE" status --node "$NODE" | grep -Eq "^kubelet +running +$host_pid "
+}
+
 @test "a crash loop shows in status with its restarts and last exit status" {
   needs_control_api status
   export STANDIN_KUBELET_CRASH=0

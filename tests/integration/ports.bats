@@ -139,6 +139,82 @@ for i in range(10):
   wait_until 5 flows_gone
 }
 
+@test "UDP: 2,000 clients on distinct source ports each get their own replies" {
+  start_node_with_servers -p "127.0.0.1:$BASE:8080" -p "127.0.0.1:$((BASE + 1)):8083/udp"
+  wait_until 10 reachable 127.0.0.1 "$BASE"
+  # port_peer fails if any socket gets another one's datagram; every flow is asked twice, the
+  # second time while all 2,000 exist.
+  run "$PEER" udpflows 127.0.0.1 $((BASE + 1)) 2000
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "2000 of 2000 flows answered" ]
+  # one flow each, all still there
+  run "$USERNODE" ports ls
+  echo "$output"
+  echo "$output" | grep -Eq "/udp +2000$"
+}
+
+@test "UDP on 0.0.0.0: replies leave from the address the client sent to (127.0.0.2)" {
+  start_node_with_servers -p "127.0.0.1:$BASE:8080" -p "$((BASE + 1)):8083/udp"
+  wait_until 10 reachable 127.0.0.1 "$BASE"
+  # port_peer's UDP socket is connected to 127.0.0.2: a reply from any other address (127.0.0.1,
+  # the one routing picks) never reaches it.
+  run "$PEER" udp 127.0.0.2 $((BASE + 1)) 100
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "100 of 100 datagrams echoed"* ]]
+}
+
+@test "UDP on 0.0.0.0: one client address sending to two host addresses gets each reply from where it went" {
+  start_node_with_servers -p "127.0.0.1:$BASE:8080" -p "$((BASE + 1)):8083/udp"
+  wait_until 10 reachable 127.0.0.1 "$BASE"
+  # Two sockets share one source address and port, one connected to 127.0.0.1, one to
+  # 127.0.0.2: to the forwarder they are the same client, so each must get a flow per local address.
+  python3 -c '
+import socket, sys
+port = int(sys.argv[1])
+socks = []
+for i, address in enumerate(["127.0.0.1", "127.0.0.2"]):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", socks[0].getsockname()[1] if socks else 0))
+    s.connect((address, port))
+    s.settimeout(1)
+    socks.append(s)
+for round in range(3):
+    for i, s in enumerate(socks):
+        message = b"to %d round %d" % (i, round)
+        for attempt in range(5):
+            s.send(message)
+            try:
+                reply = s.recv(100)
+                while reply != message and reply.startswith(b"to %d " % i):
+                    reply = s.recv(100)  # a late echo of an earlier round
+            except socket.timeout:
+                continue
+            if reply != message:
+                sys.exit("socket %d got %r, the reply to the other socket" % (i, reply))
+            break
+        else:
+            sys.exit("no reply to %r" % message)
+print("both answered")
+' $((BASE + 1))
+  run "$USERNODE" ports ls
+  echo "$output"
+  echo "$output" | grep -Eq "/udp +2$"
+}
+
+@test "UDP on [::]: datagrams to ::1 are echoed" {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ||
+    skip "the host has no ::1"
+  start_node_with_servers -p "127.0.0.1:$BASE:8080" -p "[::]:$((BASE + 1)):8083/udp"
+  wait_until 10 reachable 127.0.0.1 "$BASE"
+  run "$PEER" udp ::1 $((BASE + 1)) 100
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "100 of 100 datagrams echoed"* ]]
+}
+
 @test "an IPv6 host address in brackets publishes on IPv6" {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ||
     skip "the host has no ::1"

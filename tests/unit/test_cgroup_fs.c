@@ -8,7 +8,9 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "cgroup/cgroup_fs.h"
 #include "common/log.h"
@@ -261,6 +263,57 @@ static void test_remove_takes_children_first(void **state) {
         assert_int_equal(cgroup_fs_remove(dir), 0); /* gone already: not an error */
 }
 
+/* A real child that waits to be killed; the caller reaps it. */
+static pid_t spawn_sleeper(void) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                for (;;)
+                        pause();
+        }
+        return pid;
+}
+
+/* Kernels before 5.14 have no cgroup.kill: cgroup_fs_kill then SIGKILLs every pid listed in
+ * cgroup.procs, the subtree's children included. The fake tree has no cgroup.kill, and its
+ * cgroup.events stays "populated 1", so the call ends with -ETIMEDOUT after its deadline; what
+ * counts is that both real processes were killed by SIGKILL. */
+static void test_kill_without_cgroup_kill_signals_every_listed_process(void **state) {
+        struct fake *f = *state;
+        char node[320], leaf[352], file[400];
+        pid_t in_node = spawn_sleeper(), in_leaf = spawn_sleeper();
+        int status;
+
+        snprintf(node, sizeof(node), "%s/node", f->mount);
+        snprintf(leaf, sizeof(leaf), "%s/services", node);
+        assert_int_equal(mkdir(node, 0755), 0);
+        assert_int_equal(mkdir(leaf, 0755), 0);
+        snprintf(file, sizeof(file), "%s/cgroup.events", node);
+        write_text(file, "populated 1\nfrozen 0\n");
+        snprintf(file, sizeof(file), "%s/cgroup.procs", node);
+        write_textf(file, "%d\n", (int)in_node);
+        snprintf(file, sizeof(file), "%s/cgroup.procs", leaf);
+        write_textf(file, "%d\n", (int)in_leaf);
+
+        assert_int_equal(cgroup_fs_kill(node, 100), -ETIMEDOUT);
+        assert_int_equal(waitpid(in_node, &status, 0), in_node);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        assert_int_equal(waitpid(in_leaf, &status, 0), in_leaf);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void test_kill_of_an_empty_or_missing_cgroup_is_done_at_once(void **state) {
+        struct fake *f = *state;
+        char node[320], file[352];
+
+        snprintf(node, sizeof(node), "%s/node", f->mount);
+        assert_int_equal(cgroup_fs_kill(node, 100), 0);
+        assert_int_equal(mkdir(node, 0755), 0);
+        snprintf(file, sizeof(file), "%s/cgroup.events", node);
+        write_text(file, "populated 0\nfrozen 0\n");
+        assert_int_equal(cgroup_fs_kill(node, 100), 0);
+}
+
 static void test_path_join_has_no_double_slash(void **state) {
         _cleanup_free_ char *a = cgroup_path_join("/sys/fs/cgroup", "/user.slice");
         _cleanup_free_ char *b = cgroup_path_join("/sys/fs/cgroup/", "node");
@@ -297,6 +350,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_enable_without_subtree_control_enables_nothing,
                                                 fake_setup, fake_teardown),
                 cmocka_unit_test_setup_teardown(test_remove_takes_children_first, fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_without_cgroup_kill_signals_every_listed_process,
+                                                fake_setup, fake_teardown),
+                cmocka_unit_test_setup_teardown(test_kill_of_an_empty_or_missing_cgroup_is_done_at_once,
+                                                fake_setup, fake_teardown),
                 cmocka_unit_test(test_path_join_has_no_double_slash),
         };
         log_set_level(LOG_LEVEL_ERROR); /* the refusals below are expected */
