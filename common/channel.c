@@ -71,12 +71,19 @@ int channel_recv(int sock, struct channel_message *message, int *fd_out) {
 
         if (n == 0)
                 return -ECONNRESET;
-        if ((size_t)n < header || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-            message->length != (size_t)n - header) {
+        if ((size_t)n < header || (msg.msg_flags & MSG_TRUNC) || message->length != (size_t)n - header) {
                 if (*fd_out >= 0)
                         close(*fd_out);
                 *fd_out = -EBADF;
                 return -EBADMSG;
+        }
+        /* The kernel drops a passed fd it cannot install (the open-file limit) and says so with
+         * MSG_CTRUNC: the message itself is whole, and the receiver must learn the fd is gone. */
+        if (msg.msg_flags & MSG_CTRUNC) {
+                if (*fd_out >= 0)
+                        close(*fd_out);
+                *fd_out = -EBADF;
+                return -EMFILE;
         }
         return 0;
 }

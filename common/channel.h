@@ -23,7 +23,9 @@ int channel_pair(int fds[2]);
 int channel_send(int sock, uint32_t type, const void *payload, size_t length, int fd);
 
 /* Receive one message. *fd_out gets a passed fd or -EBADF. Returns 0, -ECONNRESET on EOF, or a
- * negative errno; -EBADMSG for a message that is too short or too long. */
+ * negative errno; -EBADMSG for a message that is too short or too long; -EMFILE for a whole
+ * message whose passed fd the kernel dropped (the receiver's open-file limit): message is valid
+ * then, the fd is lost. */
 int channel_recv(int sock, struct channel_message *message, int *fd_out);
 
 /* channel_recv() for messages that carry no fd: one passed anyway is closed, never leaked. */

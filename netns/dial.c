@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/queue.h>
 
@@ -70,16 +71,18 @@ int dial_recv(int fd, struct dial_answer *answer, int *ret_fd) {
         int r;
 
         r = channel_recv(fd, &message, ret_fd);
-        if (r < 0)
+        if (r < 0 && r != -EMFILE)
                 return r;
+        bool lost = r == -EMFILE; /* the answer came, its socket did not */
         answer->type = message.type;
         if (message.type == DIAL_MSG_REPLY && message.length == sizeof(answer->reply)) {
                 memcpy(&answer->reply, message.payload, sizeof(answer->reply));
-                return 0;
+                return lost ? -EMFILE : 0;
         }
-        if (message.type == DIAL_MSG_SOCKET && message.length == sizeof(answer->socket) && *ret_fd >= 0) {
+        if (message.type == DIAL_MSG_SOCKET && message.length == sizeof(answer->socket) &&
+            (lost || *ret_fd >= 0)) {
                 memcpy(&answer->socket, message.payload, sizeof(answer->socket));
-                return 0;
+                return lost ? -EMFILE : 0;
         }
         if (*ret_fd >= 0)
                 close(*ret_fd);

@@ -71,7 +71,8 @@ int dial_send_request(int fd, uint64_t cookie, int protocol, const struct sockad
 int dial_send_sockets_request(int fd, int family, unsigned count);
 
 /* Launcher side: receive one answer. *ret_fd gets the socket or -EBADF. Returns 0, -EAGAIN when
- * there is none, -ECONNRESET when the node init is gone, or another negative errno. */
+ * there is none, -ECONNRESET when the node init is gone, -EMFILE for an answer (filled in) whose
+ * socket was lost at the open-file limit, or another negative errno. */
 int dial_recv(int fd, struct dial_answer *answer, int *ret_fd);
 
 /* Node init side: answer requests arriving on fd (takes ownership) from the event loop, until

@@ -23,6 +23,7 @@
 #define DIAL_IN_FLIGHT_MAX 64 /* keeps both directions of the dial channel far below its buffer */
 #define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after EMFILE: let connections close before retrying */
+#define FD_HEADROOM 16 /* files kept free for pipes, timers and the control socket at the limit */
 #define PIPE_SIZE (1024 * 1024) /* fewer splice calls per byte; falls back to the default */
 #define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
 #define PUMP_ROUNDS 32 /* splice rounds per connection per wakeup, for fairness */
@@ -120,6 +121,7 @@ struct listener {
         int fd;
         sd_event_source *source;
         sd_event_source *pause_timer;
+        bool at_limit; /* paused for the file limit since the backlog was last drained: said once */
         bool pktinfo; /* UDP on a wildcard address: datagrams say which local address they went to */
         /* The UDP flows, hashed by key: client addresses are attacker-chosen, so a lookup must
          * not cost more with more flows, and the hash must be keyed (pf->hash_key). */
@@ -148,6 +150,8 @@ struct portfwd {
         struct dial_call_list dial_queue; /* not sent yet */
         struct dial_call_list dial_in_flight; /* sent, waiting for the reply */
         unsigned n_in_flight;
+        unsigned n_calls; /* queued or in flight: each reply may bring a socket */
+        rlim_t fd_limit; /* RLIMIT_NOFILE, after raise_fd_limit() */
 
         TAILQ_HEAD(entry_list, port_entry) entries;
         unsigned next_id;
@@ -187,14 +191,20 @@ static void set_reset_on_close(int fd) {
         (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
 }
 
-static void raise_fd_limit(void) {
+/* Returns the soft limit in force afterwards. */
+static rlim_t raise_fd_limit(void) {
         struct rlimit rl;
 
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
-                return;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return RLIM_INFINITY;
+        if (rl.rlim_cur >= rl.rlim_max)
+                return rl.rlim_cur;
         rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
                 log_debug_errno(errno, "Failed to raise RLIMIT_NOFILE: %m");
+                (void)getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        return rl.rlim_cur;
 }
 
 /* ---- pipes ---- */
@@ -233,9 +243,19 @@ static void pipe_release(struct portfwd *pf, struct tcp_half *h) {
         h->pending = 0;
 }
 
+/* Closes the idle pipes: at the open-file limit they are the first files to give back. */
+static void pipe_pool_empty(struct portfwd *pf) {
+        while (pf->n_pool > 0) {
+                struct pooled_pipe *p = &pf->pool[--pf->n_pool];
+                close(p->fds[0]);
+                close(p->fds[1]);
+        }
+}
+
 /* ---- dialing through the node init ---- */
 
-static void dial_call_finish(struct dial_call *call, int fd_or_error) {
+static void dial_call_finish(struct portfwd *pf, struct dial_call *call, int fd_or_error) {
+        pf->n_calls--;
         if (call->owner)
                 call->done(call->owner, fd_or_error);
         else if (fd_or_error >= 0)
@@ -253,7 +273,7 @@ static void dial_flush(struct portfwd *pf) {
                         return; /* retried when the next reply frees room */
                 TAILQ_REMOVE(&pf->dial_queue, call, link);
                 if (r < 0) {
-                        dial_call_finish(call, r);
+                        dial_call_finish(pf, call, r);
                         continue;
                 }
                 call->sent = true;
@@ -278,6 +298,7 @@ static struct dial_call *dial_start(struct portfwd *pf, int protocol, const stru
                                     .done = done,
                                     .owner = owner };
         memcpy(&call->address, address, address_length);
+        pf->n_calls++;
         if (pf->n_in_flight < DIAL_IN_FLIGHT_MAX && TAILQ_EMPTY(&pf->dial_queue)) {
                 int r = dial_send_request(pf->dial_fd, call->cookie, protocol, address, address_length);
                 if (r == 0) {
@@ -287,6 +308,7 @@ static struct dial_call *dial_start(struct portfwd *pf, int protocol, const stru
                         return call;
                 }
                 if (r != -EAGAIN) {
+                        pf->n_calls--;
                         free(call);
                         return NULL;
                 }
@@ -304,6 +326,7 @@ static void dial_cancel(struct portfwd *pf, struct dial_call *call) {
                 return;
         }
         TAILQ_REMOVE(&pf->dial_queue, call, link);
+        pf->n_calls--;
         free(call);
 }
 
@@ -315,7 +338,7 @@ static void dial_fail_all(struct portfwd *pf, int error) {
                 struct dial_call *call = TAILQ_FIRST(&pf->dial_in_flight);
                 TAILQ_REMOVE(&pf->dial_in_flight, call, link);
                 pf->n_in_flight--;
-                dial_call_finish(call, error);
+                dial_call_finish(pf, call, error);
         }
         dial_flush(pf); /* fails the queued ones */
 }
@@ -345,11 +368,14 @@ static int socket_pool_take(struct portfwd *pf, int family) {
         return fd;
 }
 
+/* fd is -EBADF for a socket that was lost on the way: it no longer counts as asked for. */
 static void socket_pool_put(struct portfwd *pf, int family, int fd) {
         struct socket_pool *p = socket_pool_of(pf, family);
 
         if (p->asked > 0)
                 p->asked--;
+        if (fd < 0)
+                return;
         if (p->n < SOCKET_POOL_MAX)
                 p->fds[p->n++] = fd;
         else
@@ -367,6 +393,14 @@ static int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void
                 int r = dial_recv(fd, &answer, &sock);
                 if (r == -EAGAIN)
                         break;
+                /* At the open-file limit the kernel drops the socket of an answer: a pooled one
+                 * is simply not coming, a dial fails (its client is closed, not left hanging). */
+                bool lost = r == -EMFILE;
+                if (lost) {
+                        log_debug("port forwarder: a socket from the dial helper was lost at the open-file "
+                                  "limit");
+                        r = 0;
+                }
                 if (r == -EBADMSG) {
                         log_warning("port forwarder: ignoring a malformed reply from the dial helper");
                         continue;
@@ -381,7 +415,9 @@ static int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void
                         socket_pool_put(pf, answer.socket.family, sock);
                         continue;
                 }
-                const struct dial_reply reply = answer.reply;
+                struct dial_reply reply = answer.reply;
+                if (lost && reply.error == 0)
+                        reply.error = EMFILE;
                 struct dial_call *call;
                 for (call = TAILQ_FIRST(&pf->dial_in_flight); call; call = TAILQ_NEXT(call, link))
                         if (call->cookie == reply.cookie)
@@ -397,7 +433,10 @@ static int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void
                         close(sock);
                         sock = -EBADF;
                 }
-                dial_call_finish(call, reply.error != 0 ? -abs(reply.error) : sock >= 0 ? sock : -EBADMSG);
+                dial_call_finish(pf, call,
+                                 reply.error != 0 ? -abs(reply.error)
+                                 : sock >= 0      ? sock
+                                                  : -EBADMSG);
         }
         dial_flush(pf);
         return 0;
@@ -683,25 +722,56 @@ static int on_accept_resume(sd_event_source *source, uint64_t usec, void *userda
         return 0;
 }
 
+/* Stops accepting on l for ACCEPT_PAUSE_USEC; what arrives meanwhile waits in the backlog. Said
+ * once per episode, not every ACCEPT_PAUSE_USEC. */
+static void listener_pause(struct listener *l, int error) {
+        if (l->pause_timer)
+                return;
+        pipe_pool_empty(l->entry->pf);
+        if (!l->at_limit)
+                log_warning_errno(error,
+                                  "port forwarder: cannot accept more connections now (%m); they wait until "
+                                  "some close. Raise the open-file limit (ulimit -Hn) for more at once");
+        l->at_limit = true;
+        if (sd_event_add_time_relative(l->entry->pf->event, &l->pause_timer, CLOCK_MONOTONIC,
+                                       ACCEPT_PAUSE_USEC, 0, on_accept_resume, l) >= 0)
+                sd_event_source_set_enabled(l->source, SD_EVENT_OFF);
+}
+
+/* Whether accepting client, the lowest free fd number at the time, left too few files for the
+ * sockets still to come from the node (a dial's reply, pooled sockets asked for) and for pipes:
+ * at the limit the kernel drops a passed socket, and its connection fails instead of waiting in
+ * the backlog. Files above client may be in use too, so this may overestimate the room; a lost
+ * socket is then handled in on_dial_reply(). */
+static bool fd_headroom_low(struct portfwd *pf, int client) {
+        uint64_t need = (uint64_t)client + 1 + pf->n_calls + pf->sockets[0].asked + pf->sockets[1].asked +
+                        FD_HEADROOM;
+        return pf->fd_limit != RLIM_INFINITY && need >= (uint64_t)pf->fd_limit;
+}
+
 static int on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
+        struct portfwd *pf = l->entry->pf;
+        (void)source;
         (void)revents;
 
         for (int i = 0; i < ACCEPT_BURST; i++) {
                 int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (client >= 0) {
                         conn_start(l, client);
+                        if (fd_headroom_low(pf, client)) {
+                                listener_pause(l, EMFILE);
+                                break;
+                        }
                         continue;
                 }
-                if (errno == EAGAIN || errno == EINTR)
+                if (errno == EAGAIN || errno == EINTR) {
+                        l->at_limit = false; /* the backlog is drained */
                         break;
+                }
                 if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                         /* The connection stays in the backlog; try again when some have closed. */
-                        log_warning_errno(errno, "port forwarder: cannot accept more connections now: %m");
-                        if (!l->pause_timer &&
-                            sd_event_add_time_relative(l->entry->pf->event, &l->pause_timer, CLOCK_MONOTONIC,
-                                                       ACCEPT_PAUSE_USEC, 0, on_accept_resume, l) >= 0)
-                                sd_event_source_set_enabled(source, SD_EVENT_OFF);
+                        listener_pause(l, errno);
                         break;
                 }
                 /* ECONNABORTED and the like concern that one client only. */
@@ -1221,7 +1291,7 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         assert(event);
         assert(dial_fd >= 0);
 
-        raise_fd_limit();
+        rlim_t fd_limit = raise_fd_limit();
         /* splice() into a socket whose peer is gone raises SIGPIPE (it has no MSG_NOSIGNAL); the
          * forwarder handles EPIPE itself. A process-wide setting: whoever the launcher starts
          * later resets it (an ignored SIGPIPE survives exec). */
@@ -1233,6 +1303,7 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         pf->event = sd_event_ref(event);
         pf->dial_fd = TAKE_FD(owned);
         pf->udp_idle_usec = PORTFWD_UDP_IDLE_DEFAULT_USEC;
+        pf->fd_limit = fd_limit;
         TAILQ_INIT(&pf->dial_queue);
         TAILQ_INIT(&pf->dial_in_flight);
         TAILQ_INIT(&pf->entries);
@@ -1279,10 +1350,7 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
                 TAILQ_REMOVE(&pf->dial_in_flight, call, link);
                 free(call);
         }
-        for (unsigned i = 0; i < pf->n_pool; i++) {
-                close(pf->pool[i].fds[0]);
-                close(pf->pool[i].fds[1]);
-        }
+        pipe_pool_empty(pf);
         for (unsigned f = 0; f < ELEMENTSOF(pf->sockets); f++)
                 for (unsigned i = 0; i < pf->sockets[f].n; i++)
                         close(pf->sockets[f].fds[i]);

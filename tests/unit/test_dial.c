@@ -9,8 +9,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,6 +162,65 @@ static void test_bad_address_family_is_an_error_not_a_crash(void **state) {
         assert_int_equal(answer.reply.error, EAFNOSUPPORT);
 }
 
+/* Runs the helper's loop until an answer waits on the launcher's end, without receiving it. */
+static void wait_answer_queued(struct fixture *f) {
+        for (int i = 0; i < 200; i++) {
+                struct pollfd p = { .fd = f->launcher_fd, .events = POLLIN };
+                if (poll(&p, 1, 0) == 1)
+                        return;
+                assert_true(sd_event_run(f->event, 10000) >= 0);
+        }
+        fail_msg("no answer from the dial helper");
+}
+
+/* dial_recv() with no file left for a passed socket: the soft limit lowered to the lowest free
+ * fd number, so the kernel cannot install the socket and drops it. */
+static int recv_at_fd_limit(struct fixture *f, struct dial_answer *answer, int *sock) {
+        struct rlimit saved, low;
+        int lowest = dup(0);
+
+        assert_true(lowest >= 0);
+        close(lowest);
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+        low = (struct rlimit){ .rlim_cur = (rlim_t)lowest, .rlim_max = saved.rlim_max };
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        int r = dial_recv(f->launcher_fd, answer, sock);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+        return r;
+}
+
+static void test_a_socket_lost_at_the_fd_limit_still_delivers_its_answer(void **state) {
+        struct fixture *f = *state;
+        struct sockaddr_storage address;
+        socklen_t length;
+        struct dial_answer answer = {};
+        int sock = 0, lfd = listener(SOCK_STREAM, &address, &length);
+
+        /* A dial's reply: the forwarder must learn which dial failed, or its client hangs. */
+        assert_int_equal(dial_send_request(f->launcher_fd, 11, IPPROTO_TCP, &address, length), 0);
+        wait_answer_queued(f);
+        assert_int_equal(recv_at_fd_limit(f, &answer, &sock), -EMFILE);
+        assert_int_equal(answer.type, DIAL_MSG_REPLY);
+        assert_int_equal(answer.reply.cookie, 11);
+        assert_int_equal(sock, -EBADF);
+
+        /* A socket asked for ahead: the forwarder must stop counting it as on its way. */
+        assert_int_equal(dial_send_sockets_request(f->launcher_fd, AF_INET, 1), 0);
+        wait_answer_queued(f);
+        assert_int_equal(recv_at_fd_limit(f, &answer, &sock), -EMFILE);
+        assert_int_equal(answer.type, DIAL_MSG_SOCKET);
+        assert_int_equal(answer.socket.family, AF_INET);
+        assert_int_equal(sock, -EBADF);
+
+        /* and the channel goes on */
+        assert_int_equal(dial_send_request(f->launcher_fd, 12, IPPROTO_TCP, &address, length), 0);
+        receive(f, &answer, &sock);
+        assert_int_equal(answer.reply.cookie, 12);
+        assert_true(sock >= 0);
+        close(sock);
+        close(lfd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_tcp_dial_returns_a_connected_socket, setup, teardown),
@@ -170,6 +231,8 @@ int main(void) {
                         test_sockets_asked_ahead_arrive_unconnected_and_connect_from_here, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_address_family_is_an_error_not_a_crash, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_a_socket_lost_at_the_fd_limit_still_delivers_its_answer,
+                                                setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,3 +13,41 @@ setup() {
   [ "$status" -eq 0 ]
   [[ "$output" == *"warning: running as root: usernode is meant for ordinary users"* ]]
 }
+
+# tun_as_test_user MODE ARGS...: `usernode run ARGS...` as the ordinary test user, with
+# /dev/net/tun a real tun device node (root's, 10:200) of that MODE. The node lives in a mount
+# namespace of this test only: the host's /dev/net/tun, which other users' nodes use, is not
+# touched, and nothing is left to restore when the test fails.
+tun_as_test_user() {
+  local mode=$1
+  shift
+  unshare -m --propagation private bash -c '
+    . "$1/scripts/test-user.sh" && test_user_setup >/dev/null || exit 99
+    state=$(mktemp -d /tmp/usernode-root-test.XXXXXX) && chown "$TEST_USER" "$state" || exit 99
+    trap "rm -rf \"\$state\"" EXIT
+    mount -t tmpfs -o mode=0755 tmpfs /dev/net && mknod -m "$2" /dev/net/tun c 10 200 || exit 99
+    shift 2
+    run_as_test_user "$USERNODE" run --state-dir "$state/node" "$@"' \
+    bash "$USERNODE_TOP" "$mode" "$@"
+}
+
+@test "a /dev/net/tun an ordinary user may not open stops the run with the fix and exit 3" {
+  [ -n "${USERNODE_TOP:-}" ] || skip "USERNODE_TOP is not set (make check sets it)"
+  [ -c /dev/net/tun ] || skip "the host has no /dev/net/tun"
+  # mode 0600, as on a host where udev did not open it to users
+  run tun_as_test_user 0600 -- true
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"/dev/net/tun may not be opened by this user (Permission denied)"* ]]
+  [[ "$output" == *"chmod 0666 /dev/net/tun"* ]]
+  [[ "$output" == *"--net=host"* ]]
+  # The same device opened to users: the same user's node runs, so the mode was the cause.
+  run tun_as_test_user 0666 -- true
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # and --net=host, the other fix named, needs no tun at all
+  run tun_as_test_user 0600 --net=host -- true
+  echo "$output"
+  [ "$status" -eq 0 ]
+}
