@@ -15,6 +15,7 @@
 #include "cgroup/cgroup_fs.h"
 #include "common/log.h"
 #include "common/macro.h"
+#include "tests/unit/scratch_dir.h"
 
 struct fake {
         char root[64]; /* the temporary directory */
@@ -78,9 +79,7 @@ static int fake_setup(void **state) {
 
 static int fake_teardown(void **state) {
         struct fake *f = *state;
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(scratch_dir_remove(f->root), 0);
         free(f);
         return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "tests/unit/scratch_dir.h"
 
 static char dir[] = "/tmp/usernode-fileio-XXXXXX";
 
@@ -20,10 +21,8 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char command[128];
         (void)state;
-        snprintf(command, sizeof(command), "rm -rf %s", dir);
-        return system(command) == 0 ? 0 : -1;
+        return scratch_dir_remove(dir);
 }
 
 static void test_mkdir_p_creates_every_component_with_the_mode(void **state) {

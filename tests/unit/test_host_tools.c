@@ -13,6 +13,7 @@
 
 #include "common/macro.h"
 #include "launcher/host_tools.h"
+#include "tests/unit/scratch_dir.h"
 
 static char dir[] = "/tmp/usernode-host-tools-XXXXXX";
 
@@ -22,10 +23,8 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char command[128];
         (void)state;
-        snprintf(command, sizeof(command), "rm -rf %s", dir);
-        return system(command) == 0 ? 0 : -1;
+        return scratch_dir_remove(dir);
 }
 
 static void make_file(const char *path, mode_t mode) {

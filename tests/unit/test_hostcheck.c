@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "launcher/hostcheck.h"
+#include "tests/unit/scratch_dir.h"
 
 static char root[] = "/tmp/usernode-hostcheck-XXXXXX";
 
@@ -39,10 +40,8 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        char command[300];
         (void)state;
-        snprintf(command, sizeof(command), "rm -rf %s", root);
-        return system(command) == 0 ? 0 : -1;
+        return scratch_dir_remove(root);
 }
 
 static void reset(void) {

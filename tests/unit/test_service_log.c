@@ -12,6 +12,7 @@
 
 #include "common/macro.h"
 #include "launcher/service_log.h"
+#include "tests/unit/scratch_dir.h"
 
 static off_t size_of(const char *dir, unsigned n) {
         _cleanup_free_ char *p = service_log_path(dir, "svc", n);
@@ -36,9 +37,7 @@ static void test_log_rotates_by_size_and_keeps_three_files(void **state) {
         assert_int_equal(size_of(dir, 1), 1000);
         assert_int_equal(size_of(dir, 2), 1000);
         assert_int_equal(size_of(dir, 3), -1); /* the oldest fell off */
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(scratch_dir_remove(dir), 0);
 }
 
 static void test_log_appends_across_reopen(void **state) {
@@ -52,9 +51,7 @@ static void test_log_appends_across_reopen(void **state) {
                 service_log_close(&log);
         }
         assert_int_equal(size_of(dir, 0), 12);
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(scratch_dir_remove(dir), 0);
 }
 
 int main(void) {
