@@ -436,8 +436,10 @@ int cmd_run(int argc, char **argv) {
         l.engine = network_engine_free(l.engine);
         run_options_done(&options);
         statedir_release(&l.statedir);
-        closep(&l.channel_fd);
+        /* The loop first: its watch on the channel (a floating source) is removed from epoll
+         * while the fd is still open, and cannot hit a later file that reuses the number. */
         sd_event_unref(l.event);
+        closep(&l.channel_fd);
         if (l.with_services)
                 run_services_done(&l.services);
         free(l.user);
