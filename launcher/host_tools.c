@@ -308,7 +308,7 @@ int host_tools_detect_storage(const struct node_settings *s, struct host_tools *
         return r;
 }
 
-int find_cni_plugin_dirs(const char *const *candidates, char ***ret) {
+int host_tools_cni_plugin_dirs(const char *const *candidates, char ***ret) {
         size_t n = 0, max = 0;
         while (candidates[max])
                 max++;
@@ -332,7 +332,7 @@ int find_cni_plugin_dirs(const char *const *candidates, char ***ret) {
 
 int host_tools_find_cni(struct host_tools *t) {
         static const char *const candidates[] = { "/usr/lib/cni", "/usr/libexec/cni", "/opt/cni/bin", NULL };
-        int r = find_cni_plugin_dirs(candidates, &t->cni_plugin_dirs);
+        int r = host_tools_cni_plugin_dirs(candidates, &t->cni_plugin_dirs);
         if (r < 0)
                 return log_error_errno(r, "CNI: cannot look for the plugins: %m");
         if (!t->cni_plugin_dirs[0])

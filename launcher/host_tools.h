@@ -43,9 +43,9 @@ int overlay_native_works(const char *dir);
  * plugin, as a new NULL-terminated list (possibly empty). CRI-O creates every plugin_dirs entry
  * when it starts, which fails as root of a user namespace under a host-owned /opt or /usr/lib:
  * a directory that does not exist must never be rendered. Returns 0 or -ENOMEM. */
-int find_cni_plugin_dirs(const char *const *candidates, char ***ret);
+int host_tools_cni_plugin_dirs(const char *const *candidates, char ***ret);
 
-/* find_cni_plugin_dirs() on the usual places (/usr/lib/cni as Debian installs them,
+/* host_tools_cni_plugin_dirs() on the usual places (/usr/lib/cni as Debian installs them,
  * /usr/libexec/cni, /opt/cni/bin) into t->cni_plugin_dirs; warns when none has the bridge
  * plugin (CRI-O still starts, pods get no network). Returns 0 or -ENOMEM. */
 int host_tools_find_cni(struct host_tools *t);

@@ -53,7 +53,7 @@ static void test_cni_plugin_dirs_are_only_those_with_an_executable_bridge(void *
         make_file(file, 0644);
 
         const char *const candidates[] = { missing, without, not_exec, with, NULL };
-        assert_int_equal(find_cni_plugin_dirs(candidates, &dirs), 0);
+        assert_int_equal(host_tools_cni_plugin_dirs(candidates, &dirs), 0);
         assert_non_null(dirs);
         /* Even for root, access(X_OK) needs an x bit, which 0644 lacks. */
         assert_string_equal(dirs[0], with);
@@ -66,7 +66,7 @@ static void test_cni_plugin_dirs_may_be_empty(void **state) {
         (void)state;
         snprintf(missing, sizeof(missing), "%s/nothing-here", dir);
         const char *const candidates[] = { missing, NULL };
-        assert_int_equal(find_cni_plugin_dirs(candidates, &dirs), 0);
+        assert_int_equal(host_tools_cni_plugin_dirs(candidates, &dirs), 0);
         assert_non_null(dirs);
         assert_null(dirs[0]);
 }
