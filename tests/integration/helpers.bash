@@ -46,3 +46,9 @@ stop_node() {
 user_processes_named() {
   pgrep -u "$(id -u)" -f "$1" || true
 }
+
+# reachable HOST PORT: a TCP round trip through a published port works (the port is published and
+# the server inside the node listens). port_peer is tests/helpers/port_peer.
+reachable() {
+  "$USERNODE_HELPERS/port_peer" roundtrip "$1" "$2" >/dev/null 2>&1
+}

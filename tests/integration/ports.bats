@@ -24,12 +24,6 @@ start_node_with_servers() {
   start_node --net=none "$@" -- sh -c "$NODE_SERVERS" "$PEER"
 }
 
-# reachable HOST PORT: a TCP round trip through the forwarder works (the port is published and
-# the server inside listens).
-reachable() {
-  "$PEER" roundtrip "$1" "$2" >/dev/null 2>&1
-}
-
 @test "a TCP round trip through a published port reaches the node's own loopback" {
   start_node_with_servers -p "127.0.0.1:$BASE:8080"
   wait_until 10 reachable 127.0.0.1 "$BASE"

@@ -23,9 +23,6 @@ teardown() {
   stop_node
 }
 
-reachable() {
-  "$PEER" roundtrip "$1" "$2" >/dev/null 2>&1
-}
 
 # open_ports_are N: `usernode ports ls` shows N open connections on the one published port.
 open_ports_are() {
