@@ -19,21 +19,23 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I/usr/inc
 	$(PKG_CFLAGS) $(SANITIZE) -MMD -MP
 override LDFLAGS += $(SANITIZE)
 
-MODULE_SRCS := $(sort $(wildcard common/*.c launcher/*.c netns/*.c cgroup/*.c))
-LIB_SRCS := $(filter-out launcher/main.c,$(MODULE_SRCS))
+MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
+	launcher/node launcher/cli
+MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
+LIB_SRCS := $(filter-out launcher/cli/main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
-C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(wildcard */*.h tests/unit/*.h)
+C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.h)) $(wildcard tests/unit/*.h)
 
 PROGRAM ?= usernode
 
 .PHONY: all tests check asan lint bench check-vm clean
 all: $(PROGRAM)
 
-$(PROGRAM): $(BUILD)/launcher/main.o $(BUILD)/libusernode.a
+$(PROGRAM): $(BUILD)/launcher/cli/main.o $(BUILD)/libusernode.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/libusernode.a: $(LIB_OBJS)
@@ -45,7 +47,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The default configuration is embedded with .incbin: the binary carries configs/ with it.
-$(BUILD)/launcher/embedded_files.o: $(wildcard configs/*)
+$(BUILD)/launcher/config/embedded_files.o: $(wildcard configs/*)
 
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libusernode.a
 	@mkdir -p $(@D)

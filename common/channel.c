@@ -1,10 +1,10 @@
 /* channel.c: framed messages and fd passing (SCM_RIGHTS) over SOCK_SEQPACKET. */
-#include "channel.h"
+#include "common/channel.h"
 
 #include <string.h>
 #include <sys/socket.h>
 
-#include "macro.h"
+#include "common/macro.h"
 
 int channel_pair(int fds[2]) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)

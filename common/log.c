@@ -1,5 +1,5 @@
 /* log.c: the program's only writer to stderr. */
-#include "log.h"
+#include "common/log.h"
 
 #include <stdarg.h>
 #include <string.h>

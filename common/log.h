@@ -4,7 +4,7 @@
  * that error negated, so a failing step reads `return log_error_errno(r, "...: %m");`. */
 #pragma once
 
-#include "macro.h"
+#include "common/macro.h"
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 

@@ -1,5 +1,5 @@
 /* network.c: the slirp engine supervised from the launcher's sd-event loop. */
-#include "network.h"
+#include "launcher/network.h"
 
 #include <assert.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "launcher/config.h"
+#include "launcher/config/config.h"
 #include "netns/slirp_engine.h"
 
 /* An engine that keeps dying younger than this is restarted only after this long, so a crash

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "launcher/config.h"
-#include "launcher/ports_api.h"
+#include "launcher/config/config.h"
+#include "launcher/api/ports_api.h"
 
 #define LIST_SEPARATORS ", \t"
 

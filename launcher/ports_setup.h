@@ -4,8 +4,8 @@
 
 #include <systemd/sd-event.h>
 
-#include "launcher/control_api.h"
-#include "launcher/run_options.h"
+#include "launcher/api/control_api.h"
+#include "launcher/cli/run_options.h"
 #include "netns/portfwd.h"
 
 /* Checks a `[ports] publish` value: specs separated by commas or blanks. 0 or -EINVAL. */

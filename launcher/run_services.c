@@ -2,8 +2,8 @@
 #include "launcher/run_services.h"
 
 #include "common/log.h"
-#include "launcher/node_plan.h"
-#include "launcher/node_settings_config.h"
+#include "launcher/services/node_plan.h"
+#include "launcher/services/node_settings_config.h"
 
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
                          const char *state_dir, const char *config_path, bool cgroups_delegated) {

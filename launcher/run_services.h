@@ -3,10 +3,10 @@
  * a missing crio or a bad key stops the run at once with the right exit code. */
 #pragma once
 
-#include "launcher/config.h"
-#include "launcher/host_tools.h"
-#include "launcher/node_settings.h"
-#include "launcher/node_status.h"
+#include "launcher/config/config.h"
+#include "launcher/services/host_tools.h"
+#include "launcher/services/node_settings.h"
+#include "launcher/api/node_status.h"
 
 struct run_services {
         struct node_settings settings; /* handed to the node init, which inherits it at clone */

@@ -3,7 +3,7 @@
  * The steps run in the order each one still has the power it needs: the id maps before anything
  * that needs the new namespace's capabilities, the mounts while CAP_SYS_ADMIN is held, the
  * capabilities dropped after the last mount, the filter loaded last. */
-#include "engine_sandbox.h"
+#include "netns/engine_sandbox.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>

@@ -2,7 +2,7 @@
  *
  * Each change is one netlink request with NLM_F_ACK on a fresh NETLINK_ROUTE socket: the node
  * init makes a handful of changes once, so a socket per request keeps the code free of state. */
-#include "netconf.h"
+#include "netns/netconf.h"
 
 #include <assert.h>
 #include <fcntl.h>

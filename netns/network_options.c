@@ -1,5 +1,5 @@
 /* network_options.c: defaults, value parsers and the address layout of the node's network. */
-#include "network_options.h"
+#include "netns/network_options.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * All state sits in struct engine. Frames from the node are read in batches until the tap fd is
  * drained (one poll per burst rather than per frame), each handed to slirp_input(); slirp's
  * frames to the node are written straight to the tap fd from send_packet. */
-#include "slirp_engine.h"
+#include "netns/slirp_engine.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* tap.c: tap device creation through /dev/net/tun. */
-#include "tap.h"
+#include "netns/tap.h"
 
 #include <fcntl.h>
 #include <linux/if.h>

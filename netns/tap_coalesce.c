@@ -1,5 +1,5 @@
 /* tap_coalesce.c: merging consecutive IPv4 TCP segments of one flow into one TSO frame. */
-#include "tap_coalesce.h"
+#include "netns/tap_coalesce.h"
 
 #include <errno.h>
 #include <netinet/in.h>

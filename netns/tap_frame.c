@@ -1,5 +1,5 @@
 /* tap_frame.c: completing the checksums the node's kernel left to the tap reader. */
-#include "tap_frame.h"
+#include "netns/tap_frame.h"
 
 #include <errno.h>
 #include <netinet/in.h>

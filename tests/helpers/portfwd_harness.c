@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 
 #include "common/log.h"
-#include "launcher/control_api.h"
-#include "launcher/ports_api.h"
+#include "launcher/api/control_api.h"
+#include "launcher/api/ports_api.h"
 #include "netns/dial.h"
 #include "netns/portfwd.h"
 

@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "launcher/host_tools.h"
-#include "launcher/node_plan.h"
-#include "launcher/node_settings_config.h"
-#include "launcher/service.h"
-#include "launcher/supervisor.h"
+#include "launcher/services/host_tools.h"
+#include "launcher/services/node_plan.h"
+#include "launcher/services/node_settings_config.h"
+#include "launcher/services/service.h"
+#include "launcher/services/supervisor.h"
 
 struct ctx {
         const char *node, *state, *ini;

@@ -35,7 +35,7 @@ wait_ready() {
 }
 
 needs_control_api() {
-  "$USERNODE" "$1" --help > /dev/null 2>&1 || skip "usernode $1 needs the control API (launcher/control_api.c, issue 4)"
+  "$USERNODE" "$1" --help > /dev/null 2>&1 || skip "usernode $1 needs the control API (launcher/api/control_api.c, issue 4)"
 }
 
 status_json() {

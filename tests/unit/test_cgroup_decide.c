@@ -10,7 +10,7 @@
 
 #include "cgroup/cgroup_decide.h"
 #include "cgroup/cgroup_node.h"
-#include "launcher/config_schema.h"
+#include "launcher/config/config_schema.h"
 
 #define OWN "/sys/fs/cgroup/user.slice/user-1000.slice/session-1.scope"
 

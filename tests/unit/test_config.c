@@ -1,4 +1,4 @@
-/* Unit tests of launcher/config.c: defaults, file, flags, and the errors that name file:line. */
+/* Unit tests of launcher/config/config.c: defaults, file, flags, and the errors that name file:line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "launcher/config.h"
-#include "launcher/config_schema.h"
+#include "launcher/config/config.h"
+#include "launcher/config/config_schema.h"
 
 static char dir[] = "/tmp/usernode-config-XXXXXX";
 static char path[256];

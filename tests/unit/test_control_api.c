@@ -1,4 +1,4 @@
-/* test_control_api.c: the control socket (launcher/control_api.c): method registry, one JSON
+/* test_control_api.c: the control socket (launcher/api/control_api.c): method registry, one JSON
  * request per connection, errors with errno and message, bounded requests, mode 0600. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "launcher/control_api.h"
+#include "launcher/api/control_api.h"
 
 struct fixture {
         char dir[64];

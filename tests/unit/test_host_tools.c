@@ -1,4 +1,4 @@
-/* Unit tests of launcher/host_tools.c that need no installed tools: which CNI plugin
+/* Unit tests of launcher/services/host_tools.c that need no installed tools: which CNI plugin
  * directories are rendered into crio.conf. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "launcher/host_tools.h"
+#include "launcher/services/host_tools.h"
 #include "tests/unit/scratch_dir.h"
 
 static char dir[] = "/tmp/usernode-host-tools-XXXXXX";

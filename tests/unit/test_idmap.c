@@ -1,4 +1,4 @@
-/* Unit tests of netns/idmap.c: reading subordinate ranges and building the node's id map. */
+/* Unit tests of launcher/idmap.c: reading subordinate ranges and building the node's id map. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "netns/idmap.h"
+#include "launcher/idmap.h"
 
 static int parse(const char *text, const char *user, uint32_t id, struct id_range **ranges) {
         FILE *f = fmemopen((void *)text, strlen(text), "r");

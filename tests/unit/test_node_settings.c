@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "launcher/config.h"
-#include "launcher/node_settings_config.h"
+#include "launcher/config/config.h"
+#include "launcher/services/node_settings_config.h"
 
 static void test_durations_and_sizes_parse_with_units(void **state) {
         (void)state;

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "common/macro.h"
-#include "launcher/render.h"
-#include "launcher/template.h"
+#include "launcher/services/render.h"
+#include "launcher/services/template.h"
 
 #define GOLDEN_DIR "tests/golden"
 

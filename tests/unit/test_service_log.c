@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/macro.h"
-#include "launcher/service_log.h"
+#include "launcher/services/service_log.h"
 #include "tests/unit/scratch_dir.h"
 
 static off_t size_of(const char *dir, unsigned n) {

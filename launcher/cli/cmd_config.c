@@ -1,0 +1,128 @@
+/* cmd_config.c: `usernode config --default | --render`: the configuration as usernode sees it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "launcher/cli/commands.h"
+#include "launcher/config/config.h"
+#include "launcher/services/host_tools.h"
+#include "launcher/services/node_settings_config.h"
+#include "launcher/services/render.h"
+
+static void print_help(void) {
+        printf("usage: usernode config --default\n"
+               "       usernode config --render [--node NAME] [--config FILE] [--state-dir DIR]\n"
+               "\n"
+               "  --default      print the default configuration file (every key, commented, with its\n"
+               "                 default)\n"
+               "  --render       print the files a node would run with: crio.conf, kubelet config,\n"
+               "                 CNI conflist, registries.conf, signature policy\n"
+               "  --node NAME    the node (default: default)\n"
+               "  --config FILE  the INI file (default: $XDG_CONFIG_HOME/usernode/NAME.ini)\n"
+               "  --state-dir DIR  the node's state dir (default: $XDG_RUNTIME_DIR/usernode/NAME)\n");
+}
+
+static int default_state_dir(const char *node, char **ret) {
+        const char *runtime = getenv("XDG_RUNTIME_DIR");
+        if (!runtime || runtime[0] != '/')
+                return asprintf(ret, "/tmp/usernode-%u/%s", (unsigned)getuid(), node) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s/usernode/%s", runtime, node) < 0 ? -ENOMEM : 0;
+}
+
+/* Like host_tools_find(), but a missing helper is rendered under its bare name with a warning:
+ * --render shows what would be written even on a host that cannot run the node yet. */
+static void tools_for_render(const struct node_settings *s, struct host_tools *t) {
+        static const char *const names[] = { "conmon", "pinns" };
+        char **fields[] = { &t->conmon, &t->pinns };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (find_executable(names[i], fields[i]) < 0) {
+                        log_warning("%s not found on PATH; rendering its bare name", names[i]);
+                        *fields[i] = strdup(names[i]);
+                }
+        const char *runtime = strcmp(s->crio_runtime, "auto") == 0 ? "crun" : s->crio_runtime;
+        if (find_executable(runtime, &t->runtime_path) < 0 &&
+            !(strcmp(s->crio_runtime, "auto") == 0 &&
+              find_executable(runtime = "runc", &t->runtime_path) >= 0)) {
+                log_warning("no OCI runtime (%s) found on PATH; rendering its bare name", runtime);
+                t->runtime_path = strdup(runtime);
+        }
+        const char *base = strrchr(runtime, '/');
+        t->runtime_name = strdup(base ? base + 1 : runtime);
+        if (host_tools_detect_storage(s, t) < 0)
+                log_warning("rendering native overlay storage, which this host cannot run");
+        (void)host_tools_find_cni(t);
+}
+
+static int render_to_stdout(const char *node, const char *config_path, const char *state_dir_arg) {
+        _cleanup_free_ char *state_dir = NULL;
+        struct node_settings s;
+        struct host_tools t = {};
+        struct render_set set = {};
+
+        if (state_dir_arg)
+                state_dir = strdup(state_dir_arg);
+        else if (default_state_dir(node, &state_dir) < 0)
+                state_dir = NULL;
+        if (!state_dir)
+                return log_error_errno(ENOMEM, "%m"), EXIT_RUNTIME;
+        int r = node_settings_load(&s, node, state_dir, config_path);
+        if (r < 0)
+                return EXIT_USAGE;
+        tools_for_render(&s, &t);
+        r = render_all(&s, &t, &set);
+        if (r >= 0)
+                for (size_t i = 0; i < _RENDERED_MAX; i++)
+                        printf("%s# ==> %s/%s <==\n%s", i ? "\n" : "", state_dir,
+                               rendered_file_path((enum rendered_file)i), set.text[i]);
+        render_set_done(&set);
+        host_tools_done(&t);
+        node_settings_done(&s);
+        return r < 0 ? EXIT_USAGE : 0;
+}
+
+int cmd_config(int argc, char **argv) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "default", no_argument, NULL, 'D' },
+                { "render", no_argument, NULL, 'R' },
+                { "node", required_argument, NULL, 'n' },
+                { "config", required_argument, NULL, 'c' },
+                { "state-dir", required_argument, NULL, 's' },
+                {},
+        };
+        const char *node = "default", *config_path = NULL, *state_dir = NULL;
+        int mode = 0, c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        print_help();
+                        return 0;
+                case 'D':
+                case 'R':
+                        mode = c;
+                        break;
+                case 'n':
+                        node = optarg;
+                        break;
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 's':
+                        state_dir = optarg;
+                        break;
+                default:
+                        log_error("config: unknown option; see 'usernode config --help'");
+                        return EXIT_USAGE;
+                }
+        if (optind < argc || mode == 0) {
+                log_error("config: give --default or --render; see 'usernode config --help'");
+                return EXIT_USAGE;
+        }
+        if (mode == 'D') {
+                fputs(config_default_ini(), stdout);
+                return 0;
+        }
+        return render_to_stdout(node, config_path, state_dir);
+}

@@ -1,0 +1,258 @@
+/* node_init.c: PID 1 of the node.
+ *
+ * The setup steps run top to bottom in node_init_main(), each where it must happen; after
+ * READY the init is a small event loop: reap every child (it is PID 1, orphans come to it),
+ * forward the launcher's signals to the payload, exit when the payload exits. */
+#include "launcher/node/node_init.h"
+
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <systemd/sd-event.h>
+
+#include "cgroup/cgroup_inside.h"
+#include "common/channel.h"
+#include "common/exit_status.h"
+#include "common/log.h"
+#include "launcher/node/node_services.h"
+#include "netns/dial.h"
+#include "launcher/node/mounts.h"
+#include "netns/netconf.h"
+#include "launcher/node/node_network.h"
+#include "launcher/node/node_protocol.h"
+
+/* Signals the launcher forwards and the init passes on to the payload. */
+static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+struct node_init {
+        const struct node_init_config *config;
+        sd_event *event;
+        pid_t payload_pid;
+        struct node_services *services; /* instead of a payload: crio, kubelet, ... */
+        struct dial_helper *dial_helper; /* opens sockets in the node for the port forwarder */
+};
+
+static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        struct node_init *init = userdata;
+        int status;
+        pid_t pid;
+
+        (void)source;
+        (void)si;
+        /* Reap everything: as PID 1 every orphan of the node becomes our child. */
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+                if (init->services)
+                        node_services_child_exited(init->services, pid, status);
+                else if (pid == init->payload_pid) {
+                        init->payload_pid = 0;
+                        sd_event_exit(init->event, exit_code_of(status));
+                }
+        return 0;
+}
+
+static int on_forwarded_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        struct node_init *init = userdata;
+        (void)source;
+        if (init->services) {
+                /* The node's services: SIGTERM/SIGINT stop them in order, SIGHUP reloads. */
+                if (si->ssi_signo == SIGTERM || si->ssi_signo == SIGINT)
+                        node_services_stop(init->services);
+                else if (si->ssi_signo == SIGHUP)
+                        node_services_reload(init->services);
+        } else if (init->payload_pid > 0)
+                kill(init->payload_pid, (int)si->ssi_signo);
+        return 0;
+}
+
+static int on_launcher_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct node_init *init = userdata;
+        struct channel_message message;
+
+        (void)source;
+        (void)revents;
+        int r = channel_recv_message(fd, &message);
+        if (r == -ECONNRESET || r == -EPIPE) {
+                /* The launcher is gone; PR_SET_PDEATHSIG normally got here first. */
+                return sd_event_exit(init->event, EXIT_RUNTIME);
+        }
+        if (r < 0 && r != -EAGAIN)
+                log_warning_errno(r, "node init: bad message from the launcher: %m");
+        return 0;
+}
+
+/* fork + exec the payload with the signal mask and dispositions a fresh process expects: a
+ * launcher started in the background by a shell inherits SIGINT and SIGQUIT ignored, and a
+ * payload that inherited that could never be stopped by them, nor trap them. */
+static int payload_start(char **argv, pid_t *ret_pid) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                sigset_t none;
+                for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                        signal(forwarded_signals[i], SIG_DFL);
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                execvp(argv[0], argv);
+                log_error_errno(errno, "cannot execute %s: %m", argv[0]);
+                _exit(127);
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+static void on_services_stopped(void *userdata) {
+        struct node_init *init = userdata;
+        sd_event_exit(init->event, 0);
+}
+
+/* The payload is either the command or the node's services. */
+static int node_payload_start(struct node_init *init) {
+        const struct node_init_config *config = init->config;
+        if (config->services_settings) {
+                const struct node_services_config services = {
+                        .settings = config->services_settings,
+                        .tools = config->services_tools,
+                        .channel_fd = config->channel_fd,
+                        .own_network = config->own_network,
+                };
+                return node_services_start(init->event, &services, on_services_stopped, init,
+                                           &init->services);
+        }
+        int r = payload_start(config->command, &init->payload_pid);
+        if (r < 0)
+                log_error_errno(r, "cannot start %s: %m", config->command[0]);
+        return r;
+}
+
+static int event_loop_setup(struct node_init *init) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
+                sigaddset(&mask, forwarded_signals[i]);
+        /* sd-event reads signals from a signalfd, which only sees blocked signals. */
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+
+        r = sd_event_new(&init->event);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(init->event, NULL, SIGCHLD, on_sigchld, init);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
+                r = sd_event_add_signal(init->event, NULL, forwarded_signals[i], on_forwarded_signal, init);
+                if (r < 0)
+                        return r;
+        }
+        return sd_event_add_io(init->event, NULL, init->config->channel_fd, EPOLLIN, on_launcher_message,
+                               init);
+}
+
+/* Become root of the user namespace in every id, with no supplementary groups of the host. */
+static int become_node_root(void) {
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                return negative_errno();
+        /* Denied when only one gid is mapped (setgroups=deny); the groups are unmapped then anyway. */
+        if (setgroups(0, NULL) < 0 && errno != EPERM)
+                return negative_errno();
+        return 0;
+}
+
+static int wait_for_maps(int channel_fd) {
+        struct channel_message message;
+        int r = channel_recv_message(channel_fd, &message);
+        if (r < 0)
+                return r;
+        return message.type == NODE_MSG_MAPS_WRITTEN ? 0 : -EBADMSG;
+}
+
+_Noreturn void node_init_main(const struct node_init_config *config) {
+        struct node_init init = { .config = config };
+        int r;
+
+        log_set_prefix("usernode: node");
+
+        /* If the launcher dies, so does the node: as PID 1 our death takes every process of the
+         * node's pid namespace with it. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* Until the maps are written we are nobody in the new namespace. An EOF here means the
+         * launcher died before PR_SET_PDEATHSIG took hold. */
+        r = wait_for_maps(config->channel_fd);
+        if (r < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* The setuid newuidmap runs while we wait; changing credentials below also resets the
+         * parent-death signal, so arm it again afterwards. */
+        r = become_node_root();
+        if (r < 0) {
+                log_error_errno(r, "cannot become root in the node's user namespace: %m");
+                _exit(EXIT_RUNTIME);
+        }
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* Now, not at clone time: the launcher has placed us in the node's cgroup, so the
+         * namespace is rooted there. */
+        if (unshare(CLONE_NEWCGROUP) < 0) {
+                log_error_errno(errno, "cannot create the node's cgroup namespace: %m");
+                _exit(EXIT_RUNTIME);
+        }
+
+        if (mounts_setup_node(config->own_network) < 0)
+                _exit(EXIT_RUNTIME);
+
+        /* After the mounts (a fresh /sys would hide it): our own cgroup2, the init in the leaf /init. */
+        if (config->cgroup_delegated && cgroup_inside_setup() < 0)
+                _exit(EXIT_RUNTIME);
+
+        if (config->own_network) {
+                r = netconf_link_up("lo");
+                if (r < 0) {
+                        log_error_errno(r, "cannot bring up lo in the node: %m");
+                        _exit(EXIT_RUNTIME);
+                }
+        }
+
+        /* tap0 before READY: the launcher starts the engine on it at once, so the payload has
+         * its network from its first instruction; resolv.conf after the copy-up of /etc. */
+        if (config->network) {
+                r = node_network_handover(config->network, config->state_dir, config->channel_fd);
+                if (r < 0)
+                        _exit(r == -ENODEV ? EXIT_HOST : EXIT_RUNTIME);
+        }
+
+        r = event_loop_setup(&init);
+        if (r < 0) {
+                log_error_errno(r, "node init: cannot set up its event loop: %m");
+                _exit(EXIT_RUNTIME);
+        }
+
+        /* Before READY: the launcher publishes ports as soon as it hears it. */
+        if (config->dial_fd >= 0) {
+                r = dial_helper_new(init.event, config->dial_fd, &init.dial_helper);
+                if (r < 0) {
+                        log_error_errno(r, "node init: cannot start the dial helper: %m");
+                        _exit(EXIT_RUNTIME);
+                }
+        }
+
+        r = channel_send(config->channel_fd, NODE_MSG_READY, NULL, 0, -EBADF);
+        if (r < 0)
+                _exit(EXIT_RUNTIME);
+
+        r = node_payload_start(&init);
+        if (r < 0)
+                _exit(EXIT_RUNTIME);
+
+        r = sd_event_loop(init.event);
+        _exit(r < 0 ? EXIT_RUNTIME : r);
+}

@@ -1,0 +1,38 @@
+/* node_services.h: the node init's side of the node's services.
+ *
+ * When `usernode run` has no command, the node init runs this instead of a payload: it prepares
+ * the inside of the node (launcher/node/node_setup.h), builds the plan (node_plan.h) and runs the
+ * supervisor on the init's event loop, telling the launcher how the services are doing over the
+ * launcher <-> init channel (NODE_MSG_SERVICE_STATE, NODE_MSG_STATUS_TEXT,
+ * NODE_MSG_SERVICES_READY). */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "launcher/services/host_tools.h"
+#include "launcher/services/node_settings.h"
+
+struct node_services_config {
+        const struct node_settings *settings; /* loaded and checked by the launcher before clone */
+        const struct host_tools *tools;
+        int channel_fd;
+        bool own_network;
+};
+
+struct node_services;
+
+/* Prepare the node and start its services. `on_stopped` runs once node_services_stop() has
+ * stopped every service (the init then exits 0). Returns 0 or a negative errno, logged. */
+int node_services_start(sd_event *event, const struct node_services_config *config,
+                        void (*on_stopped)(void *userdata), void *userdata, struct node_services **ret);
+
+/* From the init's SIGCHLD handler, for every reaped child: 1 if it was a service, else 0. */
+int node_services_child_exited(struct node_services *ns, pid_t pid, int status);
+
+/* SIGTERM/SIGINT: ordered stop. SIGHUP: re-read the INI file, re-render, restart what changed. */
+void node_services_stop(struct node_services *ns);
+void node_services_reload(struct node_services *ns);
+
+struct node_services *node_services_free(struct node_services *ns);
