@@ -8,14 +8,14 @@
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
 
 BUILD ?= build
-PKGS := slirp libsystemd libcap libseccomp libmnl json-c
+PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser -lsubid
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsubid
 
 OPTFLAGS ?= -O2 -g
 SANITIZE ?=
 CFLAGS ?= $(OPTFLAGS)
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I/usr/include/iniparser \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
 	$(PKG_CFLAGS) $(SANITIZE) -MMD -MP
 override LDFLAGS += $(SANITIZE)
 

@@ -1,17 +1,16 @@
-/* config.c: schema defaults <- INI file (iniparser) <- command-line flags.
+/* config.c: schema defaults <- INI file (launcher/config/ini.c) <- command-line flags.
  *
- * iniparser does not say on which line a key stood, so after it has parsed the file a light scan
- * of the same file maps each "section/key" to its line for error messages. */
+ * Values are kept in hash tables, so loading a file is linear in its size however many
+ * sections it has. */
 #include "launcher/config/config.h"
 
-#include <ctype.h>
+#include <glib.h>
 #include <inttypes.h>
-#include <iniparser.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "launcher/config/config_schema.h"
+#include "launcher/config/ini.h"
 
 extern const char embedded_default_ini[];
 
@@ -23,20 +22,32 @@ struct config_entry {
 };
 
 struct config {
-        struct config_entry *entries;
-        size_t n_entries;
+        GHashTable *entries; /* "section\nkey" -> struct config_entry */
         char **sections; /* sections seen in files, in order, for config_sections_with_prefix */
         size_t n_sections;
+        GHashTable *section_set; /* the same names, borrowed */
 };
 
 const char *config_default_ini(void) {
         return embedded_default_ini;
 }
 
+static void entry_free(void *p) {
+        struct config_entry *e = p;
+        free(e->section);
+        free(e->key);
+        free(e->value);
+        free(e->origin);
+        free(e);
+}
+
 int config_new(struct config **ret) {
         struct config *c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
+        /* glib aborts on allocation failure; these never return NULL. */
+        c->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, entry_free);
+        c->section_set = g_hash_table_new(g_str_hash, g_str_equal);
         *ret = c;
         return 0;
 }
@@ -44,15 +55,10 @@ int config_new(struct config **ret) {
 void config_free(struct config *c) {
         if (!c)
                 return;
-        for (size_t i = 0; i < c->n_entries; i++) {
-                free(c->entries[i].section);
-                free(c->entries[i].key);
-                free(c->entries[i].value);
-                free(c->entries[i].origin);
-        }
+        g_hash_table_destroy(c->entries);
+        g_hash_table_destroy(c->section_set);
         for (size_t i = 0; i < c->n_sections; i++)
                 free(c->sections[i]);
-        free(c->entries);
         free(c->sections);
         free(c);
 }
@@ -138,23 +144,27 @@ static int validate(const struct config_key *key, const char *section, const cha
         return -EINVAL;
 }
 
+/* Neither a section nor a key holds a newline: "section\nkey" names one value. */
 static struct config_entry *find_entry(const struct config *c, const char *section, const char *key) {
-        for (size_t i = 0; i < c->n_entries; i++)
-                if (strcmp(c->entries[i].section, section) == 0 && strcmp(c->entries[i].key, key) == 0)
-                        return &c->entries[i];
-        return NULL;
+        _cleanup_free_ char *name = NULL;
+        if (asprintf(&name, "%s\n%s", section, key) < 0)
+                return NULL;
+        return g_hash_table_lookup(c->entries, name);
 }
 
 static int store(struct config *c, const char *section, const char *key, const char *value,
                  const char *origin) {
         struct config_entry *e = find_entry(c, section, key);
         if (!e) {
-                struct config_entry *grown = reallocarray(c->entries, c->n_entries + 1, sizeof(*grown));
-                if (!grown)
+                char *name = g_strconcat(section, "\n", key, NULL);
+                e = calloc(1, sizeof(*e));
+                if (!e) {
+                        g_free(name);
                         return -ENOMEM;
-                c->entries = grown;
-                e = &c->entries[c->n_entries++];
-                *e = (struct config_entry){ strdup(section), strdup(key), NULL, NULL };
+                }
+                g_hash_table_insert(c->entries, name, e);
+                e->section = strdup(section);
+                e->key = strdup(key);
                 if (!e->section || !e->key)
                         return -ENOMEM;
         }
@@ -222,147 +232,86 @@ const char **config_sections_with_prefix(const struct config *c, const char *pre
 }
 
 static int remember_section(struct config *c, const char *section) {
-        for (size_t i = 0; i < c->n_sections; i++)
-                if (strcmp(c->sections[i], section) == 0)
-                        return 0;
-        char **grown = reallocarray(c->sections, c->n_sections + 1, sizeof(*grown));
-        if (!grown)
-                return -ENOMEM;
-        c->sections = grown;
-        c->sections[c->n_sections] = strdup(section);
-        return c->sections[c->n_sections++] ? 0 : -ENOMEM;
-}
-
-/* Lower-case copy of s[0..n) with surrounding blanks trimmed, as iniparser stores names. */
-static void normalized(const char *s, size_t n, char *out, size_t size) {
-        while (n > 0 && isspace((unsigned char)*s))
-                s++, n--;
-        while (n > 0 && isspace((unsigned char)s[n - 1]))
-                n--;
-        if (n >= size)
-                n = size - 1;
-        for (size_t i = 0; i < n; i++)
-                out[i] = (char)tolower((unsigned char)s[i]);
-        out[n] = '\0';
-}
-
-/* The line of [section] (key NULL) or of `key =` inside it, or 0 if not found. */
-static unsigned find_line(const char *path, const char *section, const char *key) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        char line[CONFIG_VALUE_MAX + 256], current[256] = "", name[256];
-        unsigned number = 0;
-
-        while (f && fgets(line, sizeof(line), f)) {
-                char *p = line;
-                number++;
-                while (isspace((unsigned char)*p))
-                        p++;
-                if (*p == '[') {
-                        char *end = strchr(p, ']');
-                        if (!end)
-                                continue;
-                        normalized(p + 1, (size_t)(end - p - 1), current, sizeof(current));
-                        if (!key && strcmp(current, section) == 0)
-                                return number;
-                } else if (key && *p != '#' && *p != ';' && strcmp(current, section) == 0) {
-                        char *eq = strchr(p, '=');
-                        if (!eq)
-                                continue;
-                        normalized(p, (size_t)(eq - p), name, sizeof(name));
-                        if (strcmp(name, key) == 0)
-                                return number;
-                }
+        if (g_hash_table_contains(c->section_set, section))
+                return 0;
+        /* Doubling: appending stays linear. */
+        if ((c->n_sections & (c->n_sections - 1)) == 0) {
+                char **grown =
+                        reallocarray(c->sections, c->n_sections ? 2 * c->n_sections : 8, sizeof(*grown));
+                if (!grown)
+                        return -ENOMEM;
+                c->sections = grown;
         }
+        c->sections[c->n_sections] = strdup(section);
+        if (!c->sections[c->n_sections])
+                return -ENOMEM;
+        g_hash_table_add(c->section_set, c->sections[c->n_sections]);
+        c->n_sections++;
         return 0;
 }
 
-static char *origin_of(const char *path, unsigned line) {
-        char *origin;
-        if (asprintf(&origin, "%s:%u", path, line) < 0)
-                return NULL;
-        return origin;
-}
+/* One file being loaded: where each section and key stood, to name both lines of a repeat. */
+struct file_load {
+        struct config *config;
+        const char *path;
+        GHashTable *lines; /* "section" and "section\nkey" -> line */
+};
 
-/* iniparser reports a syntax error in two lines; keep them, as one, for our own message. */
-static char parse_error[512];
+static int on_section(const char *name, unsigned line, void *userdata) {
+        struct file_load *f = userdata;
+        unsigned first = GPOINTER_TO_UINT(g_hash_table_lookup(f->lines, name));
 
-static int iniparser_error_to_buffer(const char *format, ...) {
-        va_list ap;
-        va_start(ap, format);
-        vsnprintf(parse_error, sizeof(parse_error), format, ap);
-        va_end(ap);
-        for (char *p = parse_error; *p; p++)
-                if (*p == '\n')
-                        *p = ' ';
-        return 0;
-}
-
-static int load_section(struct config *c, dictionary *d, const char *path, const char *section) {
-        int n = iniparser_getsecnkeys(d, section);
-        int r = remember_section(c, section);
-        if (r < 0)
-                return r;
-        if (!config_schema_section_known(section)) {
-                _cleanup_free_ char *origin = origin_of(path, find_line(path, section, NULL));
-                log_error("%s: unknown section [%s]; see 'usernode config --default' for the sections",
-                          origin ? origin : path, section);
+        if (!config_schema_section_known(name)) {
+                log_error("%s:%u: unknown section [%s]; see 'usernode config --default' for the sections",
+                          f->path, line, name);
                 return -EINVAL;
         }
-        if (n <= 0)
-                return 0;
-        _cleanup_free_ const char **keys = calloc((size_t)n, sizeof(*keys));
-        if (!keys || !iniparser_getseckeys(d, section, keys))
-                return -ENOMEM;
-        size_t prefix = strlen(section) + 1; /* keys come as "section:key" */
-        for (int i = 0; i < n; i++) {
-                const char *key = keys[i] + prefix;
-                const char *value = iniparser_getstring(d, keys[i], "");
-                _cleanup_free_ char *origin = origin_of(path, find_line(path, section, key));
-                if (!origin)
-                        return -ENOMEM;
-                if (!config_schema_find(section, key)) {
-                        log_error("%s: unknown key \"%s\" in [%s]; see 'usernode config --default' for the "
-                                  "keys",
-                                  origin, key, section);
-                        return -EINVAL;
-                }
-                r = config_set(c, section, key, value, origin);
-                if (r < 0)
-                        return r;
+        if (first) {
+                log_error("%s:%u: [%s] again (first at line %u); keep one [%s] with all its keys", f->path,
+                          line, name, first, name);
+                return -EINVAL;
         }
-        return 0;
+        g_hash_table_insert(f->lines, g_strdup(name), GUINT_TO_POINTER(line));
+        return remember_section(f->config, name);
+}
+
+static int on_key(const char *section, const char *key, const char *value, unsigned line, void *userdata) {
+        struct file_load *f = userdata;
+        char *name = g_strconcat(section, "\n", key, NULL);
+        unsigned first = GPOINTER_TO_UINT(g_hash_table_lookup(f->lines, name));
+        _cleanup_free_ char *origin = NULL;
+
+        if (first) {
+                g_free(name);
+                log_error("%s:%u: [%s] %s given again (first at line %u); keep one of the two", f->path,
+                          line, section, key, first);
+                return -EINVAL;
+        }
+        g_hash_table_insert(f->lines, name, GUINT_TO_POINTER(line));
+        if (asprintf(&origin, "%s:%u", f->path, line) < 0)
+                return -ENOMEM;
+        if (!config_schema_find(section, key)) {
+                log_error("%s: unknown key \"%s\" in [%s]; see 'usernode config --default' for the keys",
+                          origin, key, section);
+                return -EINVAL;
+        }
+        return config_set(f->config, section, key, value, origin);
 }
 
 int config_load_file(struct config *c, const char *path, bool required) {
-        /* iniparser would report a missing file only as "cannot open" on stderr. */
-        if (access(path, R_OK) < 0) {
-                if (errno == ENOENT && !required)
-                        return 0;
-                return log_error_errno(errno, "cannot read the configuration %s: %m", path);
-        }
+        static const struct ini_handler handler = { .section = on_section, .key = on_key };
+        _cleanup_free_ char *text = NULL;
+        size_t size;
 
-        parse_error[0] = '\0';
-        iniparser_set_error_callback(iniparser_error_to_buffer);
-        dictionary *d = iniparser_load(path);
-        if (!d) {
-                log_error("%s: not a valid INI file (%s); 'usernode config --default' shows the format",
-                          path, parse_error[0] ? parse_error : "cannot parse it");
-                return -EINVAL;
-        }
-
-        int r = 0;
-        /* iniparser keeps a key above the first [section] under its bare name; it belongs nowhere. */
-        for (ssize_t i = 0; i < d->size && r == 0; i++)
-                if (d->key[i] && d->key[i][0] == ':') {
-                        log_error("%s:%u: \"%s\" stands before any [section]; move it into one", path,
-                                  find_line(path, "", d->key[i] + 1), d->key[i] + 1);
-                        r = -EINVAL;
-                }
-        /* Sections are the entries without a value, in file order. (iniparser_getnsec() skips names
-         * holding ':', which would hide every [service:NAME].) */
-        for (ssize_t i = 0; i < d->size && r == 0; i++)
-                if (d->key[i] && !d->val[i] && d->key[i][0] != ':')
-                        r = load_section(c, d, path, d->key[i]);
-        iniparser_freedict(d);
+        int r = ini_read_file(path, required, &text, &size);
+        if (r < 0 || !text)
+                return r;
+        struct file_load f = {
+                .config = c,
+                .path = path,
+                .lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+        };
+        r = ini_parse(path, text, size, &handler, &f);
+        g_hash_table_destroy(f.lines);
         return r;
 }
