@@ -51,6 +51,23 @@ static int parse_mtu(const char *value, uint32_t *ret) {
         return 0;
 }
 
+bool network_ipv4_range_usable(uint32_t network, unsigned prefix_len) {
+        /* 0.0.0.0/8 ("this network"), 127.0.0.0/8 (loopback: the kernel answers it locally, so
+         * the gateway and DNS would be unreachable), 224.0.0.0/3 (multicast and reserved). */
+        static const struct {
+                uint32_t network;
+                unsigned prefix_len;
+        } unusable[] = { { 0x00000000, 8 }, { 0x7f000000, 8 }, { 0xe0000000, 3 } };
+        uint64_t first = network, last = first + (UINT64_C(1) << (32 - prefix_len)) - 1;
+        for (size_t i = 0; i < ELEMENTSOF(unusable); i++) {
+                uint64_t u_first = unusable[i].network;
+                uint64_t u_last = u_first + (UINT64_C(1) << (32 - unusable[i].prefix_len)) - 1;
+                if (first <= u_last && u_first <= last)
+                        return false;
+        }
+        return true;
+}
+
 static int parse_cidr(const char *value, struct in_addr *ret_network, unsigned *ret_prefix_len) {
         char address[INET_ADDRSTRLEN];
         const char *slash = strchr(value, '/');
@@ -72,6 +89,8 @@ static int parse_cidr(const char *value, struct in_addr *ret_network, unsigned *
         /* Host bits set means the user meant something else than what we would use. */
         if (ntohl(network.s_addr) & (UINT32_MAX >> prefix_len))
                 return -EINVAL;
+        if (!network_ipv4_range_usable(ntohl(network.s_addr), (unsigned)prefix_len))
+                return -EINVAL;
         *ret_network = network;
         *ret_prefix_len = (unsigned)prefix_len;
         return 0;
@@ -86,6 +105,11 @@ static int parse_outbound(const char *value, struct network_options *options) {
         if (!copy)
                 return -ENOMEM;
         o.has_outbound_addr = o.has_outbound_addr6 = false;
+        /* Empty, as `usernode config --default` prints it: any address, the default. */
+        if (value[0] == '\0') {
+                *options = o;
+                return 0;
+        }
         for (char *item = strtok_r(copy, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
                 if (!o.has_outbound_addr && inet_pton(AF_INET, item, &o.outbound_addr) == 1)
                         o.has_outbound_addr = true;
@@ -131,9 +155,10 @@ static int parse_dns(const char *value, struct network_options *options) {
 }
 
 const char network_option_cidr_allowed[] =
-        "an IPv4 network with host bits zero and a prefix from /1 to /30, e.g. 10.0.2.0/24";
+        "an IPv4 network with host bits zero and a prefix from /1 to /30, outside 0.0.0.0/8, "
+        "127.0.0.0/8 (loopback) and 224.0.0.0/3 (multicast, reserved), e.g. 10.0.2.0/24";
 const char network_option_outbound_addr_allowed[] =
-        "a host IPv4 or IPv6 address, or one of each separated by a comma";
+        "a host IPv4 or IPv6 address, or one of each separated by a comma; empty: any";
 const char network_option_dns_allowed[] = "\"slirp\" or up to 3 nameserver addresses separated by commas";
 
 static int validate_key(const char *key, const char *value) {

@@ -69,6 +69,9 @@ int network_render_hosts(const struct network_options *options, const char *host
 /* For the config schema (CONFIG_CUSTOM): 0 when `value` is a valid value of the key, else
  * -EINVAL; network_option_allowed(key) says what is. */
 int network_option_validate_cidr(const char *value);
+/* Whether NETWORK/PREFIX_LEN (host byte order) can carry traffic: false when it overlaps
+ * 0.0.0.0/8, loopback 127.0.0.0/8 or 224.0.0.0/3. Used for the pods' subnet too. */
+bool network_ipv4_range_usable(uint32_t network, unsigned prefix_len);
 int network_option_validate_outbound_addr(const char *value);
 int network_option_validate_dns(const char *value);
 extern const char network_option_cidr_allowed[], network_option_outbound_addr_allowed[],

@@ -20,6 +20,12 @@ static const char *const restart_policies[] = { "always", "on-failure", "never",
                 .section = sect, .key = name, .type = CONFIG_CUSTOM, .default_value = def,          \
                 .validate = node_config_validate_duration, .allowed = "use " DURATION, .help = text \
         }
+#define POSITIVE_DURATION_KEY(sect, name, def, text)                                       \
+        {                                                                                  \
+                .section = sect, .key = name, .type = CONFIG_CUSTOM, .default_value = def, \
+                .validate = node_config_validate_positive_duration,                        \
+                .allowed = "use " DURATION " (more than zero)", .help = text               \
+        }
 #define RESTART_KEY(sect, def)                                                                    \
         {                                                                                         \
                 .section = sect, .key = "restart", .type = CONFIG_ENUM, .default_value = def,     \
@@ -142,8 +148,8 @@ const struct config_key config_schema[] = {
           .type = CONFIG_STRING,
           .default_value = "",
           .help = "registries reached without TLS verification, space separated" },
-        DURATION_KEY("crio", "ready_timeout", "60s",
-                     "how long crio may take until its socket accepts connections"),
+        POSITIVE_DURATION_KEY("crio", "ready_timeout", "60s",
+                              "how long crio may take until its socket accepts connections"),
         RESTART_KEY("crio", "always"),
         DURATION_KEY("crio", "stop_timeout", "30s", "grace period between SIGTERM and SIGKILL on stop"),
 
@@ -176,7 +182,8 @@ const struct config_key config_schema[] = {
           .min = 1,
           .max = 65535,
           .help = "kubelet is ready when http://127.0.0.1:PORT/healthz answers" },
-        DURATION_KEY("kubelet", "ready_timeout", "120s", "how long kubelet may take until healthz answers"),
+        POSITIVE_DURATION_KEY("kubelet", "ready_timeout", "120s",
+                              "how long kubelet may take until healthz answers"),
         RESTART_KEY("kubelet", "always"),
         DURATION_KEY("kubelet", "stop_timeout", "30s", "grace period between SIGTERM and SIGKILL on stop"),
 
@@ -191,7 +198,8 @@ const struct config_key config_schema[] = {
           .type = CONFIG_CUSTOM,
           .default_value = "10.88.0.0/16",
           .validate = node_config_validate_subnet,
-          .allowed = "use an IPv4 network from /8 to /30, like 10.88.0.0/16",
+          .allowed = "use an IPv4 network from /8 to /30 outside 0.0.0.0/8, 127.0.0.0/8 and 224.0.0.0/3, "
+                     "like 10.88.0.0/16",
           .help = "the pods' addresses (host-local IPAM)" },
         { .section = "cni",
           .key = "ip_masq",
@@ -200,11 +208,11 @@ const struct config_key config_schema[] = {
           .help = "masquerade the pods' traffic leaving the bridge" },
 
         /* [supervisor] */
-        DURATION_KEY("supervisor", "restart_delay_min", "1s",
-                     "first restart delay; it doubles on each failure"),
-        DURATION_KEY("supervisor", "restart_delay_max", "60s", "longest restart delay"),
-        DURATION_KEY("supervisor", "restart_reset_after", "2min",
-                     "a service up this long starts its backoff over"),
+        POSITIVE_DURATION_KEY("supervisor", "restart_delay_min", "1s",
+                              "first restart delay; it doubles on each failure"),
+        POSITIVE_DURATION_KEY("supervisor", "restart_delay_max", "60s", "longest restart delay"),
+        POSITIVE_DURATION_KEY("supervisor", "restart_reset_after", "2min",
+                              "a service up this long starts its backoff over"),
         { .section = "supervisor",
           .key = "log_max_size",
           .type = CONFIG_CUSTOM,
@@ -225,7 +233,8 @@ const struct config_key config_schema[] = {
           .key = "command",
           .type = CONFIG_CUSTOM,
           .validate = node_config_validate_words,
-          .allowed = "use a program and its arguments, quoted as in a shell, without $(...) or `...`",
+          .allowed = "use a program and its arguments, quoted as in a shell (nothing is expanded: for "
+                     "$VAR or globs write sh -c '...'), with every quote closed",
           .help = "the program and its arguments" },
         { .section = "service:*",
           .key = "environment",
@@ -265,6 +274,11 @@ const struct config_key *config_schema_find(const char *section, const char *key
 }
 
 int config_schema_section_known(const char *section) {
+        /* Sections `usernode config --default` prints before any key of theirs exists. */
+        static const char *const without_keys[] = { "node" };
+        for (size_t i = 0; i < ELEMENTSOF(without_keys); i++)
+                if (strcmp(without_keys[i], section) == 0)
+                        return 1;
         for (unsigned i = 0; i < config_schema_size; i++)
                 if (section_matches(config_schema[i].section, section))
                         return 1;

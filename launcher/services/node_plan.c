@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <wordexp.h>
 
 #include "common/log.h"
+#include "launcher/services/node_settings_config.h"
 #include "launcher/services/render.h"
 
 static char **strv_new(size_t n) {
@@ -33,21 +33,15 @@ static char **strv_of(const char *const *items, size_t n) {
         return v;
 }
 
-/* Split a command line as a shell would (quotes, backslashes, $VAR), never running commands. */
+/* Split a command line as a shell would (quotes, backslashes), expanding nothing. */
 static int split_command(const char *section, const char *key, const char *text, char ***ret) {
-        wordexp_t we;
-        int r = wordexp(text, &we, WRDE_NOCMD);
-        if (r != 0)
-                return log_error_errno(EINVAL, "[%s] %s = %s: cannot split it into words (%s)", section, key,
-                                       text,
-                                       r == WRDE_CMDSUB    ? "command substitution is not allowed"
-                                       : r == WRDE_BADCHAR ? "unquoted | & ; < > ( ) { } or newline"
-                                                           : "unbalanced quotes");
-        char **v = strv_of((const char *const *)we.we_wordv, we.we_wordc);
-        wordfree(&we);
-        if (!v)
-                return log_error_errno(ENOMEM, "[%s] %s: %m", section, key);
-        *ret = v;
+        _cleanup_free_ char *why = NULL;
+        int r = node_config_split_words(text, ret, &why);
+        if (r == -EINVAL)
+                return log_error_errno(r, "[%s] %s = %s: cannot split it into words (%s)", section, key,
+                                       text, why ? why : "unbalanced quotes");
+        if (r < 0)
+                return log_error_errno(r, "[%s] %s: %m", section, key);
         return 0;
 }
 

@@ -2,17 +2,25 @@
 #include "launcher/services/node_settings_config.h"
 
 #include <arpa/inet.h>
+#include <glib.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <wordexp.h>
 
 #include "common/log.h"
+#include "netns/network_options.h"
 
 int node_config_validate_duration(const char *value) {
         usec_t d;
         return parse_duration(value, &d);
+}
+
+/* A delay of zero would restart a crashing service in a busy loop, a timeout of zero fail at once. */
+int node_config_validate_positive_duration(const char *value) {
+        usec_t d;
+        int r = parse_duration(value, &d);
+        return r < 0 ? r : d > 0 ? 0 : -EINVAL;
 }
 
 int node_config_validate_size(const char *value) {
@@ -31,27 +39,48 @@ int node_config_validate_subnet(const char *value) {
         memcpy(addr, value, (size_t)(slash - value));
         addr[slash - value] = '\0';
         long len = strtol(slash + 1, &end, 10);
-        return inet_pton(AF_INET, addr, &a) == 1 && *end == '\0' && len >= 8 && len <= 30 ? 0 : -EINVAL;
+        if (inet_pton(AF_INET, addr, &a) != 1 || *end != '\0' || len < 8 || len > 30)
+                return -EINVAL;
+        return network_ipv4_range_usable(ntohl(a.s_addr), (unsigned)len) ? 0 : -EINVAL;
 }
 
-/* Words as a shell splits them (quotes, $VAR), never running a command substitution. */
-int node_config_validate_words(const char *value) {
-        wordexp_t we;
-        if (wordexp(value, &we, WRDE_NOCMD) != 0)
+int node_config_split_words(const char *text, char ***ret, char **ret_error) {
+        GError *error = NULL;
+        char **words = NULL;
+        int n = 0;
+
+        if (ret_error)
+                *ret_error = NULL;
+        /* g_shell_parse_argv() calls a blank text an error; here it is no words. */
+        if (text[strspn(text, " \t\n")] != '\0' && !g_shell_parse_argv(text, &n, &words, &error)) {
+                if (ret_error)
+                        *ret_error = strdup(error->message);
+                g_error_free(error);
                 return -EINVAL;
-        wordfree(&we);
+        }
+        /* A copy from malloc(), so the caller frees it like every other strv here. */
+        char **v = calloc((size_t)n + 1, sizeof(*v));
+        for (int i = 0; v && i < n; i++)
+                if (!(v[i] = strdup(words[i])))
+                        strv_freep(&v);
+        g_strfreev(words);
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
         return 0;
 }
 
+int node_config_validate_words(const char *value) {
+        _cleanup_strv_free_ char **words = NULL;
+        return node_config_split_words(value, &words, NULL);
+}
+
 int node_config_validate_environment(const char *value) {
-        wordexp_t we;
-        int r = 0;
-        if (wordexp(value, &we, WRDE_NOCMD) != 0)
-                return -EINVAL;
-        for (size_t i = 0; i < we.we_wordc; i++)
-                if (!strchr(we.we_wordv[i], '=') || we.we_wordv[i][0] == '=')
+        _cleanup_strv_free_ char **words = NULL;
+        int r = node_config_split_words(value, &words, NULL);
+        for (char **w = words; r >= 0 && *w; w++)
+                if (!strchr(*w, '=') || **w == '=')
                         r = -EINVAL;
-        wordfree(&we);
         return r;
 }
 
@@ -170,6 +199,13 @@ int node_settings_from_config(struct node_settings *s, const struct config *conf
 
         for (size_t i = 0; i < ELEMENTSOF(sections) && r >= 0; i++)
                 r = apply_section(config, sections[i], sections[i], s);
+        if (r >= 0 && s->restart_delay_min > s->restart_delay_max)
+                r = log_error_errno(
+                        EINVAL,
+                        "%s: [supervisor] restart_delay_min is longer than restart_delay_max (%s); "
+                        "make it shorter",
+                        config_origin(config, "supervisor", "restart_delay_min"),
+                        config_get(config, "supervisor", "restart_delay_max"));
         _cleanup_free_ const char **services =
                 r >= 0 ? config_sections_with_prefix(config, "service:") : NULL;
         if (r >= 0 && !services)

@@ -11,8 +11,15 @@
 #include "launcher/config/config.h"
 #include "launcher/services/node_settings.h"
 
+/* TEXT split into words as a POSIX shell splits them (blanks, quotes, backslashes) with no
+ * expansion at all: $VAR, ~, globs and $(...) stay as written, nothing runs. A blank text is no
+ * words. Returns 0 with a NULL-terminated malloc'ed strv, -EINVAL with *ret_error (if given,
+ * malloc'ed) saying what is wrong (an open quote), or -ENOMEM. */
+int node_config_split_words(const char *text, char ***ret, char **ret_error);
+
 /* Validators for config_schema.c (0 or -EINVAL). */
 int node_config_validate_duration(const char *value);
+int node_config_validate_positive_duration(const char *value);
 int node_config_validate_size(const char *value);
 int node_config_validate_subnet(const char *value);
 int node_config_validate_words(const char *value);

@@ -108,6 +108,38 @@ static void cidr_refuses_smaller_than_slash_30_and_host_bits(void **state) {
         assert_int_equal(o.prefix_len, 24);
 }
 
+/* 127.0.0.0/8 used to be accepted and left the node without a network. */
+static void cidr_refuses_networks_that_carry_no_traffic(void **state) {
+        static const char *const bad[] = {
+                "127.0.0.0/8",  "127.1.0.0/16", "0.0.0.0/8",   "0.0.0.0/1",
+                "224.0.0.0/24", "240.0.0.0/8",  "128.0.0.0/1", "255.255.255.0/24"
+        };
+        struct network_options o;
+        (void)state;
+
+        network_options_init_default(&o);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                const char *allowed = NULL;
+                if (network_options_set(&o, "cidr", bad[i], &allowed) != -EINVAL)
+                        fail_msg("cidr = %s was accepted", bad[i]);
+                assert_non_null(strstr(allowed, "loopback"));
+        }
+        assert_int_equal(network_options_set(&o, "cidr", "126.0.0.0/8", NULL), 0);
+        assert_int_equal(network_options_set(&o, "cidr", "128.0.0.0/2", NULL), 0);
+}
+
+/* `usernode config --default` prints "outbound_addr = " empty: it must mean the default. */
+static void empty_outbound_addr_is_any(void **state) {
+        struct network_options o;
+        (void)state;
+        network_options_init_default(&o);
+        assert_int_equal(network_options_set(&o, "outbound_addr", "127.0.0.1", NULL), 0);
+        assert_true(o.has_outbound_addr);
+        assert_int_equal(network_options_set(&o, "outbound_addr", "", NULL), 0);
+        assert_false(o.has_outbound_addr);
+        assert_false(o.has_outbound_addr6);
+}
+
 static void slash_30_needs_an_explicit_nameserver(void **state) {
         struct network_options o;
         (void)state;
@@ -151,7 +183,7 @@ static void outbound_addr_takes_one_address_per_family(void **state) {
         assert_true(o.has_outbound_addr6);
         assert_int_equal(network_options_set(&o, "outbound_addr", "eth0", &allowed), -EINVAL);
         assert_int_equal(network_options_set(&o, "outbound_addr", "192.0.2.7,192.0.2.8", &allowed), -EINVAL);
-        assert_int_equal(network_options_set(&o, "outbound_addr", "", &allowed), -EINVAL);
+        assert_int_equal(network_options_set(&o, "outbound_addr", ",", &allowed), -EINVAL);
         assert_true(o.has_outbound_addr && o.has_outbound_addr6); /* unchanged by the refusals */
 }
 
@@ -205,6 +237,8 @@ int main(void) {
                 cmocka_unit_test(mtu_refuses_out_of_range_and_garbage),
                 cmocka_unit_test(cidr_accepts_networks_up_to_slash_30),
                 cmocka_unit_test(cidr_refuses_smaller_than_slash_30_and_host_bits),
+                cmocka_unit_test(cidr_refuses_networks_that_carry_no_traffic),
+                cmocka_unit_test(empty_outbound_addr_is_any),
                 cmocka_unit_test(slash_30_needs_an_explicit_nameserver),
                 cmocka_unit_test(booleans_take_the_usual_spellings),
                 cmocka_unit_test(outbound_addr_takes_one_address_per_family),
