@@ -161,14 +161,44 @@ static int build_subtree(struct cgroup_node *node) {
         return cgroup_list_missing(node->controllers, CGROUP_WANTED_CONTROLLERS, &node->missing);
 }
 
+/* What prepare() decides, without acting on it. Discovery failing is a degraded decision. */
+static int discover_and_decide(const struct cgroup_options *options, struct cgroup_discovery *found,
+                               sd_bus **bus, struct cgroup_decision *decision) {
+        struct cgroup_host host = cgroup_host_real();
+        enum cgroup_own_unit own_unit = CGROUP_OWN_UNIT_UNKNOWN;
+
+        if (options->mode != CGROUP_MODE_NONE) {
+                int r = cgroup_discover(&host, found);
+                if (r < 0) {
+                        decision->delegation = CGROUP_DELEGATION_NONE;
+                        return asprintf(&decision->reason, "cannot read the cgroup of this process: %s",
+                                        strerror(-r)) < 0
+                                       ? -ENOMEM
+                                       : 0;
+                }
+        }
+        if (found->layout == CGROUP_LAYOUT_UNIFIED && options->mode != CGROUP_MODE_EXISTING &&
+            delegate_systemd_connect(bus) >= 0)
+                (void)delegate_systemd_own_unit(*bus, getpid(), &own_unit);
+        return cgroup_decide(options, found, !!*bus, own_unit, decision);
+}
+
+int cgroup_node_predict(const struct cgroup_options *options, bool *ret_delegated) {
+        _cleanup_(cgroup_discovery_done) struct cgroup_discovery found = {};
+        _cleanup_(cgroup_decision_done) struct cgroup_decision decision = {};
+        _cleanup_(bus_unrefp) sd_bus *bus = NULL;
+        int r = discover_and_decide(options, &found, &bus, &decision);
+        if (r < 0)
+                return r;
+        *ret_delegated = decision.delegation != CGROUP_DELEGATION_NONE;
+        return 0;
+}
+
 int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
                         struct cgroup_node *ret) {
         _cleanup_(cgroup_discovery_done) struct cgroup_discovery found = {};
         _cleanup_(cgroup_decision_done) struct cgroup_decision decision = {};
         _cleanup_(bus_unrefp) sd_bus *bus = NULL;
-        struct cgroup_host host = cgroup_host_real();
-        enum cgroup_own_unit own_unit = CGROUP_OWN_UNIT_UNKNOWN;
-        char *reason;
         int r;
 
         assert(options);
@@ -179,20 +209,7 @@ int cgroup_node_prepare(const struct cgroup_options *options, const char *node_n
                 return log_error_errno(EINVAL, "cgroups: node name \"%s\" is not usable in a unit name",
                                        node_name ? node_name : "");
 
-        if (options->mode != CGROUP_MODE_NONE) {
-                r = cgroup_discover(&host, &found);
-                if (r < 0) {
-                        if (asprintf(&reason, "cannot read the cgroup of this process: %s", strerror(-r)) <
-                            0)
-                                return -ENOMEM;
-                        return go_degraded(options, ret, reason);
-                }
-        }
-        if (found.layout == CGROUP_LAYOUT_UNIFIED && options->mode != CGROUP_MODE_EXISTING &&
-            delegate_systemd_connect(&bus) >= 0)
-                (void)delegate_systemd_own_unit(bus, getpid(), &own_unit);
-
-        r = cgroup_decide(options, &found, !!bus, own_unit, &decision);
+        r = discover_and_decide(options, &found, &bus, &decision);
         if (r < 0)
                 return r;
         if (decision.delegation == CGROUP_DELEGATION_NONE)

@@ -72,6 +72,11 @@ enum cgroup_mode cgroup_mode_from_string(const char *s);
 int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
                         struct cgroup_node *ret);
 
+/* Whether prepare() with OPTIONS would delegate cgroups to the node, found the way prepare()
+ * finds it but without creating or moving anything: what `config --render` renders for.
+ * Returns 0 or -ENOMEM. */
+int cgroup_node_predict(const struct cgroup_options *options, bool *ret_delegated);
+
 /* Moves the node init (host pid) into G/node. Must happen before the init unshares its cgroup
  * namespace, i.e. before the launcher sends NODE_MSG_MAPS_WRITTEN. No-op when degraded. */
 int cgroup_node_attach(struct cgroup_node *node, pid_t init_pid);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cgroup/cgroup_node.h"
 #include "common/log.h"
 #include "launcher/cli/commands.h"
 #include "launcher/config/config.h"
@@ -54,11 +55,38 @@ static void tools_for_render(const struct node_settings *s, struct host_tools *t
         (void)host_tools_find_cni(t);
 }
 
+/* The configuration as `run` loads it: the file given, or the node's default file if any. */
+static int load_config(const char *node, const char *config_path, struct config **ret) {
+        _cleanup_free_ char *default_path = NULL;
+        int r = config_new(ret);
+        if (r < 0)
+                return log_error_errno(r, "%m");
+        if (config_path)
+                return config_load_file(*ret, config_path, true);
+        if (config_default_path(node, &default_path) >= 0)
+                return config_load_file(*ret, default_path, false);
+        return 0;
+}
+
+/* Whether `run` would give the node delegated cgroups, decided the way run decides it. */
+static int cgroups_for_render(const struct config *config, bool *ret) {
+        struct cgroup_options options = {
+                .mode = cgroup_mode_from_string(config_get(config, "cgroup", "delegate")),
+                .require = config_get_bool(config, "cgroup", "require"),
+        };
+        int r = cgroup_node_predict(&options, ret);
+        if (r < 0)
+                return log_error_errno(r, "cannot tell whether cgroups are delegated: %m");
+        return 0;
+}
+
 static int render_to_stdout(const char *node, const char *config_path, const char *state_dir_arg) {
         _cleanup_free_ char *state_dir = NULL;
+        struct config *config = NULL;
         struct node_settings s;
         struct host_tools t = {};
         struct render_set set = {};
+        bool delegated = false;
 
         if (state_dir_arg)
                 state_dir = strdup(state_dir_arg);
@@ -66,9 +94,20 @@ static int render_to_stdout(const char *node, const char *config_path, const cha
                 state_dir = NULL;
         if (!state_dir)
                 return log_error_errno(ENOMEM, "%m"), EXIT_RUNTIME;
-        int r = node_settings_load(&s, node, state_dir, config_path);
-        if (r < 0)
+        int r = load_config(node, config_path, &config);
+        if (r >= 0)
+                r = node_settings_from_config(&s, config, node, state_dir, config_path);
+        if (r < 0) {
+                config_free(config);
                 return EXIT_USAGE;
+        }
+        r = cgroups_for_render(config, &delegated);
+        config_free(config);
+        if (r < 0) {
+                node_settings_done(&s);
+                return EXIT_RUNTIME;
+        }
+        s.cgroups_delegated = delegated;
         tools_for_render(&s, &t);
         r = render_all(&s, &t, &set);
         if (r >= 0)

@@ -77,6 +77,46 @@ setup() { setup_state; }
   [ "$output" != "$outside" ]
 }
 
+@test "the printed default configuration loads back" {
+  "$USERNODE" config --default > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" config --render --config "$BATS_TEST_TMPDIR/node.ini"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kubelet.yaml <=="* ]]
+  # every key line uncommented as printed, [service:example] included
+  sed -E 's/^# ([a-z_]+ = |\[service:)/\1/' "$BATS_TEST_TMPDIR/node.ini" > "$BATS_TEST_TMPDIR/all.ini"
+  run "$USERNODE" config --render --config "$BATS_TEST_TMPDIR/all.ini"
+  [ "$status" -eq 0 ]
+}
+
+@test "--config of a device, a pipe or a directory is refused at once, exit 2" {
+  # /dev/zero used to be read forever, a directory taken as an empty file
+  run timeout 10 "$USERNODE" config --render --config /dev/zero
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"/dev/zero is a character device, not a configuration file"* ]]
+  run timeout 10 "$USERNODE" run --config "$BATS_TEST_TMPDIR" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"is a directory, not a configuration file"* ]]
+  mkfifo "$BATS_TEST_TMPDIR/fifo"
+  run timeout 10 "$USERNODE" run --config "$BATS_TEST_TMPDIR/fifo" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"is a pipe"* ]]
+}
+
+@test "a repeated section in the configuration names both lines (exit 2)" {
+  printf '[network]\nmode = none\n[cgroup]\n[network]\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"node.ini:4: [network] again (first at line 1)"* ]]
+  [ "${#lines[@]}" -eq 1 ]
+}
+
+@test "cidr = 127.0.0.0/8 is refused: it leaves the node without network (exit 2)" {
+  printf '[network]\ncidr = 127.0.0.0/8\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --config "$BATS_TEST_TMPDIR/node.ini" -- true
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"node.ini:2: [network] cidr = \"127.0.0.0/8\""*loopback* ]]
+}
+
 @test "a missing --config file exits 2" {
   run "$USERNODE" run --config "$BATS_TEST_TMPDIR/absent.ini" -- true
   [ "$status" -eq 2 ]

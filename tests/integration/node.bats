@@ -107,7 +107,7 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
 
 @test "usernode stop stops kubelet before crio, SIGKILLs one ignoring SIGTERM, and leaves nothing running" {
   needs_control_api stop
-  printf '[kubelet]\nstop_timeout = 500ms\n' >> "$INI"
+  ini_add kubelet 'stop_timeout = 500ms'
   export STANDIN_KUBELET_IGNORE_TERM=1 STANDIN_CRIO_GRANDCHILD=1 STANDIN_KUBELET_GRANDCHILD=1
   start_node
   wait_ready
@@ -124,7 +124,7 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
 }
 
 @test "SIGTERM to usernode stops kubelet, then crio, SIGKILLs what ignores SIGTERM, and leaves nothing" {
-  printf '[kubelet]\nstop_timeout = 500ms\n' >> "$INI"
+  ini_add kubelet 'stop_timeout = 500ms'
   export STANDIN_CRIO_IGNORE_TERM=1 STANDIN_CRIO_GRANDCHILD=1 STANDIN_KUBELET_GRANDCHILD=1
   start_node
   wait_ready
@@ -139,13 +139,35 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
 @test "SIGHUP to usernode re-renders and restarts only the changed service" {
   start_node
   wait_ready
-  printf '[kubelet]\nready_timeout = 90s\n' >> "$INI"
+  ini_add kubelet 'ready_timeout = 90s'
   kill -HUP "$NODE_PID"
   wait_for 30 "[ \$(events kubelet ready) -ge 2 ]"
   [ "$(events kubelet start)" -eq 2 ]
   [ "$(events crio start)" -eq 1 ]
   # The same crio process still runs.
   [ "$(events crio exit)" -eq 0 ] && [ "$(events crio sigterm)" -eq 0 ]
+}
+
+# It used to render cgroupRoot /kubepods where run rendered cgroupsPerQOS false (or the reverse).
+@test "config --render prints the files run wrote, cgroup settings included" {
+  start_node
+  wait_ready
+  state=${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/usernode}
+  state=${state:-/tmp/usernode-$(id -u)}/$NODE
+  "$USERNODE" config --render --node "$NODE" --config "$INI" > "$WORK/render.out"
+  python3 - "$WORK/render.out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+parts = re.split(r"^# ==> (.*) <==\n", text, flags=re.M)[1:]
+compared = 0
+for path, want in zip(parts[0::2], parts[1::2]):
+    got = open(path).read()
+    # the files are separated by one blank line in the output
+    if want != got and want != got + "\n":
+        sys.exit("%s differs from what --render prints:\n%s\n----\n%s" % (path, got, want))
+    compared += 1
+assert compared >= 3, compared
+PY
 }
 
 @test "usernode logs prints a service's output" {
@@ -168,7 +190,7 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
 }
 
 @test "run without crio installed stops before starting anything, naming it and where it looked (exit 3)" {
-  printf '[crio]\npath = crio-not-installed\n' >> "$INI"
+  ini_add crio 'path = crio-not-installed'
   run "$USERNODE" run --node "$NODE" --config "$INI"
   [ "$status" -eq 3 ]
   [[ "$output" == *'crio: "crio-not-installed" not found (looked in '* ]]
@@ -194,7 +216,7 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
 }
 
 @test "a [service:NAME] with an unknown key stops the run naming file, line and key (exit 2)" {
-  printf '[service:proxy]\ncommand = sleep 1000\ncolour = blue\n' >> "$INI"
+  ini_add 'service:proxy' 'command = sleep 1000' 'colour = blue'
   run "$USERNODE" run --node "$NODE" --config "$INI"
   [ "$status" -eq 2 ]
   [[ "$output" == *"$INI:"*'unknown key "colour" in [service:proxy]'* ]]

@@ -36,6 +36,29 @@ node_test_teardown() {
   rm -rf "$WORK"
 }
 
+# ini_add SECTION 'key = value'...: set keys in [SECTION] of $INI, replacing a key already there
+# and adding the section when absent (a repeated section or key is an error in usernode's INI).
+ini_add() {
+  python3 - "$INI" "$@" <<'PY'
+import sys
+path, section, lines = sys.argv[1], "[%s]" % sys.argv[2], sys.argv[3:]
+text = open(path).read().splitlines()
+if section not in text:
+    text.append(section)
+start = text.index(section) + 1
+end = next((i for i in range(start, len(text)) if text[i].startswith("[")), len(text))
+for line in lines:
+    key = line.split("=")[0].strip()
+    old = [i for i in range(start, end) if text[i].split("=")[0].strip() == key]
+    if old:
+        text[old[0]] = line
+    else:
+        text.insert(end, line)
+        end += 1
+open(path, "w").write("\n".join(text) + "\n")
+PY
+}
+
 # wait_for SECONDS CONDITION: poll CONDITION (a shell snippet) every 50 ms until it holds.
 wait_for() {
   local deadline=$((SECONDS + $1))

@@ -79,7 +79,7 @@ PY
 }
 
 @test "restart=never leaves an exited service alone" {
-  printf '[crio]\nrestart = never\n' >> "$INI"
+  ini_add crio 'restart = never'
   export STANDIN_CRIO_CRASH=0
   start_supervisor
   wait_for 20 "[ \"\$(state_of crio)\" = exited ]"
@@ -89,7 +89,7 @@ PY
 }
 
 @test "SIGTERM stops kubelet before crio, SIGKILLs what ignores SIGTERM after its grace period" {
-  printf '[kubelet]\nstop_timeout = 300ms\n' >> "$INI"
+  ini_add kubelet 'stop_timeout = 300ms'
   export STANDIN_KUBELET_IGNORE_TERM=1
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
@@ -121,7 +121,7 @@ PY
 @test "SIGHUP starts a new [service:NAME] after kubelet and stops a removed one" {
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
-  printf '[service:extra]\ncommand = sleep 1000\nenvironment = A=1\nrestart = always\n' >> "$INI"
+  ini_add 'service:extra' 'command = sleep 1000' 'environment = A=1' 'restart = always'
   kill -HUP "$SUP_PID"
   wait_for 20 "[ \"\$(state_of extra)\" = running ]"
   extra_pid=$(pid_of extra)
@@ -134,7 +134,7 @@ PY
 }
 
 @test "a service's output goes to DATA/logs/NAME.log, rotated by size, three files kept" {
-  printf '[supervisor]\nlog_max_size = 100K\nlog_keep = 3\n' >> "$INI"
+  ini_add supervisor 'log_max_size = 100K' 'log_keep = 3'
   export STANDIN_CRIO_OUTPUT=350000
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
@@ -149,7 +149,7 @@ PY
 }
 
 @test "a missing crio stops before anything starts, naming it and where it looked (exit 3)" {
-  printf '[crio]\npath = crio-not-installed\n' >> "$INI"
+  ini_add crio 'path = crio-not-installed'
   run "$HELPERS/supervise" node "$WORK/state" "$INI"
   [ "$status" -eq 3 ]
   [[ "$output" == *'"crio-not-installed" not found (looked in '*standins* ]]
@@ -159,7 +159,7 @@ PY
 @test "kubelet gets --config-dir when the drop-in dir exists, and restarts when a drop-in changes" {
   mkdir -p "$WORK/dropins"
   echo 'maxPods: 50' > "$WORK/dropins/10-pods.conf"
-  printf '[kubelet]\ndropin_dir = %s\n' "$WORK/dropins" >> "$INI"
+  ini_add kubelet "dropin_dir = $WORK/dropins"
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
   kubelet_pid=$(pid_of kubelet)
@@ -176,7 +176,7 @@ PY
   wait_for 20 "grep -q '^ready$' '$OUT'"
   crio_pid=$(pid_of crio)
   kubelet_pid=$(pid_of kubelet)
-  printf '[kubelet]\nhealthz_port = seventy\n' >> "$INI"
+  ini_add kubelet 'healthz_port = seventy'
   kill -HUP "$SUP_PID"
   wait_for 20 "grep -q 'reload failed, the services keep running' '$WORK/supervise.err'"
   grep -q 'healthz_port = "seventy"' "$WORK/supervise.err"
@@ -198,7 +198,7 @@ PY
 
 @test "usernode logs -f follows a service's log as it is written, across a rotation" {
   # Every kubelet run writes 3000 bytes: the second run's rotate kubelet.log under the follower.
-  printf '[supervisor]\nlog_max_size = 4K\n' >> "$INI"
+  ini_add supervisor 'log_max_size = 4K'
   export STANDIN_KUBELET_OUTPUT=3000
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
