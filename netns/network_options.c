@@ -98,18 +98,18 @@ static int parse_cidr(const char *value, struct in_addr *ret_network, unsigned *
 
 /* "ADDR" or "ADDR4,ADDR6": the host addresses slirp's outbound sockets bind to. */
 static int parse_outbound(const char *value, struct network_options *options) {
-        _cleanup_free_ char *copy = strdup(value);
         struct network_options o = *options;
         char *saveptr = NULL;
 
-        if (!copy)
-                return -ENOMEM;
         o.has_outbound_addr = o.has_outbound_addr6 = false;
         /* Empty, as `usernode config --default` prints it: any address, the default. */
         if (value[0] == '\0') {
                 *options = o;
                 return 0;
         }
+        _cleanup_free_ char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
         for (char *item = strtok_r(copy, ",", &saveptr); item; item = strtok_r(NULL, ",", &saveptr)) {
                 if (!o.has_outbound_addr && inet_pton(AF_INET, item, &o.outbound_addr) == 1)
                         o.has_outbound_addr = true;
