@@ -8,16 +8,34 @@
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
 
 BUILD ?= build
-PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl json-c
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsubid
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
 
+# Every library through pkg-config; libsubid (shadow) ships no .pc file. pkg-config's own
+# message (which package is missing, PKG_CONFIG_PATH) is shown, and the build stops there.
+PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+ifneq ($(.SHELLSTATUS),0)
+$(error pkg-config found no $(PKGS) (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
+endif
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lsubid
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+# The version: `git describe` of the tree built, "0.1.0-g<hash>" before the first tag.
+VERSION ?= $(shell v=$$(git describe --tags --dirty 2>/dev/null) && echo "$$v" || \
+	(h=$$(git describe --always --dirty 2>/dev/null) && echo "0.1.0-g$$h") || echo 0.1.0)
+
+# CPPFLAGS, CFLAGS and LDFLAGS are the user's (dpkg-buildflags sets all three): added to, never
+# replaced. -Werror only for the tests (make check, CI): a newer compiler's new warning must not
+# break a user's build.
 OPTFLAGS ?= -O2 -g
 SANITIZE ?=
 CFLAGS ?= $(OPTFLAGS)
-override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. \
-	$(PKG_CFLAGS) $(SANITIZE) -MMD -MP
-override LDFLAGS += $(SANITIZE)
+WERROR ?=
+USERNODE_CPPFLAGS := -D_GNU_SOURCE -I.
+USERNODE_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) $(PKG_CFLAGS) $(SANITIZE) -MMD -MP
+USERNODE_LDFLAGS = $(SANITIZE)
 
 MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
 	launcher/node launcher/cli
@@ -32,11 +50,11 @@ C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(foreach d,$(MODULE_DIRS)
 
 PROGRAM ?= usernode
 
-.PHONY: all tests check asan lint bench check-vm clean
+.PHONY: all tests check asan lint bench check-vm clean install uninstall
 all: $(PROGRAM)
 
 $(PROGRAM): $(BUILD)/launcher/cli/main.o $(BUILD)/libusernode.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/libusernode.a: $(LIB_OBJS)
 	@rm -f $@
@@ -44,20 +62,37 @@ $(BUILD)/libusernode.a: $(LIB_OBJS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(USERNODE_CPPFLAGS) $(CPPFLAGS) $(USERNODE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Rebuilt when the version changes (a new commit), not on every make.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(@D)
+	@echo '#define USERNODE_VERSION "$(VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/launcher/cli/main.o: $(BUILD)/version.h
+$(BUILD)/launcher/cli/main.o: USERNODE_CPPFLAGS += -include $(BUILD)/version.h
+.PHONY: FORCE
 
 # The default configuration is embedded with .incbin: the binary carries configs/ with it.
 $(BUILD)/launcher/config/embedded_files.o: $(wildcard configs/*)
 
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libusernode.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libusernode.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# What make check and CI build: warnings are errors here.
+tests: WERROR = -Werror
 tests: $(PROGRAM) $(UNIT_BINS) $(HELPER_BINS)
+
+install: $(PROGRAM)
+	install -D -m 0755 $(PROGRAM) $(DESTDIR)$(BINDIR)/usernode
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/usernode
 
 check:
 	scripts/check.sh

@@ -5,6 +5,7 @@
 
 #include "cgroup/cgroup_node.h"
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 #include "launcher/config/config.h"
 #include "launcher/services/host_tools.h"
@@ -133,7 +134,8 @@ int cmd_config(int argc, char **argv) {
         const char *node = "default", *config_path = NULL, *state_dir = NULL;
         int mode = 0, c;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         print_help();
@@ -152,8 +154,7 @@ int cmd_config(int argc, char **argv) {
                         state_dir = optarg;
                         break;
                 default:
-                        log_error("config: unknown option; see 'usernode config --help'");
-                        return EXIT_USAGE;
+                        return cli_option_error("config", c, argv);
                 }
         if (optind < argc || mode == 0) {
                 log_error("config: give --default or --render; see 'usernode config --help'");

@@ -14,6 +14,7 @@
 #include "cgroup/cgroup_join.h"
 #include "common/exit_status.h"
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 #include "launcher/statedir.h"
 
@@ -128,7 +129,7 @@ int cmd_exec(int argc, char **argv) {
         int c, r;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         print_exec_help();
@@ -144,8 +145,7 @@ int cmd_exec(int argc, char **argv) {
                         state_dir = optarg;
                         break;
                 default:
-                        log_error("exec: unknown option %s; see 'usernode exec --help'", argv[optind - 1]);
-                        return EXIT_USAGE;
+                        return cli_option_error("exec", c, argv);
                 }
 
         r = statedir_resolve(node, state_dir, false, &path);

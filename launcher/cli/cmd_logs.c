@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 #include "launcher/services/node_settings.h"
 #include "launcher/services/service_log.h"
@@ -75,7 +76,8 @@ int cmd_logs(int argc, char **argv) {
         bool follow_mode = false;
         int c;
 
-        while ((c = getopt_long(argc, argv, "hf", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         print_help();
@@ -87,8 +89,7 @@ int cmd_logs(int argc, char **argv) {
                         node = optarg;
                         break;
                 default:
-                        log_error("logs: unknown option; see 'usernode logs --help'");
-                        return EXIT_USAGE;
+                        return cli_option_error("logs", c, argv);
                 }
         if (optind + 1 != argc) {
                 log_error("logs: give one service name, e.g. 'usernode logs kubelet'");

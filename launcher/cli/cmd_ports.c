@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 #include "launcher/api/control_api.h"
 #include "launcher/statedir.h"
@@ -14,10 +15,11 @@
 struct ports_target {
         const char *node; /* --node, "default" */
         const char *state_dir; /* --state-dir, or NULL for the node's default */
+        bool json; /* --json, for ls */
 };
 
 static void print_help(void) {
-        printf("usage: usernode ports [--node NAME] [--state-dir DIR] COMMAND\n"
+        printf("usage: usernode ports COMMAND [--node NAME] [--state-dir DIR] [ARGS]\n"
                "\n"
                "Publishes ports of a running node on the host.\n"
                "\n"
@@ -30,7 +32,11 @@ static void print_help(void) {
                "\n"
                "Options:\n"
                "  --node NAME       the node (default \"default\")\n"
-               "  --state-dir DIR   its state dir, if 'usernode run' was given one\n");
+               "  --state-dir DIR   its state dir, if 'usernode run' was given one\n"
+               "  --json            ls: print the list as JSON (docs/JSON.md)\n"
+               "  -h, --help        show this help\n"
+               "\n"
+               "Options may stand anywhere after 'ports'; '--' ends them.\n");
 }
 
 /* A method's errno as an exit code: bad input is a usage error, the rest a runtime failure. */
@@ -93,16 +99,13 @@ static int ports_add(const struct ports_target *target, int argc, char **argv) {
 
 static int ports_ls(const struct ports_target *target, int argc, char **argv) {
         struct json_object *result = NULL, *ports;
-        bool json = false;
+        bool json = target->json;
         int r;
 
-        for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--json") != 0) {
-                        log_error("ports ls: unexpected argument \"%s\"; usage: usernode ports ls [--json]",
-                                  argv[i]);
-                        return EXIT_USAGE;
-                }
-                json = true;
+        if (argc > 0) {
+                log_error("ports ls: unexpected argument \"%s\"; usage: usernode ports ls [--json]",
+                          argv[0]);
+                return EXIT_USAGE;
         }
 
         r = call(target, "ports.ls", NULL, &result);
@@ -173,13 +176,16 @@ int cmd_ports(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { "node", required_argument, NULL, 'n' },
                 { "state-dir", required_argument, NULL, 's' },
+                { "json", no_argument, NULL, 'j' },
                 {},
         };
         struct ports_target target = { .node = "default" };
         int c;
 
-        /* '+': stop at the verb; `ls` has options of its own. */
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+        /* No '+': options anywhere after `ports` (`ports add --node X 8080:80`), as podman and
+         * kubectl take them; the verb and its SPECs are what remains, in order. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         print_help();
@@ -194,9 +200,11 @@ int cmd_ports(int argc, char **argv) {
                 case 's':
                         target.state_dir = optarg;
                         break;
+                case 'j':
+                        target.json = true;
+                        break;
                 default:
-                        log_error("ports: unknown option; see 'usernode ports --help'");
-                        return EXIT_USAGE;
+                        return cli_option_error("ports", c, argv);
                 }
         if (optind >= argc) {
                 log_error("ports: no command given (add, ls, rm); see 'usernode ports --help'");
@@ -205,6 +213,10 @@ int cmd_ports(int argc, char **argv) {
         const char *verb = argv[optind];
         int rest = argc - optind - 1;
         char **rest_argv = argv + optind + 1;
+        if (target.json && strcmp(verb, "ls") != 0) {
+                log_error("ports %s: --json is for 'ports ls'", verb);
+                return EXIT_USAGE;
+        }
         if (strcmp(verb, "add") == 0)
                 return ports_add(&target, rest, rest_argv);
         if (strcmp(verb, "ls") == 0)

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 #include "launcher/api/control_api.h"
 #include "launcher/statedir.h"
@@ -28,7 +29,8 @@ static int parse_target(int argc, char **argv, const char *usage, bool allow_jso
         };
         int c;
         *t = (struct target){ .node = "default" };
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         printf("%s", usage);
@@ -44,9 +46,10 @@ static int parse_target(int argc, char **argv, const char *usage, bool allow_jso
                                 t->json = true;
                                 break;
                         }
+                        c = '?';
                         __attribute__((fallthrough));
                 default:
-                        log_error("%s: unknown option; see 'usernode %s --help'", argv[0], argv[0]);
+                        cli_option_error(argv[0], c, argv);
                         return -EINVAL;
                 }
         if (optind < argc) {

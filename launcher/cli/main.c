@@ -3,10 +3,12 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 
+/* The Makefile passes `git describe` of the tree the binary was built from. */
 #ifndef USERNODE_VERSION
-#define USERNODE_VERSION "0.1.0"
+#define USERNODE_VERSION "0.1.0-unknown"
 #endif
 
 struct command {
@@ -40,7 +42,8 @@ static void print_help(void) {
                "  --debug      log every step\n"
                "  --version    print the version and exit\n"
                "\n"
-               "Run 'usernode COMMAND --help' for the options of a command.\n");
+               "Run 'usernode help COMMAND' (or 'usernode COMMAND --help') for the options of a\n"
+               "command.\n");
 }
 
 int main(int argc, char **argv) {
@@ -53,7 +56,8 @@ int main(int argc, char **argv) {
         int c;
 
         /* '+': stop at the subcommand; its options are its own. */
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         print_help();
@@ -65,8 +69,7 @@ int main(int argc, char **argv) {
                         log_set_level(LOG_LEVEL_DEBUG);
                         break;
                 default:
-                        log_error("unknown option; see 'usernode help'");
-                        return EXIT_USAGE;
+                        return cli_option_error(NULL, c, argv);
                 }
 
         if (optind >= argc) {
@@ -75,6 +78,18 @@ int main(int argc, char **argv) {
         }
         int first = optind;
         const char *name = argv[first];
+        if (strcmp(name, "help") == 0 && first + 1 < argc) {
+                /* `usernode help CMD` is `usernode CMD --help`. */
+                static char help_flag[] = "--help";
+                for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                        if (strcmp(argv[first + 1], commands[i].name) == 0) {
+                                char *help_argv[] = { argv[first + 1], help_flag, NULL };
+                                optind = 0;
+                                return commands[i].run(2, help_argv);
+                        }
+                log_error("help: unknown command \"%s\"; see 'usernode help'", argv[first + 1]);
+                return EXIT_USAGE;
+        }
         if (strcmp(name, "help") == 0) {
                 print_help();
                 return 0;

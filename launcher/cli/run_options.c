@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "launcher/cli/cli_options.h"
 #include "launcher/config/config.h"
 #include "launcher/statedir.h"
 #include "netns/portspec.h"
@@ -134,7 +135,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
 
         *ret = (struct run_options){ .node = "default" };
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+hp:", options, &index)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hp:", options, &index)) >= 0) {
                 if (n_overrides == OVERRIDES_MAX) {
                         log_error("run: too many options");
                         return -EINVAL;
@@ -178,13 +179,8 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                                                                    optarg ? optarg : "true",
                                                                    network_flag_keys[i][0] };
                         break;
-                case '?':
                 default:
-                        if (optopt)
-                                log_error("run: unknown option -%c; see 'usernode run --help'", optopt);
-                        else
-                                log_error("run: unknown option %s; see 'usernode run --help'",
-                                          argv[optind - 1]);
+                        cli_option_error("run", c, argv);
                         return -EINVAL;
                 }
         }

@@ -11,6 +11,65 @@ setup() { setup_state; }
   [[ "$output" =~ ^usernode\ [0-9]+\.[0-9]+ ]]
 }
 
+@test "--version is the git describe of the build, not a fixed number" {
+  run "$USERNODE" --version
+  [ "$status" -eq 0 ]
+  [ "$output" != "usernode 0.1.0" ]
+  if want=$(git -C "$BATS_TEST_DIRNAME" describe --tags --dirty 2>/dev/null); then
+    [ "$output" = "usernode $want" ]
+  elif want=$(git -C "$BATS_TEST_DIRNAME" describe --always 2>/dev/null); then
+    [[ "$output" == "usernode 0.1.0-g$want"* ]]
+  fi
+}
+
+@test "a missing value is named: 'run: --mtu needs a value', one line" {
+  # getopt's optopt was printed with %c: "unknown option -\x04"
+  run "$USERNODE" run --mtu
+  [ "$status" -eq 2 ]
+  [ "$output" = "usernode: error: run: --mtu needs a value; see 'usernode run --help'" ]
+  run "$USERNODE" config --render --config
+  [ "$status" -eq 2 ]
+  [ "$output" = "usernode: error: config: --config needs a value; see 'usernode config --help'" ]
+}
+
+@test "an unknown option is one line naming it, for every command" {
+  for cmd in run exec ports config logs status stop; do
+    run "$USERNODE" "$cmd" --frobnicate=1
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [ "$output" = "usernode: error: $cmd: unknown option --frobnicate; see 'usernode $cmd --help'" ]
+  done
+}
+
+@test "-h and --help work on every command, and 'usernode help CMD' is CMD --help" {
+  for cmd in run exec ports config logs status stop; do
+    for flag in -h --help; do
+      run "$USERNODE" "$cmd" "$flag"
+      [ "$status" -eq 0 ]
+      [[ "${lines[0]}" == "usage: usernode $cmd"* ]]
+    done
+    run "$USERNODE" help "$cmd"
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "usage: usernode $cmd"* ]]
+  done
+  run "$USERNODE" help frobnicate
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'unknown command "frobnicate"'* ]]
+}
+
+@test "ports takes its options anywhere after the verb" {
+  # `ports add --node X SPEC` failed with: invalid port spec "--node"; `ports add --help` was a spec
+  run "$USERNODE" ports add --node absent 8080:80
+  [ "$status" -eq 1 ]
+  [[ "$output" != *"invalid port spec"* ]]
+  [[ "$output" == *"/absent/"* ]]
+  run "$USERNODE" ports add --help
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "usage: usernode ports"* ]]
+  run "$USERNODE" ports add --json 8080:80
+  [ "$status" -eq 2 ]
+}
+
 @test "help lists the commands" {
   run "$USERNODE" help
   [ "$status" -eq 0 ]
