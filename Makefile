@@ -38,7 +38,7 @@ USERNODE_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) $(PKG_CFLAGS) $(SANITIZE) -
 USERNODE_LDFLAGS = $(SANITIZE)
 
 MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
-	launcher/node launcher/cli
+	launcher/node launcher/check launcher/cli
 MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
 LIB_SRCS := $(filter-out launcher/cli/main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

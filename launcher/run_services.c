@@ -1,7 +1,11 @@
 /* run_services.c: checks before the node's services are started. */
 #include "launcher/run_services.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "common/log.h"
+#include "launcher/check/check.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 
@@ -15,6 +19,17 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         if (r < 0)
                 return EXIT_USAGE;
         rs->settings.cgroups_delegated = cgroups_delegated;
+        /* Every missing program in one message, as `usernode check` reports them. */
+        const struct passwd *pw = getpwuid(getuid());
+        struct check_context ctx = {
+                .config = config,
+                .settings = &rs->settings,
+                .user = pw ? pw->pw_name : "USER",
+                .uid = getuid(),
+                .gid = getgid(),
+        };
+        if (check_run_tools(&ctx) < 0)
+                return EXIT_HOST;
         r = host_tools_find(&rs->settings, &rs->tools);
         if (r < 0)
                 return EXIT_HOST;

@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
         { "run", cmd_run, "start a node (or run CMD in fresh namespaces)" },
+        { "check", cmd_check, "check everything a node needs on this host, with the fixes" },
         { "exec", cmd_exec, "run a command inside a running node" },
         { "ports", cmd_ports, "publish ports of a running node on the host" },
         { "config", cmd_config,
