@@ -6,6 +6,11 @@
 
 static enum log_level max_level = LOG_LEVEL_INFO;
 static const char *line_prefix = "usernode";
+static void (*error_sink)(const char *message);
+
+void log_set_error_sink(void (*sink)(const char *message)) {
+        error_sink = sink;
+}
 
 void log_set_level(enum log_level level) {
         max_level = level;
@@ -38,7 +43,10 @@ int log_full_errno(enum log_level level, int error, const char *format, ...) {
                 vsnprintf(line, sizeof(line), format, ap);
                 va_end(ap);
                 /* One write per line so lines from the launcher and the node init never interleave. */
-                dprintf(STDERR_FILENO, "%s: %s%s\n", line_prefix, level_names[level], line);
+                if (level == LOG_LEVEL_ERROR && error_sink)
+                        error_sink(line);
+                else
+                        dprintf(STDERR_FILENO, "%s: %s%s\n", line_prefix, level_names[level], line);
         }
         errno = saved;
         return error > 0 ? -error : -EIO;

@@ -10,6 +10,9 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 
 void log_set_level(enum log_level level);
 void log_set_prefix(const char *prefix);
+/* Errors go to SINK (the formatted message, without prefix) instead of stderr: `--json` prints
+ * them as JSON objects. NULL: back to stderr. */
+void log_set_error_sink(void (*sink)(const char *message));
 enum log_level log_get_level(void);
 
 int log_full_errno(enum log_level level, int error, const char *format, ...) _printf_(3, 4);

@@ -262,6 +262,10 @@ static int launcher_register_node_api(struct launcher *l) {
                 .cidr = slirp ? config_get(l->options->config, "network", "cidr") : NULL,
                 .services = l->with_services ? &l->services.status : NULL,
                 .cgroup = cgroup_node_describe(&l->cgroup),
+                .cgroup_delegation = l->cgroup.delegation == CGROUP_DELEGATION_SYSTEMD    ? "systemd"
+                                     : l->cgroup.delegation == CGROUP_DELEGATION_EXISTING ? "existing"
+                                                                                          : "none",
+                .cgroup_controllers = l->cgroup.controllers,
                 .stop = launcher_stop_node,
                 .stop_userdata = l,
         };

@@ -69,6 +69,11 @@ static int method_status(void *userdata, struct json_object *params, struct json
                                json_object_new_string(ctx->services ? "services" : "command"));
         json_object_object_add(node, "cgroup",
                                ctx->cgroup ? json_object_new_string(ctx->cgroup) : cgroup_of(ctx->init_pid));
+        json_object_object_add(node, "cgroup_delegation",
+                               ctx->cgroup_delegation ? json_object_new_string(ctx->cgroup_delegation)
+                                                      : NULL);
+        json_object_object_add(node, "cgroup_controllers",
+                               json_object_new_string(ctx->cgroup_controllers ?: ""));
         json_object_object_add(result, "node", node);
         add_host_pids(json_object_object_get(result, "services"), ctx->init_pid);
         *ret = result;

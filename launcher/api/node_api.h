@@ -1,7 +1,8 @@
 /* node_api.h: the "node.*" methods of the control API (control_api.h).
  *
  *   node.status -> {"node": {"name", "pid", "launcher_pid", "uptime_seconds", "payload", "network":
- *                   {"mode", "mtu", "cidr"}, "cgroup"}, "ready", "status",
+ *                   {"mode", "mtu", "cidr"}, "cgroup", "cgroup_delegation", "cgroup_controllers"},
+ *                   "ready", "status",
  *                   "services": [{"name", "state", "pid" (in the node's pid namespace),
  *                   "host_pid" (the same process as the host numbers it), "restarts",
  *                   "last_exit_status", "uptime_seconds"}...]}
@@ -22,6 +23,8 @@ struct node_api_context {
         const char *cidr; /* NULL when none */
         const struct node_status *services; /* NULL: the node runs a command, not services */
         const char *cgroup; /* one line from cgroup_node_describe(); NULL: the init's cgroup path */
+        const char *cgroup_delegation; /* "none", "existing", "systemd"; NULL: not known */
+        const char *cgroup_controllers; /* space-separated, enabled for the node */
         void (*stop)(void *userdata); /* begin the ordered stop */
         void *stop_userdata;
 };

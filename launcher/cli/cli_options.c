@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "common/log.h"
 
@@ -28,4 +31,34 @@ int cli_option_error(const char *command, int c, char *const *argv) {
         else
                 log_error("%s: unknown option %s; see 'usernode %s --help'", command, name, command);
         return EXIT_USAGE;
+}
+
+static void print_json_error(const char *message) {
+        struct json_object *root = json_object_new_object(), *error = json_object_new_object();
+        if (!root || !error) {
+                json_object_put(root);
+                json_object_put(error);
+                dprintf(STDERR_FILENO, "usernode: error: %s\n", message);
+                return;
+        }
+        json_object_object_add(error, "message", json_object_new_string(message));
+        json_object_object_add(root, "version", json_object_new_int(CLI_JSON_VERSION));
+        json_object_object_add(root, "error", error);
+        /* One write, so the object is never split. */
+        dprintf(STDOUT_FILENO, "%s\n",
+                json_object_to_json_string_ext(root,
+                                               JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+}
+
+void cli_json_errors(void) {
+        log_set_error_sink(print_json_error);
+}
+
+void cli_json_errors_if_asked(int argc, char *const *argv) {
+        for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+                if (strcmp(argv[i], "--json") == 0) {
+                        cli_json_errors();
+                        return;
+                }
 }

@@ -10,3 +10,15 @@
  * and return EXIT_USAGE. ARGV is the argv given to getopt_long(). COMMAND NULL: the global
  * options before any command. */
 int cli_option_error(const char *command, int c, char *const *argv);
+
+/* The version of every --json output's shape (docs/JSON.md); raised when a field changes meaning
+ * or goes away, not when one is added. */
+#define CLI_JSON_VERSION 1
+
+/* From now on errors are printed to stdout as {"version": 1, "error": {"message": "..."}}, one
+ * object per line: what `--json` promises scripts. */
+void cli_json_errors(void);
+
+/* cli_json_errors() when ARGV (before any "--") holds --json: errors of the option parsing
+ * itself are then JSON too. */
+void cli_json_errors_if_asked(int argc, char *const *argv);

@@ -17,7 +17,7 @@
 #include "launcher/statedir.h"
 
 /* The version of the JSON output's shape (docs/JSON.md). */
-#define CHECK_JSON_VERSION 1
+#define CHECK_JSON_VERSION CLI_JSON_VERSION
 
 static void print_help(void) {
         printf("usage: usernode check [--node NAME] [--config FILE] [--json]\n"
@@ -126,6 +126,7 @@ int cmd_check(int argc, char **argv) {
         bool json = false;
         int c;
 
+        cli_json_errors_if_asked(argc, argv);
         opterr = 0;
         while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
                 switch (c) {

@@ -117,11 +117,13 @@ static int ports_ls(const struct ports_target *target, int argc, char **argv) {
                 log_error("ports ls: the node sent an answer without a port list");
                 return EXIT_RUNTIME;
         }
-        if (json)
-                printf("%s\n", json_object_to_json_string_ext(ports, JSON_C_TO_STRING_PRETTY |
-                                                                             JSON_C_TO_STRING_NOSLASHESCAPE |
-                                                                             JSON_C_TO_STRING_SPACED));
-        else {
+        if (json) {
+                /* {"version": 1, "ports": [...]}: docs/JSON.md */
+                json_object_object_add(result, "version", json_object_new_int(CLI_JSON_VERSION));
+                printf("%s\n", json_object_to_json_string_ext(
+                                       result, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE |
+                                                       JSON_C_TO_STRING_SPACED));
+        } else {
                 printf("%-4s %-44s %s\n", "ID", "SPEC", "OPEN");
                 for (size_t i = 0; i < json_object_array_length(ports); i++) {
                         struct json_object *p = json_object_array_get_idx(ports, i);
@@ -182,6 +184,7 @@ int cmd_ports(int argc, char **argv) {
         struct ports_target target = { .node = "default" };
         int c;
 
+        cli_json_errors_if_asked(argc, argv);
         /* No '+': options anywhere after `ports` (`ports add --node X 8080:80`), as podman and
          * kubectl take them; the verb and its SPECs are what remains, in order. */
         opterr = 0;

@@ -122,6 +122,42 @@ static void print_human(json_object *status, json_object *ports) {
         }
 }
 
+/* Words of a space-separated list as a JSON array. */
+static json_object *word_array(const char *list) {
+        json_object *a = json_object_new_array();
+        _cleanup_free_ char *copy = strdup(list ?: "");
+        char *saveptr = NULL;
+        for (char *w = copy ? strtok_r(copy, " ", &saveptr) : NULL; a && w;
+             w = strtok_r(NULL, " ", &saveptr))
+                json_object_array_add(a, json_object_new_string(w));
+        return a;
+}
+
+/* The API's answer in the shape docs/JSON.md promises: a version, "ready" only while every
+ * service runs (the API's "ready" stays true once kubelet was ready, through a crash loop), and
+ * the cgroup as data rather than a sentence. */
+static void status_for_json(json_object *status) {
+        json_object *node = json_object_object_get(status, "node");
+        json_object *services = json_object_object_get(status, "services");
+        bool ready = json_object_get_boolean(json_object_object_get(status, "ready"));
+
+        for (size_t i = 0; services && i < json_object_array_length(services); i++)
+                ready = ready &&
+                        strcmp(str_or(json_object_array_get_idx(services, i), "state", ""), "running") == 0;
+        json_object_object_add(status, "version", json_object_new_int(CLI_JSON_VERSION));
+        json_object_object_add(status, "ready", json_object_new_boolean(ready));
+        if (!node)
+                return;
+        json_object *cgroup = json_object_new_object();
+        json_object_object_add(cgroup, "delegation",
+                               json_object_new_string(str_or(node, "cgroup_delegation", "none")));
+        json_object_object_add(cgroup, "controllers", word_array(str_or(node, "cgroup_controllers", "")));
+        json_object_object_add(cgroup, "description", json_object_new_string(str_or(node, "cgroup", "")));
+        json_object_object_del(node, "cgroup_delegation");
+        json_object_object_del(node, "cgroup_controllers");
+        json_object_object_add(node, "cgroup", cgroup);
+}
+
 static int resolve_state_dir(const struct target *t, char **ret) {
         int r = statedir_resolve(t->node, t->state_dir, false, ret);
         if (r < 0)
@@ -141,6 +177,7 @@ int cmd_status(int argc, char **argv) {
         json_object *status = NULL, *ports = NULL;
         char error[1024];
 
+        cli_json_errors_if_asked(argc, argv);
         int r = parse_target(argc, argv, usage, true, &t);
         if (r != 0)
                 return r > 0 ? 0 : EXIT_USAGE;
@@ -155,10 +192,11 @@ int cmd_status(int argc, char **argv) {
         if (control_api_call(state_dir, "ports.ls", NULL, &ports, error, sizeof(error)) >= 0)
                 json_object_object_add(status, "ports",
                                        json_object_get(json_object_object_get(ports, "ports")));
-        if (t.json)
+        if (t.json) {
+                status_for_json(status);
                 printf("%s\n", json_object_to_json_string_ext(
                                        status, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        else
+        } else
                 print_human(status, ports);
         json_object_put(status);
         json_object_put(ports);

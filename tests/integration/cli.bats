@@ -2,6 +2,7 @@
 # The command line: usage errors exit 2, --version, help.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup() { setup_state; }
 
@@ -68,6 +69,15 @@ setup() { setup_state; }
   [[ "${lines[0]}" == "usage: usernode ports"* ]]
   run "$USERNODE" ports add --json 8080:80
   [ "$status" -eq 2 ]
+}
+
+@test "under --json an error is a JSON object on stdout, with the usual exit status" {
+  run --separate-stderr "$USERNODE" status --node absent --json
+  [ "$status" -eq 1 ]
+  python3 -c 'import json,sys; e=json.loads(sys.argv[1]); assert e["version"] == 1 and "absent" in e["error"]["message"], e' "$output"
+  run --separate-stderr "$USERNODE" ports ls --json --frob
+  [ "$status" -eq 2 ]
+  python3 -c 'import json,sys; e=json.loads(sys.argv[1]); assert "unknown option --frob" in e["error"]["message"], e' "$output"
 }
 
 @test "help lists the commands" {

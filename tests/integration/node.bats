@@ -105,6 +105,26 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   [ "$(service_field crio state)" = running ]
 }
 
+# "ready": true used to stay while a service was down; cgroup was a sentence; no version.
+@test "status --json: version 1, ready false while a service is not running, cgroup as data" {
+  ini_add crio 'restart = never'
+  export STANDIN_CRIO_CRASH=2
+  start_node
+  wait_ready
+  wait_for 30 "[ \"\$(service_field crio state 2>/dev/null)\" != running ]"
+  status_json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["version"] == 1, s
+assert s["ready"] is False, s
+states = {"waiting", "starting", "running", "backoff", "crash-loop", "stopping", "stopped", "exited"}
+assert all(x["state"] in states for x in s["services"]), s["services"]
+c = s["node"]["cgroup"]
+assert c["delegation"] in ("none", "existing", "systemd") and isinstance(c["controllers"], list), c
+assert isinstance(c["description"], str)
+'
+}
+
 @test "usernode stop stops kubelet before crio, SIGKILLs one ignoring SIGTERM, and leaves nothing running" {
   needs_control_api stop
   ini_add kubelet 'stop_timeout = 500ms'
