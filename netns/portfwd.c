@@ -34,7 +34,7 @@ static rlim_t raise_fd_limit(void) {
 /* ---- published ports ---- */
 
 static void listener_close(struct listener *l) {
-        listener_flows_free(l);
+        portfwd_listener_flows_free(l);
         l->pause_timer = sd_event_source_disable_unref(l->pause_timer);
         l->source = sd_event_source_disable_unref(l->source);
         if (l->fd >= 0)
@@ -148,8 +148,8 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
                 return bind_error(&e->spec, i, errno, message, size);
         if (tcp && listen(fd, SOMAXCONN) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
-        r = sd_event_add_io(e->pf->event, &l->source, fd, EPOLLIN, tcp ? on_tcp_listener : on_udp_listener,
-                            l);
+        r = sd_event_add_io(e->pf->event, &l->source, fd, EPOLLIN,
+                            tcp ? portfwd_on_tcp_listener : portfwd_on_udp_listener, l);
         if (r < 0)
                 return bind_error(&e->spec, i, -r, message, size);
         l->fd = TAKE_FD(fd);
@@ -277,13 +277,13 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
                 portfwd_free(pf);
                 return r;
         }
-        r = sd_event_add_io(event, &pf->dial_source, pf->dial_fd, EPOLLIN, on_dial_reply, pf);
+        r = sd_event_add_io(event, &pf->dial_source, pf->dial_fd, EPOLLIN, portfwd_on_dial_reply, pf);
         if (r < 0) {
                 portfwd_free(pf);
                 return r;
         }
         (void)sd_event_source_set_description(pf->dial_source, "portfwd-dial");
-        socket_pool_refill(pf, AF_INET);
+        portfwd_socket_pool_refill(pf, AF_INET);
         *ret = pf;
         return 0;
 }
@@ -297,9 +297,9 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
                 entry_free(e);
         }
         while (!LIST_EMPTY(&pf->conns))
-                conn_free(LIST_FIRST(&pf->conns));
-        dial_free_all(pf);
-        pipe_pool_empty(pf);
+                portfwd_conn_free(LIST_FIRST(&pf->conns));
+        portfwd_dial_free_all(pf);
+        portfwd_pipe_pool_empty(pf);
         sd_event_source_disable_unref(pf->dial_source);
         if (pf->dial_fd >= 0)
                 close(pf->dial_fd);

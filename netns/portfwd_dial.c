@@ -41,9 +41,10 @@ static void dial_flush(struct portfwd *pf) {
 
 /* Sends the request now when there is room, else queues it. Returns NULL when the dial cannot
  * even be asked for (out of memory, the node init is gone): the caller then gives up itself,
- * and done() is never called from inside dial_start(). */
-struct dial_call *dial_start(struct portfwd *pf, int protocol, const struct sockaddr_storage *address,
-                             uint32_t address_length, void (*done)(void *, int), void *owner) {
+ * and done() is never called from inside portfwd_dial_start(). */
+struct dial_call *portfwd_dial_start(struct portfwd *pf, int protocol,
+                                     const struct sockaddr_storage *address, uint32_t address_length,
+                                     void (*done)(void *, int), void *owner) {
         if (pf->dial_dead)
                 return NULL;
         struct dial_call *call = calloc(1, sizeof(*call));
@@ -75,7 +76,7 @@ struct dial_call *dial_start(struct portfwd *pf, int protocol, const struct sock
 }
 
 /* The owner goes away before the reply: forget it; a socket that still arrives is closed. */
-void dial_cancel(struct portfwd *pf, struct dial_call *call) {
+void portfwd_dial_cancel(struct portfwd *pf, struct dial_call *call) {
         if (!call)
                 return;
         if (call->sent) {
@@ -106,7 +107,7 @@ static struct socket_pool *socket_pool_of(struct portfwd *pf, int family) {
         return &pf->sockets[family == AF_INET6 ? 1 : 0];
 }
 
-void socket_pool_refill(struct portfwd *pf, int family) {
+void portfwd_socket_pool_refill(struct portfwd *pf, int family) {
         struct socket_pool *p = socket_pool_of(pf, family);
         unsigned want = SOCKET_POOL_MAX - p->n - p->asked;
 
@@ -117,11 +118,11 @@ void socket_pool_refill(struct portfwd *pf, int family) {
 }
 
 /* A socket in the node to connect() from here, or -EBADF when none is at hand. */
-int socket_pool_take(struct portfwd *pf, int family) {
+int portfwd_socket_pool_take(struct portfwd *pf, int family) {
         struct socket_pool *p = socket_pool_of(pf, family);
         int fd = p->n > 0 ? p->fds[--p->n] : -EBADF;
 
-        socket_pool_refill(pf, family);
+        portfwd_socket_pool_refill(pf, family);
         return fd;
 }
 
@@ -139,7 +140,7 @@ static void socket_pool_put(struct portfwd *pf, int family, int fd) {
                 close(fd);
 }
 
-int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+int portfwd_on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct portfwd *pf = userdata;
         (void)source;
         (void)revents;
@@ -199,7 +200,7 @@ int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userd
         return 0;
 }
 
-void dial_free_all(struct portfwd *pf) {
+void portfwd_dial_free_all(struct portfwd *pf) {
         while (!TAILQ_EMPTY(&pf->dial_queue)) {
                 struct dial_call *call = TAILQ_FIRST(&pf->dial_queue);
                 TAILQ_REMOVE(&pf->dial_queue, call, link);

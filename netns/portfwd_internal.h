@@ -167,34 +167,35 @@ struct portfwd {
 /* ---- portfwd_dial.c ---- */
 
 /* Asks the dial helper for a socket connected to address (protocol IPPROTO_TCP or IPPROTO_UDP);
- * done(owner, fd or -errno) tells the outcome later, never from inside dial_start(). NULL when
+ * done(owner, fd or -errno) tells the outcome later, never from inside portfwd_dial_start(). NULL when
  * the dial cannot even be asked for: the caller then gives up itself. */
-struct dial_call *dial_start(struct portfwd *pf, int protocol, const struct sockaddr_storage *address,
-                             uint32_t address_length, void (*done)(void *, int), void *owner);
+struct dial_call *portfwd_dial_start(struct portfwd *pf, int protocol,
+                                     const struct sockaddr_storage *address, uint32_t address_length,
+                                     void (*done)(void *, int), void *owner);
 /* Forgets call's owner (NULL is a no-op): done() is not called, a socket still coming is closed. */
-void dial_cancel(struct portfwd *pf, struct dial_call *call);
+void portfwd_dial_cancel(struct portfwd *pf, struct dial_call *call);
 /* The event handler of pf->dial_fd: replies to dials and pooled sockets from the dial helper. */
-int on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+int portfwd_on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 /* Asks the dial helper for more unconnected sockets of family when few are at hand. */
-void socket_pool_refill(struct portfwd *pf, int family);
+void portfwd_socket_pool_refill(struct portfwd *pf, int family);
 /* An unconnected socket made in the node to connect() from here, or -EBADF when none is at hand. */
-int socket_pool_take(struct portfwd *pf, int family);
+int portfwd_socket_pool_take(struct portfwd *pf, int family);
 /* At portfwd_free(): frees the calls not answered yet, without calling their owners, and closes
  * the pooled sockets. */
-void dial_free_all(struct portfwd *pf);
+void portfwd_dial_free_all(struct portfwd *pf);
 
 /* ---- portfwd_tcp.c ---- */
 
 /* Closes both sockets of c and gives back its pipes. */
-void conn_free(struct tcp_conn *c);
+void portfwd_conn_free(struct tcp_conn *c);
 /* Closes the idle pipes of the pool. */
-void pipe_pool_empty(struct portfwd *pf);
+void portfwd_pipe_pool_empty(struct portfwd *pf);
 /* The event handler of a TCP listener (userdata: struct listener): accepts and forwards. */
-int on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+int portfwd_on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);
 
 /* ---- portfwd_udp.c ---- */
 
 /* Drops every flow of l and its flow table. */
-void listener_flows_free(struct listener *l);
+void portfwd_listener_flows_free(struct listener *l);
 /* The event handler of a UDP listener (userdata: struct listener): relays datagrams to flows. */
-int on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+int portfwd_on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);

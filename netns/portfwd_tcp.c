@@ -67,7 +67,7 @@ static void pipe_release(struct portfwd *pf, struct tcp_half *h) {
 }
 
 /* Closes the idle pipes: at the open-file limit they are the first files to give back. */
-void pipe_pool_empty(struct portfwd *pf) {
+void portfwd_pipe_pool_empty(struct portfwd *pf) {
         while (pf->n_pool > 0) {
                 struct pooled_pipe *p = &pf->pool[--pf->n_pool];
                 close(p->fds[0]);
@@ -77,10 +77,10 @@ void pipe_pool_empty(struct portfwd *pf) {
 
 /* ---- TCP: the splice engine ---- */
 
-void conn_free(struct tcp_conn *c) {
+void portfwd_conn_free(struct tcp_conn *c) {
         struct portfwd *pf = c->pf;
 
-        dial_cancel(pf, c->call);
+        portfwd_dial_cancel(pf, c->call);
         for (int s = CLIENT; s <= NODE; s++) {
                 sd_event_source_disable_unref(c->source[s]);
                 if (c->fd[s] >= 0)
@@ -101,7 +101,7 @@ static void conn_reset(struct tcp_conn *c, int failed) {
         int other = failed == CLIENT ? NODE : CLIENT;
         if (c->fd[other] >= 0)
                 set_reset_on_close(c->fd[other]);
-        conn_free(c);
+        portfwd_conn_free(c);
 }
 
 /* A destination that would block gets EPOLLOUT added to its watch. Connections start with
@@ -206,7 +206,7 @@ static void conn_pump(struct tcp_conn *c, unsigned mask) {
                         unfinished |= HALF(from);
         }
         if (half_done(&c->half[CLIENT]) && half_done(&c->half[NODE])) {
-                conn_free(c);
+                portfwd_conn_free(c);
                 return;
         }
         if (unfinished) {
@@ -336,12 +336,12 @@ static void conn_start(struct listener *l, int client_fd) {
         LIST_INSERT_HEAD(&pf->conns, c, pf_link);
         LIST_INSERT_HEAD(&l->entry->conns, c, entry_link);
         l->entry->n_conns++;
-        int sock = socket_pool_take(pf, node.ss_family);
+        int sock = portfwd_socket_pool_take(pf, node.ss_family);
         if (sock >= 0) {
                 conn_connect(c, sock, &node, node_length);
                 return;
         }
-        c->call = dial_start(pf, IPPROTO_TCP, &node, node_length, on_conn_dialed, c);
+        c->call = portfwd_dial_start(pf, IPPROTO_TCP, &node, node_length, on_conn_dialed, c);
         if (!c->call)
                 conn_reset(c, NODE);
 }
@@ -360,7 +360,7 @@ static int on_accept_resume(sd_event_source *source, uint64_t usec, void *userda
 static void listener_pause(struct listener *l, int error) {
         if (l->pause_timer)
                 return;
-        pipe_pool_empty(l->entry->pf);
+        portfwd_pipe_pool_empty(l->entry->pf);
         if (!l->at_limit)
                 log_warning_errno(error,
                                   "port forwarder: cannot accept more connections now (%m); they wait until "
@@ -375,14 +375,14 @@ static void listener_pause(struct listener *l, int error) {
  * sockets still to come from the node (a dial's reply, pooled sockets asked for) and for pipes:
  * at the limit the kernel drops a passed socket, and its connection fails instead of waiting in
  * the backlog. Files above client may be in use too, so this may overestimate the room; a lost
- * socket is then handled in on_dial_reply(). */
+ * socket is then handled in portfwd_on_dial_reply(). */
 static bool fd_headroom_low(struct portfwd *pf, int client) {
         uint64_t need = (uint64_t)client + 1 + pf->n_calls + pf->sockets[0].asked + pf->sockets[1].asked +
                         FD_HEADROOM;
         return pf->fd_limit != RLIM_INFINITY && need >= (uint64_t)pf->fd_limit;
 }
 
-int on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+int portfwd_on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
         struct portfwd *pf = l->entry->pf;
         (void)source;

@@ -36,7 +36,7 @@ static bool flow_has_local(const struct flow_key *key) {
 static void flow_free(struct udp_flow *f) {
         struct listener *l = f->listener;
 
-        dial_cancel(l->entry->pf, f->call);
+        portfwd_dial_cancel(l->entry->pf, f->call);
         sd_event_source_disable_unref(f->source);
         sd_event_source_disable_unref(f->timer);
         if (f->fd >= 0)
@@ -215,7 +215,7 @@ static struct udp_flow *flow_new(struct listener *l, const struct flow_key *key,
                 flow_free(f);
                 return NULL;
         }
-        f->call = dial_start(pf, IPPROTO_UDP, &node, node_length, on_flow_dialed, f);
+        f->call = portfwd_dial_start(pf, IPPROTO_UDP, &node, node_length, on_flow_dialed, f);
         if (!f->call) {
                 flow_free(f);
                 return NULL;
@@ -279,7 +279,7 @@ static ssize_t listener_recv(struct listener *l, struct flow_key *key) {
         return n;
 }
 
-int on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+int portfwd_on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
         struct portfwd *pf = l->entry->pf;
         (void)source;
@@ -303,7 +303,7 @@ int on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *use
         return 0;
 }
 
-void listener_flows_free(struct listener *l) {
+void portfwd_listener_flows_free(struct listener *l) {
         for (unsigned i = 0; i < l->n_buckets; i++)
                 while (!LIST_EMPTY(&l->buckets[i]))
                         flow_free(LIST_FIRST(&l->buckets[i]));
