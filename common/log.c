@@ -7,6 +7,11 @@
 static enum log_level max_level = LOG_LEVEL_INFO;
 static const char *line_prefix = "usernode";
 static void (*error_sink)(const char *message);
+static void (*line_copy)(const char *line);
+
+void log_set_copy(void (*copy)(const char *line)) {
+        line_copy = copy;
+}
 
 void log_set_error_sink(void (*sink)(const char *message)) {
         error_sink = sink;
@@ -47,6 +52,11 @@ int log_full_errno(enum log_level level, int error, const char *format, ...) {
                         error_sink(line);
                 else
                         dprintf(STDERR_FILENO, "%s: %s%s\n", line_prefix, level_names[level], line);
+                if (line_copy) {
+                        char copy[2100];
+                        snprintf(copy, sizeof(copy), "%s%s", level_names[level], line);
+                        line_copy(copy);
+                }
         }
         errno = saved;
         return error > 0 ? -error : -EIO;

@@ -13,6 +13,9 @@ void log_set_prefix(const char *prefix);
 /* Errors go to SINK (the formatted message, without prefix) instead of stderr: `--json` prints
  * them as JSON objects. NULL: back to stderr. */
 void log_set_error_sink(void (*sink)(const char *message));
+/* Every line written to stderr (as written, without the newline) is also given to COPY: the node
+ * init keeps its own events in DATA/logs/usernode.log. NULL: no copy. */
+void log_set_copy(void (*copy)(const char *line));
 enum log_level log_get_level(void);
 
 int log_full_errno(enum log_level level, int error, const char *format, ...) _printf_(3, 4);

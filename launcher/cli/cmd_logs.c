@@ -1,5 +1,6 @@
-/* cmd_logs.c: `usernode logs NAME [-f]`: a service's log from DATA/logs, oldest rotated file
- * first; -f follows it across rotations, as `tail -F` would. */
+/* cmd_logs.c: `usernode logs NAME [-f] [-n N] [--since WHEN]`: a service's log from DATA/logs,
+ * oldest rotated file first; -f follows it across rotations, as `tail -F` would. Lines start with
+ * the UTC time they were written (service_log.h), which --since compares as text. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "launcher/cli/cli_options.h"
@@ -18,12 +20,17 @@
 #define LOGS_MAX_FILES 100
 
 static void print_help(void) {
-        printf("usage: usernode logs [--node NAME] [-f] SERVICE\n"
+        printf("usage: usernode logs [--node NAME] [-f] [-n N] [--since WHEN] SERVICE\n"
                "\n"
-               "Prints the output of a node's service (crio, kubelet, or a [service:NAME]).\n"
+               "Prints the output of a node's service (crio, kubelet, or a [service:NAME]), each line\n"
+               "with the UTC time it was written; 'usernode logs usernode' prints the node's own\n"
+               "events (starts, readiness, restarts, reloads and their failures).\n"
                "\n"
-               "  -f, --follow   keep printing what the service writes\n"
-               "  --node NAME    the node (default: default)\n"
+               "  -f, --follow    keep printing what the service writes\n"
+               "  -n, --lines N   only the last N lines (then follow, with -f)\n"
+               "  --since WHEN    only lines written since WHEN: a duration back from now (10min,\n"
+               "                  30s, 2h) or a UTC time 2026-12-01T10:00:00\n"
+               "  --node NAME     the node (default: default)\n"
                "\n"
                "Under systemd (JOURNAL_STREAM set) the services log to the journal instead:\n"
                "  journalctl --user -t SERVICE\n");
@@ -37,6 +44,72 @@ static int copy_fd(int fd) {
                         return -EIO;
         fflush(stdout);
         return n < 0 ? -errno : 0;
+}
+
+/* Which lines of the history are printed: since a stamp, the last N. */
+struct line_filter {
+        char since[SERVICE_LOG_STAMP_LEN + 1]; /* "" for all */
+        bool passing; /* the decision for a line without a stamp of its own (a continuation) */
+        size_t tail; /* 0: every line */
+        char **ring; /* the last `tail` lines passed, oldest at ring[next % tail] */
+        size_t next;
+};
+
+static bool stamped(const char *line) {
+        /* "YYYY-MM-DDTHH:MM:SS.ffffffZ " */
+        return strlen(line) >= SERVICE_LOG_STAMP_LEN && line[4] == '-' && line[10] == 'T' &&
+               line[26] == 'Z' && line[27] == ' ';
+}
+
+static void filter_line(struct line_filter *f, const char *line) {
+        if (!f->since[0])
+                f->passing = true;
+        else if (stamped(line))
+                f->passing = strncmp(line, f->since, SERVICE_LOG_STAMP_LEN - 1) >= 0;
+        if (!f->passing)
+                return;
+        if (f->tail == 0) {
+                fputs(line, stdout);
+                return;
+        }
+        char **slot = &f->ring[f->next++ % f->tail];
+        free(*slot);
+        *slot = strdup(line);
+}
+
+static void filter_file(struct line_filter *f, FILE *file) {
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        while (getline(&line, &size, file) > 0)
+                filter_line(f, line);
+}
+
+static void filter_done(struct line_filter *f) {
+        for (size_t i = 0; f->tail && i < f->tail; i++) {
+                char **slot = &f->ring[(f->next + i) % f->tail];
+                if (*slot)
+                        fputs(*slot, stdout);
+                free(*slot);
+        }
+        free(f->ring);
+        fflush(stdout);
+}
+
+/* --since: "10min" back from now, or "2026-12-01T10:00:00" (UTC; a trailing Z allowed). */
+static int parse_since(const char *text, char out[SERVICE_LOG_STAMP_LEN + 1]) {
+        struct tm tm = {};
+        time_t when;
+        usec_t back;
+        const char *end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (end && (*end == '\0' || strcmp(end, "Z") == 0))
+                when = timegm(&tm);
+        else if (parse_duration(text, &back) == 0)
+                when = time(NULL) - (time_t)(back / USEC_PER_SEC);
+        else
+                return -EINVAL;
+        gmtime_r(&when, &tm);
+        strftime(out, SERVICE_LOG_STAMP_LEN + 1, "%Y-%m-%dT%H:%M:%S.000000Z ", &tm);
+        return 0;
 }
 
 static int follow(const char *dir, const char *path, int fd) {
@@ -67,17 +140,17 @@ static int follow(const char *dir, const char *path, int fd) {
 
 int cmd_logs(int argc, char **argv) {
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "follow", no_argument, NULL, 'f' },
-                { "node", required_argument, NULL, 'n' },
-                {},
+                { "help", no_argument, NULL, 'h' },        { "follow", no_argument, NULL, 'f' },
+                { "node", required_argument, NULL, 'N' },  { "lines", required_argument, NULL, 'n' },
+                { "since", required_argument, NULL, 'S' }, {},
         };
         const char *node = "default";
         bool follow_mode = false;
+        struct line_filter filter = {};
         int c;
 
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         print_help();
@@ -85,8 +158,30 @@ int cmd_logs(int argc, char **argv) {
                 case 'f':
                         follow_mode = true;
                         break;
-                case 'n':
+                case 'N':
                         node = optarg;
+                        break;
+                case 'n': {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || optarg[0] == '-' || n > 1000000) {
+                                log_error("logs: -n \"%s\": give a number of lines from 0 to 1000000",
+                                          optarg);
+                                return EXIT_USAGE;
+                        }
+                        filter.tail = n;
+                        if (n == 0)
+                                filter.since[0] = '~'; /* later than any stamp: nothing */
+                        break;
+                }
+                case 'S':
+                        if (parse_since(optarg, filter.since) < 0) {
+                                log_error("logs: --since \"%s\": give a duration back from now (10min, 30s, "
+                                          "2h) "
+                                          "or a UTC time like 2026-12-01T10:00:00",
+                                          optarg);
+                                return EXIT_USAGE;
+                        }
                         break;
                 default:
                         return cli_option_error("logs", c, argv);
@@ -107,12 +202,14 @@ int cmd_logs(int argc, char **argv) {
                 log_error("logs: cannot find the data dir of node \"%s\"; set HOME or XDG_DATA_HOME", node);
                 return EXIT_RUNTIME;
         }
+        if (filter.tail > 0 && !(filter.ring = calloc(filter.tail, sizeof(char *))))
+                return log_error_errno(ENOMEM, "logs: %m"), EXIT_RUNTIME;
         /* Oldest first, so the output reads in the order it was written. */
         for (unsigned n = LOGS_MAX_FILES; n >= 1; n--) {
                 _cleanup_free_ char *old = service_log_path(dir, service, n);
-                _cleanup_close_ int fd = old ? open(old, O_RDONLY | O_CLOEXEC) : -EBADF;
-                if (fd >= 0)
-                        copy_fd(fd);
+                _cleanup_fclose_ FILE *f = old ? fopen(old, "re") : NULL;
+                if (f)
+                        filter_file(&filter, f);
         }
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -123,7 +220,16 @@ int cmd_logs(int argc, char **argv) {
                         service, dir, service);
                 return EXIT_RUNTIME;
         }
-        copy_fd(fd);
+        /* The FILE reads through a duplicate of fd, which shares its offset: fd is then at the end,
+         * where following goes on. */
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        FILE *current = dup_fd >= 0 ? fdopen(dup_fd, "r") : NULL;
+        if (current) {
+                filter_file(&filter, current);
+                fclose(current);
+        } else if (dup_fd >= 0)
+                close(dup_fd);
+        filter_done(&filter);
         if (!follow_mode) {
                 close(fd);
                 return 0;

@@ -8,9 +8,40 @@
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 #include "launcher/services/render.h"
+#include "launcher/services/service_log.h"
 #include "launcher/services/supervisor.h"
 #include "launcher/node/node_protocol.h"
 #include "launcher/node/node_setup.h"
+
+/* DATA/logs/usernode.log: the node init's own lines (restarts, readiness, reloads and their
+ * failures), which otherwise reach only the launcher's stderr. One per process, as the log is. */
+static struct service_log events_log = { .fd = -EBADF };
+
+static void copy_to_events_log(const char *line) {
+        char buf[2200];
+        int n = snprintf(buf, sizeof(buf), "%s\n", line);
+        if (n > 0)
+                (void)service_log_write(&events_log, buf,
+                                        (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void events_log_open(const struct service_plan *plan) {
+        if (plan->journal || !plan->log_dir)
+                return; /* under systemd the journal has these lines already */
+        int r = service_log_open(&events_log, plan->log_dir, "usernode", plan->log_max_size, plan->log_keep);
+        if (r < 0) {
+                log_warning_errno(r, "cannot open %s/usernode.log; the node's events go to stderr only: %m",
+                                  plan->log_dir);
+                return;
+        }
+        service_log_set_timestamps(&events_log, true);
+        log_set_copy(copy_to_events_log);
+}
+
+static void events_log_close(void) {
+        log_set_copy(NULL);
+        service_log_close(&events_log);
+}
 
 struct node_services {
         struct node_services_config config;
@@ -103,6 +134,7 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
         ns->config = *config;
         ns->on_stopped = stopped;
         ns->userdata = userdata;
+        events_log_open(plan);
         r = supervisor_new(event, plan, &callbacks, ns, &ns->supervisor);
         if (r >= 0)
                 r = supervisor_start(ns->supervisor);
@@ -130,6 +162,7 @@ struct node_services *node_services_free(struct node_services *ns) {
         if (!ns)
                 return NULL;
         supervisor_free(ns->supervisor);
+        events_log_close();
         free(ns);
         return NULL;
 }

@@ -213,12 +213,13 @@ int node_settings_from_config(struct node_settings *s, const struct config *conf
         for (const char **name = services; r >= 0 && *name; name++) {
                 const char *service = *name + strlen("service:");
                 if (strcmp(service, "crio") == 0 || strcmp(service, "kubelet") == 0 ||
+                    strcmp(service, "usernode") == 0 || /* DATA/logs/usernode.log is the node's own */
                     strspn(service, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(service) ||
                     strlen(service) > 63) {
                         r = log_error_errno(
                                 EINVAL,
-                                "%s: [%s]: a service name is 1-63 of a-z, 0-9, - and _, and not crio or "
-                                "kubelet (set those in [crio] and [kubelet])",
+                                "%s: [%s]: a service name is 1-63 of a-z, 0-9, - and _, and not crio, "
+                                "kubelet (set those in [crio] and [kubelet]) or usernode",
                                 config_origin(config, *name, "command"), *name);
                         break;
                 }

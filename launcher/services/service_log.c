@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/macro.h"
 
@@ -59,16 +60,30 @@ static int rotate(struct service_log *log) {
         return reopen(log);
 }
 
-int service_log_write(struct service_log *log, const void *data, size_t length) {
-        if (log->fd < 0)
-                return -EBADF;
-        if (log->max_size > 0 && log->size > 0 && log->size + length > log->max_size) {
-                int r = rotate(log);
-                if (r < 0)
-                        return r;
-        }
+static int rotate_if_full(struct service_log *log, size_t length) {
+        if (log->max_size > 0 && log->size > 0 && log->size + length > log->max_size)
+                return rotate(log);
+        return 0;
+}
+
+void service_log_set_timestamps(struct service_log *log, bool on) {
+        log->timestamps = on;
+}
+
+void service_log_stamp(char buf[SERVICE_LOG_STAMP_LEN + 1]) {
+        struct timespec now;
+        struct tm tm;
+        char seconds[32];
+        clock_gettime(CLOCK_REALTIME, &now);
+        gmtime_r(&now.tv_sec, &tm);
+        strftime(seconds, sizeof(seconds), "%Y-%m-%dT%H:%M:%S", &tm);
+        unsigned usec = (unsigned)(now.tv_nsec / 1000) % 1000000;
+        snprintf(buf, SERVICE_LOG_STAMP_LEN + 1, "%.19s.%06uZ ", seconds, usec);
+}
+
+static int write_all(struct service_log *log, const char *data, size_t length) {
         for (size_t done = 0; done < length;) {
-                ssize_t n = write(log->fd, (const char *)data + done, length - done);
+                ssize_t n = write(log->fd, data + done, length - done);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -77,6 +92,38 @@ int service_log_write(struct service_log *log, const void *data, size_t length) 
                 log->size += (uint64_t)n;
         }
         return 0;
+}
+
+/* DATA with the stamp before each line that starts in it, in one buffer: one write per chunk. */
+static int write_stamped(struct service_log *log, const char *data, size_t length) {
+        char stamp[SERVICE_LOG_STAMP_LEN + 1];
+        size_t lines = 1;
+        for (size_t i = 0; i < length; i++)
+                lines += data[i] == '\n';
+        _cleanup_free_ char *out = malloc(length + lines * SERVICE_LOG_STAMP_LEN);
+        size_t used = 0;
+        if (!out)
+                return -ENOMEM;
+        service_log_stamp(stamp);
+        for (size_t i = 0; i < length; i++) {
+                if (!log->mid_line) {
+                        memcpy(out + used, stamp, SERVICE_LOG_STAMP_LEN);
+                        used += SERVICE_LOG_STAMP_LEN;
+                        log->mid_line = true;
+                }
+                out[used++] = data[i];
+                if (data[i] == '\n')
+                        log->mid_line = false;
+        }
+        return write_all(log, out, used);
+}
+
+int service_log_write(struct service_log *log, const void *data, size_t length) {
+        if (log->fd < 0)
+                return -EBADF;
+        if (log->timestamps)
+                return rotate_if_full(log, length) ?: write_stamped(log, data, length);
+        return rotate_if_full(log, length) ?: write_all(log, data, length);
 }
 
 void service_log_close(struct service_log *log) {

@@ -62,6 +62,7 @@ int service_log_setup(struct service *svc) {
         r = service_log_open(&svc->log, s->log_dir, svc->def.name, s->log_max_size, s->log_keep);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot open its log in %s: %m", svc->def.name, s->log_dir);
+        service_log_set_timestamps(&svc->log, true);
         if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
                 return log_error_errno(errno, "%s: cannot create its log pipe: %m", svc->def.name);
         svc->log_read_fd = fds[0];

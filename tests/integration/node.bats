@@ -198,6 +198,45 @@ PY
   [[ "$output" == *"kubelet stand-in started"* ]]
 }
 
+@test "every service log line starts with its UTC time; logs -n N and --since select lines" {
+  start_node
+  wait_ready
+  for service in kubelet usernode; do
+    run "$USERNODE" logs --node "$NODE" "$service"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -ge 1 ]
+    for line in "${lines[@]}"; do
+      [[ "$line" =~ ^20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\  ]]
+    done
+  done
+  all=${#lines[@]}
+  [ "$all" -ge 2 ]
+  run "$USERNODE" logs --node "$NODE" -n 1 usernode
+  [ "${#lines[@]}" -eq 1 ]
+  run "$USERNODE" logs usernode --node "$NODE" --since 1h
+  [ "${#lines[@]}" -eq "$all" ]
+  run "$USERNODE" logs --node "$NODE" --since 2099-01-01T00:00:00 kubelet
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  run "$USERNODE" logs --node "$NODE" --since yesterday kubelet
+  [ "$status" -eq 2 ]
+}
+
+# Restarts and reload failures reached only the launcher's stderr.
+@test "usernode logs usernode prints the node's own events: readiness, restarts, reloads" {
+  export STANDIN_KUBELET_CRASH=0.5 STANDIN_KUBELET_CRASH_ONCE_FILE=$WORK/crashed
+  start_node
+  wait_ready
+  wait_for 30 "[ \$(events kubelet start) -ge 2 ]"
+  echo '[bogus]' >> "$INI"
+  kill -HUP "$NODE_PID"
+  wait_for 20 "'$USERNODE' logs --node '$NODE' usernode | grep -q 'reload failed'"
+  run "$USERNODE" logs --node "$NODE" usernode
+  [[ "$output" == *"Z crio is ready"* ]]
+  [[ "$output" == *"kubelet"*"exited with status 1"* ]]
+  [[ "$output" == *"error: reload failed, the services keep running as they were"* ]]
+}
+
 @test "inside the node: ip_forward on, /var/lib/kubelet from the data dir, no host /run/crio" {
   start_node
   wait_ready

@@ -54,10 +54,44 @@ static void test_log_appends_across_reopen(void **state) {
         assert_int_equal(scratch_dir_remove(dir), 0);
 }
 
+/* Service output had no times at all. */
+static void test_every_line_gets_a_utc_timestamp_even_across_writes(void **state) {
+        (void)state;
+        char dir[] = "/tmp/test-service-log-XXXXXX", text[512] = "";
+        assert_non_null(mkdtemp(dir));
+        struct service_log log;
+        assert_int_equal(service_log_open(&log, dir, "svc", 1 << 20, 3), 0);
+        service_log_set_timestamps(&log, true);
+        assert_int_equal(service_log_write(&log, "one\ntw", 6), 0);
+        assert_int_equal(service_log_write(&log, "o\nthree\n", 8), 0);
+        service_log_close(&log);
+        _cleanup_free_ char *p = service_log_path(dir, "svc", 0);
+        FILE *f = fopen(p, "re");
+        assert_non_null(f);
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        const char *want[] = { "one\n", "two\n", "three\n" };
+        const char *line = text;
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                /* 2026-12-01T10:20:00.123456Z one */
+                assert_true(strlen(line) > SERVICE_LOG_STAMP_LEN);
+                assert_int_equal(line[4], '-');
+                assert_int_equal(line[10], 'T');
+                assert_int_equal(line[26], 'Z');
+                assert_int_equal(line[27], ' ');
+                assert_memory_equal(line + SERVICE_LOG_STAMP_LEN, want[i], strlen(want[i]));
+                line += SERVICE_LOG_STAMP_LEN + strlen(want[i]);
+        }
+        assert_int_equal(*line, '\0');
+        assert_int_equal(scratch_dir_remove(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_log_rotates_by_size_and_keeps_three_files),
                 cmocka_unit_test(test_log_appends_across_reopen),
+                cmocka_unit_test(test_every_line_gets_a_utc_timestamp_even_across_writes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
