@@ -98,7 +98,21 @@ int statedir_read_pid(const struct statedir *sd, const char *name, pid_t *ret) {
         return 0;
 }
 
+static int acquire_once(struct statedir *sd, const char *node, const char *path);
+
 int statedir_acquire(struct statedir *sd, const char *node, const char *path) {
+        /* A node that stopped meanwhile removed the dir and its lock (release): the lock we got
+         * is then of an unlinked file, which guards nothing. Start over with the new one. */
+        for (int attempt = 0;; attempt++) {
+                struct stat st;
+                int r = acquire_once(sd, node, path);
+                if (r < 0 || attempt >= 3 || fstat(sd->lock_fd, &st) < 0 || st.st_nlink > 0)
+                        return r;
+                statedir_close(sd);
+        }
+}
+
+static int acquire_once(struct statedir *sd, const char *node, const char *path) {
         int r;
 
         r = mkdir_p(path, 0700); /* parents too: they are ours (e.g. $XDG_RUNTIME_DIR/usernode) */
@@ -110,6 +124,11 @@ int statedir_acquire(struct statedir *sd, const char *node, const char *path) {
         sd->path = strdup(path);
         if (!sd->path)
                 return -ENOMEM;
+        /* Only the dir usernode chose is usernode's to remove whole; a --state-dir may be a
+         * directory the user keeps other things in. */
+        _cleanup_free_ char *default_path = NULL;
+        sd->remove_tree =
+                statedir_resolve(node, NULL, false, &default_path) >= 0 && strcmp(default_path, path) == 0;
 
         sd->lock_fd = openat(sd->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (sd->lock_fd < 0)
@@ -146,6 +165,11 @@ int statedir_open_running(struct statedir *sd, const char *node, const char *pat
         sd->path = strdup(path);
         if (!sd->path)
                 return -ENOMEM;
+        /* Only the dir usernode chose is usernode's to remove whole; a --state-dir may be a
+         * directory the user keeps other things in. */
+        _cleanup_free_ char *default_path = NULL;
+        sd->remove_tree =
+                statedir_resolve(node, NULL, false, &default_path) >= 0 && strcmp(default_path, path) == 0;
 
         /* A run holds the lock for its whole life: if we can take it, nobody runs. */
         _cleanup_close_ int lock = openat(sd->dir_fd, "lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -192,8 +216,44 @@ void statedir_close(struct statedir *sd) {
         sd->path = NULL;
 }
 
+/* Everything below DIR_FD/NAME, then NAME itself; symlinks are removed, never followed. Files
+ * the node's subordinate ids own cannot be removed by the user and stay (best effort). */
+static void remove_tree_at(int dir_fd, const char *name) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (d) {
+                fd = -EBADF;
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                                remove_tree_at(dirfd(d), de->d_name);
+                closedir(d);
+                (void)unlinkat(dir_fd, name, AT_REMOVEDIR);
+        } else
+                (void)unlinkat(dir_fd, name, 0);
+}
+
 void statedir_release(struct statedir *sd) {
-        if (sd->dir_fd >= 0 && sd->lock_fd >= 0)
-                remove_stale_files(sd->dir_fd);
+        if (sd->dir_fd >= 0 && sd->lock_fd >= 0 && sd->path) {
+                /* The whole dir goes, a failed start's included: nothing of the node is left in
+                 * $XDG_RUNTIME_DIR. The lock goes last and is still held while it is unlinked; a
+                 * run that opened it meanwhile sees it unlinked and starts over (acquire). */
+                _cleanup_close_ int d = openat(sd->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                DIR *dir = d >= 0 && sd->remove_tree ? fdopendir(d) : NULL;
+                if (!sd->remove_tree)
+                        remove_stale_files(sd->dir_fd);
+                if (dir) {
+                        d = -EBADF;
+                        struct dirent *de;
+                        while ((de = readdir(dir)))
+                                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+                                    strcmp(de->d_name, "lock") != 0)
+                                        remove_tree_at(dirfd(dir), de->d_name);
+                        closedir(dir);
+                }
+                (void)unlinkat(sd->dir_fd, "lock", 0);
+                if (rmdir(sd->path) < 0 && errno != ENOENT && errno != ENOTEMPTY)
+                        log_debug_errno(errno, "the state dir %s stays: %m", sd->path);
+        }
         statedir_close(sd);
 }

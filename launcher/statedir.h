@@ -12,6 +12,8 @@ struct statedir {
         char *path;
         int dir_fd;
         int lock_fd; /* flock'ed for the node's lifetime; -EBADF when we do not hold the lock */
+        bool remove_tree; /* the node's default dir: release() removes all of it; a --state-dir
+                           * only loses what usernode put there and, if then empty, itself */
 };
 
 #define STATEDIR_INIT \

@@ -21,7 +21,7 @@ static const struct {
 
 /* ping without CAP_NET_RAW for every gid of the node: the kernel takes only mapped gids, so the
  * range ends at the highest gid the node's map has. */
-static int node_network_ping_range(void) {
+int node_network_ping_range(void) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/gid_map", "re");
         unsigned long inner, outer, count, highest = 0;
         char range[64];

@@ -11,6 +11,10 @@
  * /dev/net/tun is missing or closed to the user (exit EXIT_HOST). */
 int node_network_setup(const struct network_options *options);
 
+/* net.ipv4.ping_group_range = "0 HIGHEST", HIGHEST the node's highest mapped gid: the kernel
+ * refuses (EINVAL) a range with unmapped gids. Returns 0 or a negative errno. */
+int node_network_ping_range(void);
+
 /* Bind the state dir's resolv.conf and hosts on /etc/resolv.conf and /etc/hosts (after copy-up). */
 int node_network_bind_files(const char *state_dir);
 

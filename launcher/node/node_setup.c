@@ -15,6 +15,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/node/node_network.h"
 
 /* A private, empty directory at `path` instead of the copied-up symlink to the host's. */
 static int make_private_dir(const char *path) {
@@ -53,7 +54,8 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                 r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1");
                 if (r < 0)
                         return log_error_errno(r, "cannot set net.ipv4.ip_forward=1 in the node: %m");
-                r = write_string_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+                /* Only mapped gids: "0 2147483647" was refused with EINVAL on every run. */
+                r = node_network_ping_range();
                 if (r < 0)
                         log_warning_errno(r,
                                           "cannot set net.ipv4.ping_group_range in the node, ping in pods "

@@ -17,6 +17,17 @@ teardown() { stop_node; }
   [ ! -e "$NODE_STATE/child_pid" ]
 }
 
+# A failed start used to leave the state dir (and every run its lock) in $XDG_RUNTIME_DIR.
+@test "the state dir is gone after the node ends, and after a start that failed" {
+  run "$USERNODE" run --net none -- true
+  [ "$status" -eq 0 ]
+  [ ! -e "$NODE_STATE" ]
+  printf '[crio]\npath = crio-not-installed\n' > "$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --net none --config "$BATS_TEST_TMPDIR/node.ini"
+  [ "$status" -eq 3 ]
+  [ ! -e "$NODE_STATE" ]
+}
+
 @test "a second run of the same node exits 2 naming the running pid" {
   start_node -- sleep 30
   run "$USERNODE" run -- true
@@ -76,7 +87,11 @@ processes_in_pidns() {
 }
 
 @test "--state-dir puts the state where asked" {
-  run "$USERNODE" run --state-dir "$BATS_TEST_TMPDIR/custom" -- sh -c 'cat /proc/1/status >/dev/null; echo ok'
-  [ "$status" -eq 0 ]
-  [ -e "$BATS_TEST_TMPDIR/custom/lock" ]
+  NODE_STATE=$BATS_TEST_TMPDIR/custom
+  start_node --state-dir "$NODE_STATE" -- sleep 30
+  [ -e "$NODE_STATE/lock" ]
+  [ "$(cat "$NODE_STATE/pid")" = "$NODE_PID" ]
+  stop_node
+  # and takes it away when the node ends
+  [ ! -e "$NODE_STATE" ]
 }
