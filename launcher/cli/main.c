@@ -27,6 +27,8 @@ static const struct command commands[] = {
         { "logs", cmd_logs, "print (or follow) a node service's log" },
         { "status", cmd_status, "show a running node and its services" },
         { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)" },
+        { "ls", cmd_ls, "list your nodes, running or not" },
+        { "rm", cmd_rm, "remove a stopped node's data and state" },
 };
 
 static void print_help(void) {

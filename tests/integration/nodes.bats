@@ -1,0 +1,61 @@
+#!/usr/bin/env bats
+# usernode ls and usernode rm: the user's nodes, running or not, and removing a stopped one.
+
+load helpers
+
+setup() { setup_state; }
+teardown() { stop_node; }
+
+@test "ls lists nodes with data, a configuration or a state dir, running or not" {
+  mkdir -p "$XDG_DATA_HOME/usernode/alpha" "$XDG_CONFIG_HOME/usernode"
+  : > "$XDG_CONFIG_HOME/usernode/beta.ini"
+  start_node -- sleep 30
+  run "$USERNODE" ls
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "NAME"*"STATE"*"PID"*"DATA" ]]
+  [[ "$output" == *"alpha"*"stopped"* ]]
+  [[ "$output" == *"beta"*"stopped"* ]]
+  [[ "$output" =~ default\ +running\ +$NODE_PID ]]
+  run "$USERNODE" ls --json
+  python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["version"] == 1
+nodes = {n["name"]: n for n in d["nodes"]}
+assert nodes["default"]["state"] == "running" and nodes["default"]["pid"] == int(sys.argv[2]), nodes
+assert nodes["alpha"]["state"] == "stopped" and nodes["alpha"]["data_dir"].endswith("/alpha"), nodes
+assert nodes["beta"]["config_file"].endswith("/beta.ini") and nodes["beta"]["data_dir"] is None, nodes
+' "$output" "$NODE_PID"
+}
+
+# Files the node's subordinate ids own could not be removed by the user at all.
+@test "rm removes a stopped node's data, files of subordinate ids included, and keeps its config" {
+  data=$XDG_DATA_HOME/usernode/gamma
+  mkdir -p "$data" "$XDG_CONFIG_HOME/usernode"
+  : > "$XDG_CONFIG_HOME/usernode/gamma.ini"
+  run "$USERNODE" run --net none --node gamma -- sh -c \
+    "mkdir -p '$data/sub/deep' && touch '$data/sub/deep/f' && chown -R 1000:1000 '$data/sub' && chmod 000 '$data/sub/deep'"
+  [ "$status" -eq 0 ]
+  [ "$(stat -c %u "$data/sub")" != "$(id -u)" ]
+  ! rm -rf "$data" 2>/dev/null
+  run "$USERNODE" rm gamma
+  [ "$status" -eq 0 ]
+  [ ! -e "$data" ]
+  [ -e "$XDG_CONFIG_HOME/usernode/gamma.ini" ]
+}
+
+@test "rm of a running node is refused without --force, and stops it first with --force" {
+  start_node -- sleep 30
+  mkdir -p "$XDG_DATA_HOME/usernode/default/x"
+  run "$USERNODE" rm default
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"node default is running (pid $NODE_PID)"*"usernode rm --force default"* ]]
+  [ -e "$XDG_DATA_HOME/usernode/default/x" ]
+  run "$USERNODE" rm --force default
+  [ "$status" -eq 0 ]
+  ! kill -0 "$NODE_PID" 2>/dev/null
+  [ ! -e "$XDG_DATA_HOME/usernode/default" ]
+  run "$USERNODE" rm default
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no node default"* ]]
+}
