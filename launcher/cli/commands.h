@@ -12,3 +12,5 @@ int cmd_stop(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);

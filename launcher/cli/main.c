@@ -29,6 +29,8 @@ static const struct command commands[] = {
         { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)" },
         { "ls", cmd_ls, "list your nodes, running or not" },
         { "rm", cmd_rm, "remove a stopped node's data and state" },
+        { "install", cmd_install, "run a node as a systemd user service (usernode-NAME.service)" },
+        { "uninstall", cmd_uninstall, "stop, disable and remove that service" },
 };
 
 static void print_help(void) {

@@ -34,7 +34,7 @@ setup() { setup_state; }
 }
 
 @test "an unknown option is one line naming it, for every command" {
-  for cmd in run exec ports config logs status stop check ls rm; do
+  for cmd in run exec ports config logs status stop check ls rm install uninstall; do
     run "$USERNODE" "$cmd" --frobnicate=1
     [ "$status" -eq 2 ]
     [ "${#lines[@]}" -eq 1 ]
@@ -43,7 +43,7 @@ setup() { setup_state; }
 }
 
 @test "-h and --help work on every command, and 'usernode help CMD' is CMD --help" {
-  for cmd in run exec ports config logs status stop check ls rm; do
+  for cmd in run exec ports config logs status stop check ls rm install uninstall; do
     for flag in -h --help; do
       run "$USERNODE" "$cmd" "$flag"
       [ "$status" -eq 0 ]

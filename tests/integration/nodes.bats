@@ -59,3 +59,38 @@ assert nodes["beta"]["config_file"].endswith("/beta.ini") and nodes["beta"]["dat
   [ "$status" -eq 1 ]
   [[ "$output" == *"no node default"* ]]
 }
+
+# A fake systemctl on PATH records what install and uninstall ask of the user's systemd; the
+# real one runs the unit in the VM harness (not part of this file).
+fake_systemctl() {
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  printf '#!/bin/sh\necho "$*" >> "%s"\n' "$BATS_TEST_TMPDIR/systemctl.calls" > "$BATS_TEST_TMPDIR/bin/systemctl"
+  chmod +x "$BATS_TEST_TMPDIR/bin/systemctl"
+  export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+}
+
+@test "install writes a Type=notify, Delegate=yes user unit with a stop timeout from the services' grace" {
+  fake_systemctl
+  mkdir -p "$XDG_CONFIG_HOME/usernode"
+  printf '[crio]\nstop_timeout = 40s\n[kubelet]\nstop_timeout = 20s\n[service:extra]\ncommand = sleep 1\nstop_timeout = 5s\n' \
+    > "$XDG_CONFIG_HOME/usernode/n1.ini"
+  run "$USERNODE" install --node n1 --now
+  [ "$status" -eq 0 ]
+  unit=$XDG_CONFIG_HOME/systemd/user/usernode-n1.service
+  [ -f "$unit" ]
+  grep -qx 'Type=notify' "$unit"
+  grep -qx 'Delegate=yes' "$unit"
+  grep -qx 'KillMode=mixed' "$unit"
+  grep -qx 'Restart=on-failure' "$unit"
+  grep -qx 'LimitNOFILE=1048576' "$unit"
+  grep -qx 'TimeoutStopSec=80' "$unit" # 40 + 20 + 5, and 15 for the launcher
+  grep -qx "ExecStart=$USERNODE run --node n1" "$unit"
+  grep -qx -- '--user daemon-reload' "$BATS_TEST_TMPDIR/systemctl.calls"
+  grep -qx -- '--user enable --now usernode-n1.service' "$BATS_TEST_TMPDIR/systemctl.calls"
+  run "$USERNODE" uninstall --node n1
+  [ "$status" -eq 0 ]
+  [ ! -e "$unit" ]
+  grep -qx -- '--user disable --now usernode-n1.service' "$BATS_TEST_TMPDIR/systemctl.calls"
+  run "$USERNODE" uninstall --node n1
+  [ "$status" -eq 1 ]
+}
