@@ -6,6 +6,8 @@
 #   make lint       the include layering, clang-format --dry-run and cppcheck
 #   make bench      scripts/bench/*.sh, one table of ratios against the tools a user would otherwise pick
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
+#   make check-build  the Makefile as packagers use it (tests/build: flags, install)
+#   make install    PREFIX=/usr/local DESTDIR= (the binary; BINDIR overrides PREFIX/bin)
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -50,7 +52,7 @@ C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(foreach d,$(MODULE_DIRS)
 
 PROGRAM ?= usernode
 
-.PHONY: all tests check asan lint bench check-vm clean install uninstall
+.PHONY: all tests check asan lint bench check-vm check-build clean install uninstall
 all: $(PROGRAM)
 
 $(PROGRAM): $(BUILD)/launcher/cli/main.o $(BUILD)/libusernode.a
@@ -109,6 +111,9 @@ lint:
 
 bench: $(PROGRAM)
 	scripts/bench/run.sh
+
+check-build:
+	bats tests/build
 
 check-vm: $(PROGRAM)
 	tests/vm/run.sh

@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# The Makefile as a packager uses it: dpkg-buildflags' CPPFLAGS/CFLAGS/LDFLAGS honoured, -Werror
+# only for the tests, pkg-config's errors shown, make install with PREFIX and DESTDIR.
+# Run from the source tree: bats tests/build (needs the build dependencies, not root).
+
+setup() {
+  cd "$BATS_TEST_DIRNAME/../.."
+}
+
+@test "CPPFLAGS, CFLAGS and LDFLAGS of the environment reach every compile and link" {
+  run env CPPFLAGS="-Wdate-time -D_FORTIFY_SOURCE=2" CFLAGS="-g -O2 -fstack-protector-strong" \
+    LDFLAGS="-Wl,-z,relro" make -n -B BUILD="$BATS_TEST_TMPDIR/b" PROGRAM="$BATS_TEST_TMPDIR/b/usernode"
+  [ "$status" -eq 0 ]
+  compiles=$(grep -c -- ' -c -o ' <<< "$output")
+  [ "$compiles" -gt 10 ]
+  [ "$(grep -- ' -c -o ' <<< "$output" | grep -c -- '-D_FORTIFY_SOURCE=2.*-fstack-protector-strong')" -eq "$compiles" ]
+  grep -- "-o $BATS_TEST_TMPDIR/b/usernode " <<< "$output" | grep -q -- '-Wl,-z,relro'
+  # our own flags are added, not replaced by the user's
+  [ "$(grep -- ' -c -o ' <<< "$output" | grep -c -- '-std=gnu11')" -eq "$compiles" ]
+}
+
+@test "-Werror is the tests' (make check, CI), never forced on a user's build" {
+  run make -n -B BUILD="$BATS_TEST_TMPDIR/b" PROGRAM="$BATS_TEST_TMPDIR/b/usernode"
+  [ "$status" -eq 0 ]
+  ! grep -q -- '-Werror' <<< "$output"
+  run make -n -B BUILD="$BATS_TEST_TMPDIR/b" PROGRAM="$BATS_TEST_TMPDIR/b/usernode" tests
+  grep -- ' -c -o ' <<< "$output" | grep -q -- '-Werror'
+}
+
+@test "a missing pkg-config package is named and stops the build" {
+  run env PKG_CONFIG_PATH=/nonexistent PKG_CONFIG_LIBDIR=/nonexistent make -n BUILD="$BATS_TEST_TMPDIR/b"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"was not found in the pkg-config search path"* || "$output" == *"No package"* ]]
+  [[ "$output" == *"scripts/install-deps.sh"* ]]
+}
+
+@test "make install puts the binary under DESTDIR/PREFIX" {
+  run make -s install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr
+  [ "$status" -eq 0 ]
+  [ -x "$BATS_TEST_TMPDIR/root/usr/bin/usernode" ]
+  "$BATS_TEST_TMPDIR/root/usr/bin/usernode" --version
+}
