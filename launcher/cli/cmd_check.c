@@ -114,14 +114,16 @@ static int run_checks(const char *node, const char *config_path, bool json) {
         return can_run ? 0 : EXIT_HOST;
 }
 
+const struct option cli_options_check[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "node", required_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'j' },
+        {},
+};
+
 int cmd_check(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "node", required_argument, NULL, 'n' },
-                { "config", required_argument, NULL, 'c' },
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
+        const struct option *options = cli_options_check;
         const char *node = "default", *config_path = NULL;
         bool json = false;
         int c;

@@ -121,16 +121,18 @@ static int render_to_stdout(const char *node, const char *config_path, const cha
         return r < 0 ? EXIT_USAGE : 0;
 }
 
+const struct option cli_options_config[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "default", no_argument, NULL, 'D' },
+        { "render", no_argument, NULL, 'R' },
+        { "node", required_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' },
+        { "state-dir", required_argument, NULL, 's' },
+        {},
+};
+
 int cmd_config(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "default", no_argument, NULL, 'D' },
-                { "render", no_argument, NULL, 'R' },
-                { "node", required_argument, NULL, 'n' },
-                { "config", required_argument, NULL, 'c' },
-                { "state-dir", required_argument, NULL, 's' },
-                {},
-        };
+        const struct option *options = cli_options_config;
         const char *node = "default", *config_path = NULL, *state_dir = NULL;
         int mode = 0, c;
 

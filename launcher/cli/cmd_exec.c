@@ -114,14 +114,17 @@ static int exec_in_node(char **command) {
         _exit(exit_code_of(status));
 }
 
+enum { OPT_NODE = 0x100, OPT_STATE_DIR };
+
+const struct option cli_options_exec[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "node", required_argument, NULL, OPT_NODE },
+        { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+        {},
+};
+
 int cmd_exec(int argc, char **argv) {
-        enum { OPT_NODE = 0x100, OPT_STATE_DIR };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "node", required_argument, NULL, OPT_NODE },
-                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-                {},
-        };
+        const struct option *options = cli_options_exec;
         const char *node = "default", *state_dir = NULL;
         struct statedir sd = STATEDIR_INIT;
         _cleanup_free_ char *path = NULL;

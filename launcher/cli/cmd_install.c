@@ -106,12 +106,14 @@ static void print_install_help(void) {
                "  -h, --help     show this help\n");
 }
 
+const struct option cli_options_install[] = {
+        { "help", no_argument, NULL, 'h' },         { "node", required_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' }, { "now", no_argument, NULL, 'N' },
+        { "print", no_argument, NULL, 'P' },        {},
+};
+
 int cmd_install(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },         { "node", required_argument, NULL, 'n' },
-                { "config", required_argument, NULL, 'c' }, { "now", no_argument, NULL, 'N' },
-                { "print", no_argument, NULL, 'P' },        {},
-        };
+        const struct option *options = cli_options_install;
         const char *node = "default", *config_path = NULL;
         bool now = false, print_only = false;
         char exec[PATH_MAX];
@@ -195,12 +197,14 @@ int cmd_install(int argc, char **argv) {
         return 0;
 }
 
+const struct option cli_options_uninstall[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "node", required_argument, NULL, 'n' },
+        {},
+};
+
 int cmd_uninstall(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "node", required_argument, NULL, 'n' },
-                {},
-        };
+        const struct option *options = cli_options_uninstall;
         const char *node = "default";
         int c;
 

@@ -138,12 +138,14 @@ static int follow(const char *dir, const char *path, int fd) {
         }
 }
 
+const struct option cli_options_logs[] = {
+        { "help", no_argument, NULL, 'h' },        { "follow", no_argument, NULL, 'f' },
+        { "node", required_argument, NULL, 'N' },  { "lines", required_argument, NULL, 'n' },
+        { "since", required_argument, NULL, 'S' }, {},
+};
+
 int cmd_logs(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },        { "follow", no_argument, NULL, 'f' },
-                { "node", required_argument, NULL, 'N' },  { "lines", required_argument, NULL, 'n' },
-                { "since", required_argument, NULL, 'S' }, {},
-        };
+        const struct option *options = cli_options_logs;
         const char *node = "default";
         bool follow_mode = false;
         struct line_filter filter = {};

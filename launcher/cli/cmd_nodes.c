@@ -143,12 +143,14 @@ static json_object *string_or_null(const char *s) {
         return s ? json_object_new_string(s) : NULL;
 }
 
+const struct option cli_options_ls[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "json", no_argument, NULL, 'j' },
+        {},
+};
+
 int cmd_ls(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
+        const struct option *options = cli_options_ls;
         char *names[NODES_MAX];
         size_t n = 0;
         bool json = false;
@@ -247,12 +249,14 @@ static int stop_and_wait(const char *node, const char *state_dir) {
         return log_error_errno(ETIMEDOUT, "rm: node %s did not stop within %ds", node, RM_STOP_WAIT_SEC);
 }
 
+const struct option cli_options_rm[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "force", no_argument, NULL, 'f' },
+        {},
+};
+
 int cmd_rm(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "force", no_argument, NULL, 'f' },
-                {},
-        };
+        const struct option *options = cli_options_rm;
         bool force = false;
         int c, r = 0;
 

@@ -173,14 +173,16 @@ static int ports_rm(const struct ports_target *target, int argc, char **argv) {
         return 0;
 }
 
+const struct option cli_options_ports[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "node", required_argument, NULL, 'n' },
+        { "state-dir", required_argument, NULL, 's' },
+        { "json", no_argument, NULL, 'j' },
+        {},
+};
+
 int cmd_ports(int argc, char **argv) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "node", required_argument, NULL, 'n' },
-                { "state-dir", required_argument, NULL, 's' },
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
+        const struct option *options = cli_options_ports;
         struct ports_target target = { .node = "default" };
         int c;
 

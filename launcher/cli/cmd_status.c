@@ -19,14 +19,16 @@ struct target {
         bool json;
 };
 
+const struct option cli_options_status[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "node", required_argument, NULL, 'n' },
+        { "state-dir", required_argument, NULL, 's' },
+        { "json", no_argument, NULL, 'j' },
+        {},
+};
+
 static int parse_target(int argc, char **argv, const char *usage, bool allow_json, struct target *t) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "node", required_argument, NULL, 'n' },
-                { "state-dir", required_argument, NULL, 's' },
-                { "json", no_argument, NULL, 'j' },
-                {},
-        };
+        const struct option *options = cli_options_status;
         int c;
         *t = (struct target){ .node = "default" };
         opterr = 0;

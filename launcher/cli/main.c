@@ -11,27 +11,12 @@
 #define USERNODE_VERSION "0.1.0-unknown"
 #endif
 
-struct command {
-        const char *name;
-        int (*run)(int argc, char **argv);
-        const char *summary;
-};
-
-static const struct command commands[] = {
-        { "run", cmd_run, "start a node (or run CMD in fresh namespaces)" },
-        { "check", cmd_check, "check everything a node needs on this host, with the fixes" },
-        { "exec", cmd_exec, "run a command inside a running node" },
-        { "ports", cmd_ports, "publish ports of a running node on the host" },
-        { "config", cmd_config,
-          "show the configuration (--default) or what a node would render (--render)" },
-        { "logs", cmd_logs, "print (or follow) a node service's log" },
-        { "status", cmd_status, "show a running node and its services" },
-        { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)" },
-        { "ls", cmd_ls, "list your nodes, running or not" },
-        { "rm", cmd_rm, "remove a stopped node's data and state" },
-        { "install", cmd_install, "run a node as a systemd user service (usernode-NAME.service)" },
-        { "uninstall", cmd_uninstall, "stop, disable and remove that service" },
-};
+static size_t n_commands(void) {
+        size_t n = 0;
+        while (cli_commands[n].name)
+                n++;
+        return n;
+}
 
 static void print_help(void) {
         printf("usage: usernode [--debug] COMMAND [OPTIONS]\n"
@@ -39,9 +24,9 @@ static void print_help(void) {
                "Runs a Kubernetes worker node as an ordinary user.\n"
                "\n"
                "Commands:\n");
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                printf("  %-8s %s\n", commands[i].name, commands[i].summary);
-        printf("  %-8s %s\n", "help", "show this help");
+        for (size_t i = 0; i < n_commands(); i++)
+                printf("  %-11s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        printf("  %-11s %s\n", "help", "show this help");
         printf("\n"
                "Global options:\n"
                "  --debug      log every step\n"
@@ -86,11 +71,11 @@ int main(int argc, char **argv) {
         if (strcmp(name, "help") == 0 && first + 1 < argc) {
                 /* `usernode help CMD` is `usernode CMD --help`. */
                 static char help_flag[] = "--help";
-                for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                        if (strcmp(argv[first + 1], commands[i].name) == 0) {
+                for (size_t i = 0; i < n_commands(); i++)
+                        if (strcmp(argv[first + 1], cli_commands[i].name) == 0) {
                                 char *help_argv[] = { argv[first + 1], help_flag, NULL };
                                 optind = 0;
-                                return commands[i].run(2, help_argv);
+                                return cli_commands[i].run(2, help_argv);
                         }
                 log_error("help: unknown command \"%s\"; see 'usernode help'", argv[first + 1]);
                 return EXIT_USAGE;
@@ -99,10 +84,10 @@ int main(int argc, char **argv) {
                 print_help();
                 return 0;
         }
-        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                if (strcmp(name, commands[i].name) == 0) {
+        for (size_t i = 0; i < n_commands(); i++)
+                if (strcmp(name, cli_commands[i].name) == 0) {
                         optind = 0; /* reset getopt for the subcommand's own parser */
-                        return commands[i].run(argc - first, argv + first);
+                        return cli_commands[i].run(argc - first, argv + first);
                 }
         log_error("unknown command \"%s\"; see 'usernode help'", name);
         return EXIT_USAGE;

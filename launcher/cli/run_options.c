@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "launcher/cli/cli_options.h"
+#include "launcher/cli/commands.h"
 #include "launcher/config/config.h"
 #include "launcher/statedir.h"
 #include "netns/portspec.h"
@@ -99,25 +100,28 @@ static int run_options_add_publish(struct run_options *o, char *spec_text) {
         return 0;
 }
 
+enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET, OPT_NETWORK_KEY };
+
+const struct option cli_options_run[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "node", required_argument, NULL, OPT_NODE },
+        { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "net", required_argument, NULL, OPT_NET },
+        /* [network] keys, each mapped to its key by network_flag_keys. */
+        { "mtu", required_argument, NULL, OPT_NETWORK_KEY },
+        { "cidr", required_argument, NULL, OPT_NETWORK_KEY },
+        { "host-loopback", optional_argument, NULL, OPT_NETWORK_KEY },
+        { "ipv6", optional_argument, NULL, OPT_NETWORK_KEY },
+        { "outbound-addr", required_argument, NULL, OPT_NETWORK_KEY },
+        { "dns", required_argument, NULL, OPT_NETWORK_KEY },
+        { "net-sandbox", required_argument, NULL, OPT_NETWORK_KEY },
+        { "publish", required_argument, NULL, 'p' },
+        {},
+};
+
 int run_options_parse(int argc, char **argv, struct run_options *ret) {
-        enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET, OPT_NETWORK_KEY };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "node", required_argument, NULL, OPT_NODE },
-                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-                { "config", required_argument, NULL, OPT_CONFIG },
-                { "net", required_argument, NULL, OPT_NET },
-                /* [network] keys, each mapped to its key by network_flag_keys. */
-                { "mtu", required_argument, NULL, OPT_NETWORK_KEY },
-                { "cidr", required_argument, NULL, OPT_NETWORK_KEY },
-                { "host-loopback", optional_argument, NULL, OPT_NETWORK_KEY },
-                { "ipv6", optional_argument, NULL, OPT_NETWORK_KEY },
-                { "outbound-addr", required_argument, NULL, OPT_NETWORK_KEY },
-                { "dns", required_argument, NULL, OPT_NETWORK_KEY },
-                { "net-sandbox", required_argument, NULL, OPT_NETWORK_KEY },
-                { "publish", required_argument, NULL, 'p' },
-                {},
-        };
+        const struct option *options = cli_options_run;
         /* The [network] key of each OPT_NETWORK_KEY flag. */
         static const char *const network_flag_keys[][2] = {
                 { "--mtu", "mtu" },

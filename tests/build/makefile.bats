@@ -39,4 +39,8 @@ setup() {
   [ "$status" -eq 0 ]
   [ -x "$BATS_TEST_TMPDIR/root/usr/bin/usernode" ]
   "$BATS_TEST_TMPDIR/root/usr/bin/usernode" --version
+  grep -q 'complete -F _usernode usernode' "$BATS_TEST_TMPDIR/root/usr/share/bash-completion/completions/usernode"
+  grep -q '^#compdef usernode' "$BATS_TEST_TMPDIR/root/usr/share/zsh/site-functions/_usernode"
+  run make -s uninstall DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr
+  [ ! -e "$BATS_TEST_TMPDIR/root/usr/bin/usernode" ]
 }

@@ -80,6 +80,33 @@ setup() { setup_state; }
   python3 -c 'import json,sys; e=json.loads(sys.argv[1]); assert "unknown option --frob" in e["error"]["message"], e' "$output"
 }
 
+@test "completion scripts are generated from the parsers' option tables" {
+  "$USERNODE" completion bash > "$BATS_TEST_TMPDIR/usernode.bash"
+  bash -n "$BATS_TEST_TMPDIR/usernode.bash"
+  # shellcheck disable=SC1090
+  source "$BATS_TEST_TMPDIR/usernode.bash"
+  COMP_WORDS=(usernode ports add --n); COMP_CWORD=3; _usernode
+  [ "${COMPREPLY[*]}" = "--node" ]
+  COMP_WORDS=(usernode run --); COMP_CWORD=2; _usernode
+  for opt in --node --state-dir --config --net --mtu --cidr --host-loopback --ipv6 --outbound-addr --dns \
+    --net-sandbox --publish --help; do
+    [[ " ${COMPREPLY[*]} " == *" $opt "* ]]
+  done
+  # every option completed for a command is one its parser takes
+  for cmd in run check exec ports config logs status ls rm install uninstall; do
+    COMP_WORDS=(usernode "$cmd" --); COMP_CWORD=2; _usernode
+    for opt in "${COMPREPLY[@]}"; do
+      run "$USERNODE" "$cmd" "$opt" --help
+      [[ "$output" != *"unknown option"* ]]
+    done
+  done
+  COMP_WORDS=(usernode st); COMP_CWORD=1; _usernode
+  [ "${COMPREPLY[*]}" = "status stop" ]
+  "$USERNODE" completion zsh > "$BATS_TEST_TMPDIR/_usernode"
+  if command -v zsh > /dev/null; then zsh -n "$BATS_TEST_TMPDIR/_usernode"; fi
+  grep -q '^#compdef usernode' "$BATS_TEST_TMPDIR/_usernode"
+}
+
 @test "help lists the commands" {
   run "$USERNODE" help
   [ "$status" -eq 0 ]
