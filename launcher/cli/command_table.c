@@ -24,5 +24,7 @@ const struct cli_command cli_commands[] = {
           cli_options_install, "" },
         { "uninstall", cmd_uninstall, "stop, disable and remove that service", cli_options_uninstall, "" },
         { "completion", cmd_completion, "print the bash or zsh completion script", NULL, "bash zsh" },
+        { "manpage", cmd_manpage, "print the man page usernode.1 or usernode.ini.5", NULL,
+          "usernode.1 usernode.ini.5" },
         {},
 };

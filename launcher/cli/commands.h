@@ -34,3 +34,4 @@ struct cli_command {
 extern const struct cli_command cli_commands[];
 
 int cmd_completion(int argc, char **argv);
+int cmd_manpage(int argc, char **argv);

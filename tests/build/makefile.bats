@@ -41,6 +41,8 @@ setup() {
   "$BATS_TEST_TMPDIR/root/usr/bin/usernode" --version
   grep -q 'complete -F _usernode usernode' "$BATS_TEST_TMPDIR/root/usr/share/bash-completion/completions/usernode"
   grep -q '^#compdef usernode' "$BATS_TEST_TMPDIR/root/usr/share/zsh/site-functions/_usernode"
+  [ -s "$BATS_TEST_TMPDIR/root/usr/share/man/man1/usernode.1" ]
+  [ -s "$BATS_TEST_TMPDIR/root/usr/share/man/man5/usernode.ini.5" ]
   run make -s uninstall DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr
   [ ! -e "$BATS_TEST_TMPDIR/root/usr/bin/usernode" ]
 }

@@ -107,6 +107,26 @@ setup() { setup_state; }
   grep -q '^#compdef usernode' "$BATS_TEST_TMPDIR/_usernode"
 }
 
+@test "the man pages come from the commands' help and the configuration schema" {
+  run "$USERNODE" manpage usernode.1
+  [ "$status" -eq 0 ]
+  page=$output
+  for cmd in run check exec ports config logs status stop ls rm install uninstall completion; do
+    [[ "$page" == *".SS $cmd"* ]]
+  done
+  [[ "$page" == *"\\-\\-mtu"* ]]
+  run "$USERNODE" manpage usernode.ini.5
+  [ "$status" -eq 0 ]
+  for key in mode mtu cidr restart_delay_min log_keep command environment; do
+    [[ "$output" == *".B $key"* ]]
+  done
+  [[ "$output" == *".SH [service:NAME]"* ]]
+  if command -v groff > /dev/null; then
+    "$USERNODE" manpage usernode.1 | groff -man -Tutf8 -ww -z 2>&1 | { ! grep .; }
+    "$USERNODE" manpage usernode.ini.5 | groff -man -Tutf8 -ww -z 2>&1 | { ! grep .; }
+  fi
+}
+
 @test "help lists the commands" {
   run "$USERNODE" help
   [ "$status" -eq 0 ]
