@@ -187,6 +187,15 @@ static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *user
         (void)source;
         l->init_pid = 0;
         int code = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+        /* A one-off command's status comes back as the init's exit status, so only a node whose
+         * init itself was killed, or whose services' init failed, is worth a word. */
+        if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+                log_error("the node init (pid %d) was killed by SIG%s%s; the node is gone", (int)si->si_pid,
+                          sigabbrev_np(si->si_status) ?: "?",
+                          si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+        else if (l->with_services && code != 0)
+                log_error("the node init (pid %d) exited with status %d; the node is gone", (int)si->si_pid,
+                          code);
         return sd_event_exit(l->event, code);
 }
 

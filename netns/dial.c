@@ -105,15 +105,21 @@ static void send_reply(struct dial_helper *helper, uint64_t cookie, int error, i
 }
 
 /* A TCP socket as the forwarder wants it: non-blocking, no Nagle (it relays segments as they
- * come), and ~15 s instead of ~2 min of SYN retries towards an address that never answers. */
+ * come), and ~15 s instead of ~2 min of SYN retries towards an address that never answers.
+ * TCP_USER_TIMEOUT bounds the other way a handshake hangs: a server whose accept queue
+ * overflowed drops our last ACK, our side counts as connected, and the client's bytes are
+ * retransmitted for many minutes. The forwarder lifts it once the node has answered
+ * (DIAL_HANDSHAKE_TIMEOUT_MS, dial.h). */
 static int tcp_socket(int family) {
         int one = 1, syn_retries = 3;
+        unsigned user_timeout = DIAL_HANDSHAKE_TIMEOUT_MS;
         int sock = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
         if (sock < 0)
                 return negative_errno();
         (void)setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         (void)setsockopt(sock, IPPROTO_TCP, TCP_SYNCNT, &syn_retries, sizeof(syn_retries));
+        (void)setsockopt(sock, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
         return sock;
 }
 
@@ -138,6 +144,7 @@ static int socket_error(int sock) {
         return error;
 }
 
+/* Removes the watch first, then closes the socket (see on_connect_done()). */
 static void pending_free(struct pending_connect *p) {
         LIST_REMOVE(p, link);
         sd_event_source_disable_unref(p->source);
@@ -152,9 +159,11 @@ static int on_connect_done(sd_event_source *source, int fd, uint32_t revents, vo
         (void)source;
         (void)revents;
 
-        send_reply(p->helper, p->cookie, error, error == 0 ? p->fd : -EBADF);
-        if (error == 0)
-                p->fd = -EBADF; /* send_reply closed it */
+        /* The watch goes before the socket does: a socket in flight by SCM_RIGHTS is still open
+         * after our close(), so epoll would keep reporting it to a freed source, and
+         * EPOLL_CTL_DEL on the closed number can no longer remove it. */
+        p->source = sd_event_source_disable_unref(p->source);
+        send_reply(p->helper, p->cookie, error, error == 0 ? TAKE_FD(p->fd) : -EBADF);
         pending_free(p);
         return 0;
 }

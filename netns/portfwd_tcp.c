@@ -3,10 +3,12 @@
  * between the two with splice(2) through pipes from a small pool, both directions, with
  * back-pressure, half-close and reset propagation. At the open-file limit listeners pause. */
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "netns/dial.h"
 #include "netns/portfwd_internal.h"
 
 #define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
@@ -114,6 +116,15 @@ static int conn_want_writable(struct tcp_conn *c, int side) {
         return sd_event_source_set_io_events(c->source[side], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
+/* The node's server has answered, so the handshake did complete: from now on a stalled peer is
+ * the client's business, as on a direct connection (dial.h, DIAL_HANDSHAKE_TIMEOUT_MS). */
+static void node_answered(struct tcp_conn *c) {
+        unsigned none = 0;
+
+        c->node_answered = true;
+        (void)setsockopt(c->fd[NODE], IPPROTO_TCP, TCP_USER_TIMEOUT, &none, sizeof(none));
+}
+
 /* Moves bytes from fd[from] to the other side until both would block, the pipe's bytes are all
  * delivered, or *rounds runs out. Returns 0, or a negative errno with *failed naming the side
  * whose socket broke. */
@@ -138,6 +149,8 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                         if (n > 0) {
                                 h->pending += (size_t)n;
                                 progress = true;
+                                if (from == NODE && !c->node_answered)
+                                        node_answered(c);
                         } else if (n == 0) {
                                 h->eof = true;
                         } else if (errno != EAGAIN && errno != EINTR) {
