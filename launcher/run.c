@@ -345,7 +345,7 @@ static int launcher_run(struct launcher *l) {
                 return EXIT_RUNTIME;
         r = statedir_acquire(&l->statedir, l->options->node, state_path);
         if (r < 0)
-                return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
+                return r == -EBUSY || r == -EPERM ? EXIT_USAGE : EXIT_RUNTIME; /* running; unsafe dir */
 
         /* Before the clone: the init must start in the node's delegated cgroup, and the launcher
          * must have left it for a leaf so controllers can be enabled. */
