@@ -186,6 +186,8 @@ static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *user
         struct launcher *l = userdata;
         (void)source;
         l->init_pid = 0;
+        /* What is left is cleanup: a run started now waits for our lock instead of failing. */
+        (void)statedir_mark_stopping(&l->statedir);
         int code = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
         /* A one-off command's status comes back as the init's exit status, so only a node whose
          * init itself was killed, or whose services' init failed, is worth a word. */

@@ -154,6 +154,60 @@ int statedir_read_pid(const struct statedir *sd, const char *name, pid_t *ret) {
         return 0;
 }
 
+#define STOPPING_WAIT_MS 5000 /* for a launcher that is cleaning up after its node */
+#define STOPPING_POLL_MS 10
+#define LIVE_GRACE_MS 250 /* before a node that looks alive counts as running */
+
+/* Whether pid is gone or a zombie (dead, not reaped yet). */
+static bool process_dead(pid_t pid) {
+        char path[64], buffer[256];
+        _cleanup_close_ int fd = -EBADF;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT;
+        ssize_t n = read(fd, buffer, sizeof(buffer) - 1);
+        if (n <= 0)
+                return false;
+        buffer[n] = '\0';
+        const char *paren = strrchr(buffer, ')'); /* the state follows the command's name */
+        return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+/* Whether the launcher holding the lock only cleans up: it said so (statedir_mark_stopping()),
+ * or its node init is already dead and it has not got round to saying so. */
+static bool holder_is_stopping(const struct statedir *sd) {
+        pid_t init;
+
+        if (faccessat(sd->dir_fd, "stopping", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return true;
+        return statedir_read_pid(sd, "child_pid", &init) == 0 && process_dead(init);
+}
+
+/* Takes the lock, waiting for it a moment (LIVE_GRACE_MS: a kill -9 of the node init takes
+ * effect after kill() returned), and while the launcher that holds it is only cleaning up after
+ * its node, up to STOPPING_WAIT_MS. Returns 0 or -1 with errno set, as flock(). */
+static int lock_or_wait_for_stopping(struct statedir *sd) {
+        for (int waited = 0;; waited += STOPPING_POLL_MS) {
+                if (flock(sd->lock_fd, LOCK_EX | LOCK_NB) == 0)
+                        return 0;
+                if (errno != EWOULDBLOCK)
+                        return -1;
+                if (waited >= STOPPING_WAIT_MS || (waited >= LIVE_GRACE_MS && !holder_is_stopping(sd))) {
+                        errno = EWOULDBLOCK;
+                        return -1;
+                }
+                (void)usleep(STOPPING_POLL_MS * 1000);
+        }
+}
+
+int statedir_mark_stopping(struct statedir *sd) {
+        if (sd->dir_fd < 0 || sd->lock_fd < 0)
+                return -EBADF;
+        return statedir_write_file(sd, "stopping", "");
+}
+
 int statedir_acquire(struct statedir *sd, const char *node, const char *path) {
         int r;
 
@@ -170,7 +224,7 @@ int statedir_acquire(struct statedir *sd, const char *node, const char *path) {
         sd->lock_fd = openat(sd->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (sd->lock_fd < 0)
                 return log_error_errno(errno, "cannot open %s/lock: %m", path);
-        if (flock(sd->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        if (lock_or_wait_for_stopping(sd) < 0) {
                 int saved = errno;
                 /* Not ours: statedir_release() must not clean up after the running node. */
                 closep(&sd->lock_fd);

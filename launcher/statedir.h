@@ -40,6 +40,9 @@ int statedir_write_pids(struct statedir *sd, pid_t launcher, pid_t init);
 /* Read a pid file of a running node ("pid" or "child_pid"). */
 int statedir_read_pid(const struct statedir *sd, const char *name, pid_t *ret);
 
+/* The node is gone and the launcher only cleans up: a new run waits for the lock (a few
+ * seconds at most) instead of being refused as "already running". */
+int statedir_mark_stopping(struct statedir *sd);
 /* Remove the run's files (keeping the dir and lock) and release the lock. */
 void statedir_release(struct statedir *sd);
 

@@ -118,3 +118,18 @@ processes_in_pidns() {
   [ "$status" -eq 2 ]
   [[ "$output" == *"$XDG_RUNTIME_DIR/usernode is writable by others"* ]]
 }
+
+# Issue 12: the launcher held the lock while it cleaned up after its node init, and a run right
+# after kill -9 of the init was refused "already running" (8 of 10).
+@test "right after kill -9 of the node init a new run starts (10 trials)" {
+  for trial in 1 2 3 4 5 6 7 8 9 10; do
+    start_node -- sleep 120
+    kill -KILL "$(cat "$NODE_STATE/child_pid")"
+    run "$USERNODE" run -- echo "trial $trial"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "trial $trial" ]
+    wait "$NODE_PID" || true
+    NODE_PID=
+  done
+}
