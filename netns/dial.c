@@ -105,21 +105,15 @@ static void send_reply(struct dial_helper *helper, uint64_t cookie, int error, i
 }
 
 /* A TCP socket as the forwarder wants it: non-blocking, no Nagle (it relays segments as they
- * come), and ~15 s instead of ~2 min of SYN retries towards an address that never answers.
- * TCP_USER_TIMEOUT bounds the other way a handshake hangs: a server whose accept queue
- * overflowed drops our last ACK, our side counts as connected, and the client's bytes are
- * retransmitted for many minutes. The forwarder lifts it once the node has answered
- * (DIAL_HANDSHAKE_TIMEOUT_MS, dial.h). */
+ * come), and ~15 s instead of ~2 min of SYN retries towards an address that never answers. */
 static int tcp_socket(int family) {
         int one = 1, syn_retries = 3;
-        unsigned user_timeout = DIAL_HANDSHAKE_TIMEOUT_MS;
         int sock = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
         if (sock < 0)
                 return negative_errno();
         (void)setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         (void)setsockopt(sock, IPPROTO_TCP, TCP_SYNCNT, &syn_retries, sizeof(syn_retries));
-        (void)setsockopt(sock, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
         return sock;
 }
 

@@ -27,10 +27,6 @@ enum dial_message {
 };
 
 #define DIAL_SOCKETS_MAX 64 /* per DIAL_MSG_SOCKETS request */
-/* TCP sockets from the helper carry TCP_USER_TIMEOUT of this much: bytes the node leaves
- * unacknowledged that long (a handshake its full accept queue dropped) reset the connection.
- * The forwarder sets it back to 0 (the kernel's default) once the node has sent a byte. */
-#define DIAL_HANDSHAKE_TIMEOUT_MS 10000
 
 struct dial_request {
         uint64_t cookie;

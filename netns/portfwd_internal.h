@@ -64,7 +64,8 @@ struct tcp_conn {
         sd_event_source *resume; /* continues a pump that used up its rounds */
         unsigned resume_mask; /* the halves it continues */
         bool writable_watched[2];
-        bool node_answered; /* a byte came from the node: its TCP_USER_TIMEOUT is lifted (dial.h) */
+        bool node_answered; /* a byte came from the node: the silence check is over */
+        sd_event_source *silence_check; /* until then (portfwd_tcp.c, node_silence_check()) */
         struct tcp_half half[2]; /* half[CLIENT]: client -> node; half[NODE]: node -> client */
         struct dial_call *call;
 };
