@@ -11,7 +11,7 @@ declare -A group=(
   [test]="libcmocka-dev bats uidmap iproute2 procps util-linux python3 socat passwd"
   [lint]="clang-format cppcheck"
   [vm]="qemu-system-x86 debootstrap e2fsprogs cpio"
-  [bench]="slirp4netns rootlesskit iperf3 hyperfine"
+  [bench]="slirp4netns rootlesskit passt iperf3 hyperfine"
 )
 
 groups=("$@")
