@@ -10,6 +10,7 @@
 # Prints one markdown table: Gbps and their ratios, each engine's peak RSS and CPU seconds per GB.
 #
 # Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
+#      USERNODE_BEFORE=another usernode binary to measure in the same rounds (a change's before),
 #      BENCH_RAW=1 to print every run's numbers on stderr, REVERSE=1 to measure host -> node
 #      (iperf3 -R) instead.
 # As root it runs itself as the unprivileged test user (scripts/test-user.sh), as check.sh does.
@@ -26,7 +27,7 @@ if [ "$(id -u)" -eq 0 ]; then
   exec setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups --reset-env -- \
     env HOME="$TEST_HOME" USER="$TEST_USER" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
     XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-}" BENCH_RAW="${BENCH_RAW:-}" REVERSE="${REVERSE:-}" \
-    USERNODE="${USERNODE:-$top/usernode}" \
+    USERNODE="${USERNODE:-$top/usernode}" USERNODE_BEFORE="${USERNODE_BEFORE:-}" \
     bash "$top/scripts/bench/net.sh"
 fi
 
@@ -81,7 +82,7 @@ sample_engine() {
 
 # run_usernode MTU DIR
 run_usernode() {
-  local mtu=$1 dir=$2 pid
+  local mtu=$1 dir=$2 pid usernode=${3:-$usernode}
   mkdir -p "$dir/state"
   client_script "$dir" >"$dir/client.sh"
   # No config file of the user's: both tools get exactly the flags below.
@@ -92,6 +93,11 @@ run_usernode() {
   sample_engine "$(cat "$dir/state/engine.pid")" "$dir"
   touch "$dir/sampled"
   wait "$pid" || true
+}
+
+# run_before MTU DIR: the same as run_usernode, with USERNODE_BEFORE.
+run_before() {
+  run_usernode "$1" "$2" "$USERNODE_BEFORE"
 }
 
 # run_slirp4netns MTU DIR
@@ -157,7 +163,9 @@ for mtu in 1500 65520; do
   for r in $(seq "$rounds"); do
     # Rotate which goes first, so none always gets the cooler machine.
     tools=(usernode slirp4netns pasta loopback)
-    order="${tools[*]:$((r % 4))} ${tools[*]:0:$((r % 4))}"
+    [ -n "${USERNODE_BEFORE:-}" ] && tools+=(before)
+    n=${#tools[@]}
+    order="${tools[*]:$((r % n))} ${tools[*]:0:$((r % n))}"
     for tool in $order; do
       d="$work/$mtu-$r-$tool"
       mkdir -p "$d"
@@ -168,7 +176,7 @@ for mtu in 1500 65520; do
   python3 - "$work/raw" "$mtu" "$hz" "$direction" <<'EOF_PY'
 import statistics, sys
 raw, mtu, hz, direction = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-runs = {"usernode": [], "slirp4netns": [], "pasta": [], "loopback": []}
+runs = {"usernode": [], "slirp4netns": [], "pasta": [], "loopback": [], "before": []}
 for line in open(raw):
     tool, m, _, bps, nbytes, rss, ticks = line.split()
     if m == "mtu=" + mtu:
@@ -181,6 +189,8 @@ def summary(rs):
 u = summary(runs["usernode"])
 n = len(runs["usernode"])
 tools = {"slirp4netns": "slirp4netns 1.2, sandbox+seccomp", "pasta": "pasta (passt 2023-03)"}
+if runs["before"]:
+    tools["before"] = "usernode before this change"
 def row(what, ours, theirs, unit, tool, better):
     ratio = ours / theirs if theirs else float("nan")
     print(f"| net: {what}, MTU {mtu} | {ours:.2f} {unit} | {theirs:.2f} {unit} ({tool}) | "
