@@ -3,7 +3,8 @@
 #   make            build ./usernode
 #   make check      install what is missing (as root), build, run every test, print "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
-#   make lint       clang-format --dry-run and cppcheck
+#   make lint       the include layering, clang-format --dry-run and cppcheck
+#   make fuzz       libFuzzer targets (clang, ASan+UBSan) from tests/fuzz, FUZZ_SECONDS each (60)
 #   make bench      scripts/bench/*.sh, one table of ratios against the tools a user would otherwise pick
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
 
@@ -28,11 +29,13 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
-C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.h)) $(wildcard tests/unit/*.h)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS) $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.h)) $(wildcard tests/unit/*.h)
 
 PROGRAM ?= usernode
 
-.PHONY: all tests check asan lint bench check-vm clean
+.PHONY: all tests check asan lint bench check-vm clean fuzz fuzz-build
 all: $(PROGRAM)
 
 $(PROGRAM): $(BUILD)/launcher/cli/main.o $(BUILD)/libusernode.a
@@ -59,6 +62,16 @@ $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libusernode.a
 
 tests: $(PROGRAM) $(UNIT_BINS) $(HELPER_BINS)
 
+# Built by scripts/fuzz.sh with BUILD=build-fuzz CC=clang and the fuzzer's sanitizers.
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libusernode.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	scripts/fuzz.sh
+
 check:
 	scripts/check.sh
 
@@ -66,6 +79,7 @@ asan:
 	scripts/check.sh --asan
 
 lint:
+	scripts/check-layering.sh
 	clang-format --dry-run --Werror $(C_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -I. \
@@ -78,6 +92,6 @@ check-vm: $(PROGRAM)
 	tests/vm/run.sh
 
 clean:
-	rm -rf build build-asan usernode usernode-asan
+	rm -rf build build-asan build-fuzz usernode usernode-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

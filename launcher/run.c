@@ -186,7 +186,18 @@ static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *user
         struct launcher *l = userdata;
         (void)source;
         l->init_pid = 0;
+        /* What is left is cleanup: a run started now waits for our lock instead of failing. */
+        (void)statedir_mark_stopping(&l->statedir);
         int code = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+        /* A one-off command's status comes back as the init's exit status, so only a node whose
+         * init itself was killed, or whose services' init failed, is worth a word. */
+        if (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED)
+                log_error("the node init (pid %d) was killed by SIG%s%s; the node is gone", (int)si->si_pid,
+                          sigabbrev_np(si->si_status) ?: "?",
+                          si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+        else if (l->with_services && code != 0)
+                log_error("the node init (pid %d) exited with status %d; the node is gone", (int)si->si_pid,
+                          code);
         return sd_event_exit(l->event, code);
 }
 
@@ -336,7 +347,7 @@ static int launcher_run(struct launcher *l) {
                 return EXIT_RUNTIME;
         r = statedir_acquire(&l->statedir, l->options->node, state_path);
         if (r < 0)
-                return r == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
+                return r == -EBUSY || r == -EPERM ? EXIT_USAGE : EXIT_RUNTIME; /* running; unsafe dir */
 
         /* Before the clone: the init must start in the node's delegated cgroup, and the launcher
          * must have left it for a leaf so controllers can be enabled. */

@@ -25,7 +25,9 @@ bool statedir_node_name_valid(const char *name);
 int statedir_resolve(const char *node, const char *override, bool warn, char **ret_path);
 
 /* Create (0700, owned by us) and lock the state dir, then clean what a killed run left. Returns
- * -EBUSY with the message "node NAME is already running (pid P)" logged if it is locked. */
+ * -EBUSY with the message "node NAME is already running (pid P)" logged if it is locked, -EPERM
+ * (logged) when it, or in the default layout its parent, is another user's, writable by group or
+ * others, or a symlink. */
 int statedir_acquire(struct statedir *sd, const char *node, const char *path);
 
 /* Open an existing state dir without locking it (for exec/stop/status clients). Returns
@@ -38,6 +40,9 @@ int statedir_write_pids(struct statedir *sd, pid_t launcher, pid_t init);
 /* Read a pid file of a running node ("pid" or "child_pid"). */
 int statedir_read_pid(const struct statedir *sd, const char *name, pid_t *ret);
 
+/* The node is gone and the launcher only cleans up: a new run waits for the lock (a few
+ * seconds at most) instead of being refused as "already running". */
+int statedir_mark_stopping(struct statedir *sd);
 /* Remove the run's files (keeping the dir and lock) and release the lock. */
 void statedir_release(struct statedir *sd);
 

@@ -138,6 +138,7 @@ static int socket_error(int sock) {
         return error;
 }
 
+/* Removes the watch first, then closes the socket (see on_connect_done()). */
 static void pending_free(struct pending_connect *p) {
         LIST_REMOVE(p, link);
         sd_event_source_disable_unref(p->source);
@@ -152,9 +153,11 @@ static int on_connect_done(sd_event_source *source, int fd, uint32_t revents, vo
         (void)source;
         (void)revents;
 
-        send_reply(p->helper, p->cookie, error, error == 0 ? p->fd : -EBADF);
-        if (error == 0)
-                p->fd = -EBADF; /* send_reply closed it */
+        /* The watch goes before the socket does: a socket in flight by SCM_RIGHTS is still open
+         * after our close(), so epoll would keep reporting it to a freed source, and
+         * EPOLL_CTL_DEL on the closed number can no longer remove it. */
+        p->source = sd_event_source_disable_unref(p->source);
+        send_reply(p->helper, p->cookie, error, error == 0 ? TAKE_FD(p->fd) : -EBADF);
         pending_free(p);
         return 0;
 }

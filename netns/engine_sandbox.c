@@ -1,5 +1,8 @@
 /* engine_sandbox.c: user + mount namespace, empty root, no capabilities, seccomp.
  *
+ * The root holds /etc and, on an empty /run, only what the host's resolv.conf leads to: never
+ * the user's runtime dir (api.sock, the bus) or home.
+ *
  * The steps run in the order each one still has the power it needs: the id maps before anything
  * that needs the new namespace's capabilities, the mounts while CAP_SYS_ADMIN is held, the
  * capabilities dropped after the last mount, the filter loaded last. */
@@ -8,6 +11,9 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <seccomp.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -48,17 +54,46 @@ static int sandbox_user_namespace(void) {
         return 0;
 }
 
-/* Attach a read-only recursive copy of `source` at SANDBOX_ROOT/`name`. */
-static int sandbox_bind_readonly(const char *source, const char *name) {
+/* mkdir -p of SANDBOX_ROOT + path (absolute), 0755; with file, the last component is made an
+ * empty file instead (a mount point for a file). */
+static int sandbox_mkdirs(const char *path, bool file) {
+        _cleanup_free_ char *target = NULL;
+
+        if (asprintf(&target, SANDBOX_ROOT "%s", path) < 0)
+                return -ENOMEM;
+        for (char *slash = target + strlen(SANDBOX_ROOT) + 1;; slash++) {
+                slash = strchr(slash, '/');
+                if (slash)
+                        *slash = '\0';
+                if (!slash && file) {
+                        _cleanup_close_ int fd =
+                                open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+                        return fd < 0 ? negative_errno() : 0;
+                }
+                if (mkdir(target, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                if (!slash)
+                        return 0;
+                *slash = '/';
+        }
+}
+
+/* Attach a read-only recursive copy of `source` (absolute) at the same path under SANDBOX_ROOT. */
+static int sandbox_bind_readonly(const char *source) {
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
         _cleanup_close_ int tree = -EBADF;
-        char target[64];
+        _cleanup_free_ char *target = NULL;
+        struct stat st;
+        int r;
 
-        snprintf(target, sizeof(target), SANDBOX_ROOT "/%s", name);
-        if (mkdir(target, 0755) < 0)
+        if (stat(source, &st) < 0)
                 return negative_errno();
-        /* A recursive clone: mounts under /etc and /run (a bound resolv.conf, systemd-resolved's
-         * directory) stay visible, and mounts locked by the parent namespace can be cloned only
+        r = sandbox_mkdirs(source, !S_ISDIR(st.st_mode));
+        if (r < 0)
+                return r;
+        if (asprintf(&target, SANDBOX_ROOT "%s", source) < 0)
+                return -ENOMEM;
+        /* A recursive clone: mounts under /etc (a bound resolv.conf) stay visible, and mounts locked by the parent namespace can be cloned only
          * with their children. */
         tree = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
@@ -70,7 +105,24 @@ static int sandbox_bind_readonly(const char *source, const char *name) {
         return 0;
 }
 
-/* The root becomes an empty tmpfs with only /etc and /run, read-only. */
+/* The directory under /run that /etc/resolv.conf leads to (systemd-resolved's, resolvconf's,
+ * NetworkManager's), or NULL when it leads nowhere under /run. libslirp reads the host's
+ * resolver from it; nothing else of /run is needed, and the rest must stay out of reach: the
+ * user's runtime dir (/run/user/UID) holds the node's api.sock and the user's bus. */
+static char *resolv_conf_run_dir(void) {
+        _cleanup_free_ char *target = realpath("/etc/resolv.conf", NULL);
+        char *slash;
+
+        if (!target || strncmp(target, "/run/", 5) != 0 || strncmp(target, "/run/user/", 10) == 0)
+                return NULL;
+        slash = strrchr(target, '/');
+        if (slash > target + 4) /* in a directory of its own under /run: that directory */
+                *slash = '\0'; /* (a file right in /run is bound alone) */
+        return TAKE_PTR(target);
+}
+
+/* The root becomes an empty tmpfs with /etc read-only and, on an empty /run, only the directory
+ * the host's resolv.conf is in. */
 static int sandbox_mounts(void) {
         struct mount_attr readonly = { .attr_set = MOUNT_ATTR_RDONLY };
         int r;
@@ -81,12 +133,17 @@ static int sandbox_mounts(void) {
         if (mount("tmpfs", SANDBOX_ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") <
             0)
                 return log_error_errno(errno, "slirp sandbox: cannot mount a tmpfs on " SANDBOX_ROOT ": %m");
-        r = sandbox_bind_readonly("/etc", "etc");
+        r = sandbox_bind_readonly("/etc");
         if (r < 0)
                 return log_error_errno(r, "slirp sandbox: cannot bind /etc read-only: %m");
-        r = sandbox_bind_readonly("/run", "run");
-        if (r < 0)
-                return log_error_errno(r, "slirp sandbox: cannot bind /run read-only: %m");
+        if (mkdir(SANDBOX_ROOT "/run", 0755) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot create /run: %m");
+        _cleanup_free_ char *resolv_dir = resolv_conf_run_dir();
+        if (resolv_dir) {
+                r = sandbox_bind_readonly(resolv_dir);
+                if (r < 0)
+                        return log_error_errno(r, "slirp sandbox: cannot bind %s read-only: %m", resolv_dir);
+        }
         if (mkdir(SANDBOX_ROOT "/.old", 0700) < 0)
                 return log_error_errno(errno, "slirp sandbox: cannot create the old root's mount point: %m");
         if (syscall(SYS_pivot_root, SANDBOX_ROOT, SANDBOX_ROOT "/.old") < 0)

@@ -140,6 +140,8 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
         if (l->pktinfo && address.ss_family == AF_INET6 &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
+        if (!tcp)
+                portfwd_udp_size_buffers(fd);
         if (bind(fd, (struct sockaddr *)&address, length) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
         /* Accepted sockets inherit it: the forwarder relays segments as they come, and Nagle
@@ -266,8 +268,8 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         TAILQ_INIT(&pf->dial_in_flight);
         TAILQ_INIT(&pf->entries);
         LIST_INIT(&pf->conns);
-        pf->datagram = malloc(UDP_DATAGRAM_MAX);
-        if (!pf->datagram) {
+        pf->datagrams = malloc((size_t)UDP_BATCH * UDP_DATAGRAM_MAX);
+        if (!pf->datagrams) {
                 portfwd_free(pf);
                 return -ENOMEM;
         }
@@ -304,7 +306,7 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
         if (pf->dial_fd >= 0)
                 close(pf->dial_fd);
         sd_event_unref(pf->event);
-        free(pf->datagram);
+        free(pf->datagrams);
         free(pf);
         return NULL;
 }

@@ -23,6 +23,7 @@
 
 #define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
 #define UDP_DATAGRAM_MAX 65536
+#define UDP_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define SOCKET_POOL_MAX 32 /* unconnected node sockets kept at hand, per address family */
 
 enum { CLIENT, NODE };
@@ -63,6 +64,8 @@ struct tcp_conn {
         sd_event_source *resume; /* continues a pump that used up its rounds */
         unsigned resume_mask; /* the halves it continues */
         bool writable_watched[2];
+        bool node_answered; /* a byte came from the node: the silence check is over */
+        sd_event_source *silence_check; /* until then (portfwd_tcp.c, node_silence_check()) */
         struct tcp_half half[2]; /* half[CLIENT]: client -> node; half[NODE]: node -> client */
         struct dial_call *call;
 };
@@ -153,7 +156,7 @@ struct portfwd {
                 size_t capacity;
         } pool[PIPE_POOL_MAX];
         unsigned n_pool;
-        char *datagram; /* UDP_DATAGRAM_MAX bytes */
+        char *datagrams; /* UDP_BATCH slots of UDP_DATAGRAM_MAX bytes (pages touched as used) */
         uint8_t hash_key[SIPHASH_KEY_SIZE]; /* random, per process: flow buckets are unpredictable */
 
         /* Unconnected TCP sockets made in the node (dial.h): [0] AF_INET, [1] AF_INET6. */
@@ -195,6 +198,8 @@ int portfwd_on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, v
 
 /* ---- portfwd_udp.c ---- */
 
+/* Gives a UDP listener's socket the biggest buffers an ordinary user may ask for. */
+void portfwd_udp_size_buffers(int fd);
 /* Drops every flow of l and its flow table. */
 void portfwd_listener_flows_free(struct listener *l);
 /* The event handler of a UDP listener (userdata: struct listener): relays datagrams to flows. */

@@ -3,12 +3,14 @@
  * between the two with splice(2) through pipes from a small pool, both directions, with
  * back-pressure, half-close and reset propagation. At the open-file limit listeners pause. */
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 
 #include "common/log.h"
 #include "netns/portfwd_internal.h"
 
+#define NODE_SILENCE_USEC (10 * 1000000ULL) /* on_node_silence_check() */
 #define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after EMFILE: let connections close before retrying */
 #define FD_HEADROOM 16 /* files kept free for pipes, timers and the control socket at the limit */
@@ -88,6 +90,7 @@ void portfwd_conn_free(struct tcp_conn *c) {
                 pipe_release(pf, &c->half[s]);
         }
         sd_event_source_disable_unref(c->resume);
+        sd_event_source_disable_unref(c->silence_check);
         if (c->entry) {
                 LIST_REMOVE(c, entry_link);
                 c->entry->n_conns--;
@@ -114,6 +117,12 @@ static int conn_want_writable(struct tcp_conn *c, int side) {
         return sd_event_source_set_io_events(c->source[side], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
+/* The node's server has answered: the handshake did complete, nothing more to watch. */
+static void node_answered(struct tcp_conn *c) {
+        c->node_answered = true;
+        c->silence_check = sd_event_source_disable_unref(c->silence_check);
+}
+
 /* Moves bytes from fd[from] to the other side until both would block, the pipe's bytes are all
  * delivered, or *rounds runs out. Returns 0, or a negative errno with *failed naming the side
  * whose socket broke. */
@@ -138,6 +147,8 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                         if (n > 0) {
                                 h->pending += (size_t)n;
                                 progress = true;
+                                if (from == NODE && !c->node_answered)
+                                        node_answered(c);
                         } else if (n == 0) {
                                 h->eof = true;
                         } else if (errno != EAGAIN && errno != EINTR) {
@@ -251,8 +262,36 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
+/* Every NODE_SILENCE_USEC until the node's server sends a byte: whether the bytes we sent it sit
+ * unacknowledged with retransmission timeouts run out (tcpi_retransmits > 0). That is a handshake
+ * the server's full accept queue dropped: our side counts as connected and would retransmit the
+ * client's bytes for many minutes. Such a connection is reset, its client told at once. A peer
+ * that acknowledges but does not read (zero window) is alive and left alone, as on a direct
+ * connection; so is one that was sent nothing yet. */
+static int on_node_silence_check(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct tcp_conn *c = userdata;
+        struct tcp_info info = {};
+        socklen_t length = sizeof(info);
+
+        if (getsockopt(c->fd[NODE], IPPROTO_TCP, TCP_INFO, &info, &length) == 0 && info.tcpi_unacked > 0 &&
+            info.tcpi_retransmits > 0) {
+                log_debug("port forwarder: the node never acknowledged a connection's bytes; resetting it");
+                conn_reset(c, NODE);
+                return 0;
+        }
+        (void)sd_event_source_set_time(source, usec + NODE_SILENCE_USEC);
+        (void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        return 0;
+}
+
 /* Both sockets are connected: watch them, edge-triggered. */
 static void conn_attach(struct tcp_conn *c) {
+        if (!c->node_answered &&
+            sd_event_add_time_relative(c->pf->event, &c->silence_check, CLOCK_MONOTONIC, NODE_SILENCE_USEC,
+                                       NODE_SILENCE_USEC / 10, on_node_silence_check, c) < 0) {
+                conn_reset(c, NODE);
+                return;
+        }
         for (int s = CLIENT; s <= NODE; s++) {
                 int r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s],
                                         EPOLLIN | EPOLLRDHUP | EPOLLET, on_conn_io, c);

@@ -9,7 +9,11 @@
 #include "common/log.h"
 #include "netns/portfwd_internal.h"
 
-#define UDP_BURST 256 /* datagrams per wakeup */
+#define UDP_BURST 256 /* datagrams per wakeup, in batches of UDP_BATCH */
+/* Asked for on listeners; the kernel grants up to net.core.rmem_max / wmem_max (doubled for its
+ * bookkeeping), the most an ordinary user may have. The default buffer holds about 270 small
+ * datagrams: a burst of 500 clients lost a third. */
+#define UDP_SOCKET_BUFFER (8 << 20)
 #define UDP_FLOWS_MAX 4096 /* per listener: client addresses are attacker-chosen */
 #define UDP_BUCKETS_MIN 16 /* the flow table's first size; it doubles up to UDP_FLOWS_MAX */
 #define UDP_QUEUE_MAX 32 /* datagrams held while a flow's socket is being dialed */
@@ -21,6 +25,13 @@ union pktinfo_control {
         struct cmsghdr align;
         char buffer[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 };
+
+void portfwd_udp_size_buffers(int fd) {
+        int size = UDP_SOCKET_BUFFER;
+
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
 
 static socklen_t flow_client_length(const struct flow_key *key) {
         return key->client.sa.sa_family == AF_INET ? sizeof(struct sockaddr_in)
@@ -71,26 +82,25 @@ static int on_flow_timer(sd_event_source *source, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* Sends DATA to F's client through the listener's socket, from the local address the client sent
- * to: a client whose socket is connected to that address (any secondary address of the host, or
- * 127.0.0.2) drops datagrams from another one, and routing alone would pick another one. */
-static void flow_reply(struct udp_flow *f, const void *data, size_t length) {
-        union pktinfo_control control = {};
-        struct iovec iov = { .iov_base = (void *)data, .iov_len = length };
-        struct msghdr msg = { .msg_name = &f->key.client,
-                              .msg_namelen = flow_client_length(&f->key),
-                              .msg_iov = &iov,
-                              .msg_iovlen = 1 };
-
+/* Fills msg to send to F's client through the listener's socket, from the local address the
+ * client sent to: a client whose socket is connected to that address (any secondary address of
+ * the host, or 127.0.0.2) drops datagrams from another one, and routing alone would pick another
+ * one. msg's iov is the caller's. */
+static void flow_reply_header(struct udp_flow *f, struct msghdr *msg, union pktinfo_control *control) {
+        msg->msg_name = &f->key.client;
+        msg->msg_namelen = flow_client_length(&f->key);
+        msg->msg_control = NULL;
+        msg->msg_controllen = 0;
         if (flow_has_local(&f->key)) {
                 struct cmsghdr *c;
 
-                msg.msg_control = control.buffer;
+                memset(control, 0, sizeof(*control));
+                msg->msg_control = control->buffer;
                 if (f->key.client.sa.sa_family == AF_INET) {
                         /* ifindex 0: the route to the client picks the interface, as without it. */
                         struct in_pktinfo info = { .ipi_spec_dst = f->key.local.in };
-                        msg.msg_controllen = CMSG_SPACE(sizeof(info));
-                        c = CMSG_FIRSTHDR(&msg);
+                        msg->msg_controllen = CMSG_SPACE(sizeof(info));
+                        c = CMSG_FIRSTHDR(msg);
                         *c = (struct cmsghdr){ .cmsg_level = IPPROTO_IP,
                                                .cmsg_type = IP_PKTINFO,
                                                .cmsg_len = CMSG_LEN(sizeof(info)) };
@@ -98,33 +108,62 @@ static void flow_reply(struct udp_flow *f, const void *data, size_t length) {
                 } else {
                         /* A link-local client carries its scope id, which names the interface. */
                         struct in6_pktinfo info = { .ipi6_addr = f->key.local.in6 };
-                        msg.msg_controllen = CMSG_SPACE(sizeof(info));
-                        c = CMSG_FIRSTHDR(&msg);
+                        msg->msg_controllen = CMSG_SPACE(sizeof(info));
+                        c = CMSG_FIRSTHDR(msg);
                         *c = (struct cmsghdr){ .cmsg_level = IPPROTO_IPV6,
                                                .cmsg_type = IPV6_PKTINFO,
                                                .cmsg_len = CMSG_LEN(sizeof(info)) };
                         memcpy(CMSG_DATA(c), &info, sizeof(info));
                 }
         }
-        (void)sendmsg(f->listener->fd, &msg, MSG_DONTWAIT);
 }
 
-/* Replies from inside the node go back to the client through the listener's socket. */
+/* Points batch[i] at datagram slot i of pf (one iovec each, in iovs). */
+static void batch_init(struct portfwd *pf, struct mmsghdr *batch, struct iovec *iovs) {
+        for (unsigned i = 0; i < UDP_BATCH; i++) {
+                iovs[i] = (struct iovec){ .iov_base = pf->datagrams + (size_t)i * UDP_DATAGRAM_MAX,
+                                          .iov_len = UDP_DATAGRAM_MAX };
+                batch[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iovs[i], .msg_iovlen = 1 } };
+        }
+}
+
+/* Replies from inside the node go back to the client through the listener's socket: received
+ * and sent a batch at a time. */
 static int on_flow_readable(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct udp_flow *f = userdata;
         struct portfwd *pf = f->listener->entry->pf;
+        struct mmsghdr batch[UDP_BATCH];
+        struct iovec iovs[UDP_BATCH];
+        union pktinfo_control control;
         (void)source;
         (void)revents;
 
-        for (int i = 0; i < UDP_BURST; i++) {
-                ssize_t n = recv(fd, pf->datagram, UDP_DATAGRAM_MAX, 0);
+        for (int done = 0; done < UDP_BURST;) {
+                batch_init(pf, batch, iovs);
+                int n = recvmmsg(fd, batch, UDP_BATCH, MSG_DONTWAIT, NULL);
                 if (n < 0) {
-                        if (errno == ECONNREFUSED)
-                                continue; /* an earlier datagram found no listener: ICMP, not fatal */
+                        if (errno == ECONNREFUSED) {
+                                done++; /* an earlier datagram found no listener: ICMP, not fatal */
+                                continue;
+                        }
                         break;
                 }
                 f->last_active = now_usec(pf);
-                flow_reply(f, pf->datagram, (size_t)n);
+                flow_reply_header(f, &batch[0].msg_hdr, &control);
+                for (int i = 0; i < n; i++) {
+                        iovs[i].iov_len = batch[i].msg_len;
+                        if (i > 0) {
+                                batch[i].msg_hdr.msg_name = batch[0].msg_hdr.msg_name;
+                                batch[i].msg_hdr.msg_namelen = batch[0].msg_hdr.msg_namelen;
+                                batch[i].msg_hdr.msg_control = batch[0].msg_hdr.msg_control;
+                                batch[i].msg_hdr.msg_controllen = batch[0].msg_hdr.msg_controllen;
+                        }
+                }
+                /* UDP may drop: what the client's side does not take now is not retried. */
+                (void)sendmmsg(f->listener->fd, batch, (unsigned)n, MSG_DONTWAIT);
+                done += n;
+                if (n < UDP_BATCH)
+                        break;
         }
         return 0;
 }
@@ -239,26 +278,12 @@ static void flow_forward(struct udp_flow *f, const char *data, size_t length) {
         f->n_queued++;
 }
 
-/* Receives one datagram on L into pf->datagram and fills KEY: the sender and, on a wildcard
- * listener, the local address it was sent to. Returns the datagram's length or -errno. */
-static ssize_t listener_recv(struct listener *l, struct flow_key *key) {
-        struct portfwd *pf = l->entry->pf;
-        union pktinfo_control control;
-        struct iovec iov = { .iov_base = pf->datagram, .iov_len = UDP_DATAGRAM_MAX };
-        struct msghdr msg = { .msg_name = &key->client,
-                              .msg_namelen = sizeof(key->client),
-                              .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = l->pktinfo ? control.buffer : NULL,
-                              .msg_controllen = l->pktinfo ? sizeof(control.buffer) : 0 };
-
-        memset(key, 0, sizeof(*key));
-        ssize_t n = recvmsg(l->fd, &msg, 0);
-        if (n < 0)
-                return -errno;
+/* Fills key from a datagram received on l: the sender (already in key->client) and, on a
+ * wildcard listener, the local address it was sent to (from msg's control part). */
+static void listener_key_local(const struct msghdr *msg, struct flow_key *key) {
         /* A truncated control part (MSG_CTRUNC) leaves no message: local stays zero and the
          * replies leave from where routing says, as on a listener bound to one address. */
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
                 if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
                     c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
                         struct in_pktinfo info;
@@ -276,29 +301,48 @@ static ssize_t listener_recv(struct listener *l, struct flow_key *key) {
                                 key->local.in6 = info.ipi6_addr;
                 }
         }
-        return n;
 }
 
+/* Datagrams from clients, a batch per recvmmsg (a burst of clients must not outrun the socket
+ * buffer one wakeup per datagram), each to its flow. */
 int portfwd_on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
         struct portfwd *pf = l->entry->pf;
+        struct mmsghdr batch[UDP_BATCH];
+        struct iovec iovs[UDP_BATCH];
+        struct flow_key keys[UDP_BATCH];
+        union pktinfo_control controls[UDP_BATCH] = {};
         (void)source;
-        (void)fd;
         (void)revents;
 
-        for (int i = 0; i < UDP_BURST; i++) {
-                struct flow_key key;
-                ssize_t n = listener_recv(l, &key);
-                if (n < 0)
+        for (int done = 0; done < UDP_BURST;) {
+                batch_init(pf, batch, iovs);
+                memset(keys, 0, sizeof(keys));
+                for (unsigned i = 0; i < UDP_BATCH; i++) {
+                        batch[i].msg_hdr.msg_name = &keys[i].client;
+                        batch[i].msg_hdr.msg_namelen = sizeof(keys[i].client);
+                        batch[i].msg_hdr.msg_control = l->pktinfo ? controls[i].buffer : NULL;
+                        batch[i].msg_hdr.msg_controllen = l->pktinfo ? sizeof(controls[i].buffer) : 0;
+                }
+                int n = recvmmsg(fd, batch, UDP_BATCH, MSG_DONTWAIT, NULL);
+                if (n <= 0)
                         break;
-                uint64_t hash = siphash24(&key, sizeof(key), pf->hash_key);
-                struct udp_flow *f = flow_find(l, &key, hash);
-                if (!f)
-                        f = flow_new(l, &key, hash);
-                if (!f)
-                        continue;
-                f->last_active = now_usec(pf);
-                flow_forward(f, pf->datagram, (size_t)n);
+                for (int i = 0; i < n; i++) {
+                        struct flow_key *key = &keys[i];
+                        if (l->pktinfo)
+                                listener_key_local(&batch[i].msg_hdr, key);
+                        uint64_t hash = siphash24(key, sizeof(*key), pf->hash_key);
+                        struct udp_flow *f = flow_find(l, key, hash);
+                        if (!f)
+                                f = flow_new(l, key, hash);
+                        if (!f)
+                                continue;
+                        f->last_active = now_usec(pf);
+                        flow_forward(f, iovs[i].iov_base, batch[i].msg_len);
+                }
+                done += n;
+                if (n < UDP_BATCH)
+                        break;
         }
         return 0;
 }

@@ -12,7 +12,7 @@ top=$(pwd)
 asan=0
 [ "${1:-}" = --asan ] && asan=1
 
-scripts/install-deps.sh build test lint || exit $?
+scripts/install-deps.sh build test lint fuzz || exit $?
 
 build=build program=usernode make_vars=()
 if [ $asan -eq 1 ]; then
@@ -44,6 +44,12 @@ for t in "$build"/unit/test_*; do
   echo "# $(basename "$t")"
   tally < <(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1; rc=$?; [ $rc -eq 0 ] || echo "# exit status $rc")
 done
+
+# libFuzzer targets (tests/fuzz), briefly: CHECK_FUZZ_SECONDS each (20; `make fuzz` runs 60).
+if [ $asan -eq 0 ] && command -v clang >/dev/null; then
+  echo "== fuzzing, ${CHECK_FUZZ_SECONDS:-20} s per target"
+  tally < <(FUZZ_TAP=1 FUZZ_SECONDS=${CHECK_FUZZ_SECONDS:-20} scripts/fuzz.sh 2>&1)
+fi
 
 echo "== integration tests"
 stage=$(mktemp -d /tmp/usernode-check.XXXXXX)

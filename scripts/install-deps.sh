@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh [GROUP...]: installs the Debian/Ubuntu packages usernode needs.
 #
-# Groups: build (compile), test (make check), lint, vm (make check-vm), bench (make bench).
+# Groups: build (compile), test (make check), lint, fuzz (make fuzz), vm (make check-vm), bench (make bench).
 # Default: build test. As root it runs apt-get; otherwise it prints the exact command and
 # exits 3 ("host not ready"), because a missing package is the host's state, not a bug.
 set -euo pipefail
@@ -10,6 +10,7 @@ declare -A group=(
   [build]="gcc make pkg-config libslirp-dev libglib2.0-dev libsystemd-dev libcap-dev libiniparser-dev libmnl-dev libsubid-dev libseccomp-dev libjson-c-dev"
   [test]="libcmocka-dev bats uidmap iproute2 procps util-linux python3 socat passwd"
   [lint]="clang-format cppcheck"
+  [fuzz]="clang"
   [vm]="qemu-system-x86 debootstrap e2fsprogs cpio"
   [bench]="slirp4netns rootlesskit passt iperf3 hyperfine"
 )
@@ -19,7 +20,7 @@ groups=("$@")
 
 wanted=()
 for g in "${groups[@]}"; do
-  [ -n "${group[$g]+x}" ] || { echo "install-deps.sh: unknown group '$g' (build test lint vm bench)" >&2; exit 2; }
+  [ -n "${group[$g]+x}" ] || { echo "install-deps.sh: unknown group '$g' (build test lint fuzz vm bench)" >&2; exit 2; }
   # shellcheck disable=SC2206
   wanted+=(${group[$g]})
 done

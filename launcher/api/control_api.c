@@ -8,14 +8,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
+
+#include <sys/queue.h>
 
 #include "common/log.h"
 
 #define METHODS_MAX 32
 #define REQUEST_TIMEOUT_USEC (5 * 1000000ULL) /* a client that stalls does not hold a slot */
-#define CONNECTIONS_MAX 64
+#define CONNECTIONS_MAX 64 /* at the bound, the oldest one still sending its request goes */
+#define METHOD_QUOTE_MAX 100 /* bytes of an unknown method's name quoted back */
 #define RESPONSE_MAX (16 * 1024 * 1024) /* what the client accepts */
 #define CLIENT_TIMEOUT_SEC 10
 
@@ -27,7 +31,7 @@ struct control_method {
 
 struct control_connection {
         struct control_api *api;
-        struct control_connection *next;
+        TAILQ_ENTRY(control_connection) link; /* oldest first */
         int fd;
         sd_event_source *source;
         sd_event_source *timer;
@@ -44,8 +48,9 @@ struct control_api {
         sd_event_source *source;
         struct control_method methods[METHODS_MAX];
         size_t n_methods;
-        struct control_connection *connections;
+        TAILQ_HEAD(connection_list, control_connection) connections;
         unsigned n_connections;
+        ino_t user_ns; /* the launcher's user namespace: peers must be in it */
 };
 
 static int build_path(const char *state_dir, struct sockaddr_un *address, char **ret_path) {
@@ -67,11 +72,7 @@ static int build_path(const char *state_dir, struct sockaddr_un *address, char *
 static void connection_free(struct control_connection *c) {
         struct control_api *api = c->api;
 
-        for (struct control_connection **p = &api->connections; *p; p = &(*p)->next)
-                if (*p == c) {
-                        *p = c->next;
-                        break;
-                }
+        TAILQ_REMOVE(&api->connections, c, link);
         api->n_connections--;
         sd_event_source_disable_unref(c->source);
         sd_event_source_disable_unref(c->timer);
@@ -92,6 +93,41 @@ static struct json_object *error_response(int r, const char *message) {
         return response;
 }
 
+/* Whether a string anywhere in o holds a NUL (\u0000): C code would see it cut there, so
+ * "node.status\u0000x" would be served as node.status. json-c bounds the nesting depth. */
+static bool json_has_nul(struct json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_string:
+                return strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o);
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        if (json_has_nul(json_object_array_get_idx(o, i)))
+                                return true;
+                return false;
+        case json_type_object: {
+                json_object_object_foreach(o, key, value) {
+                        (void)key;
+                        if (json_has_nul(value))
+                                return true;
+                }
+                return false;
+        }
+        default:
+                return false;
+        }
+}
+
+/* The length of the longest prefix of name (valid UTF-8) of at most max bytes that does not
+ * end inside a character. */
+static int utf8_prefix_length(const char *name, size_t max) {
+        size_t n = strnlen(name, max);
+
+        if (name[n] != '\0')
+                while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
+                        n--;
+        return (int)n;
+}
+
 static struct json_object *dispatch(struct control_api *api, struct json_object *request) {
         struct json_object *method = NULL, *params = NULL, *result = NULL;
         char error[1024] = "";
@@ -100,6 +136,8 @@ static struct json_object *dispatch(struct control_api *api, struct json_object 
             !json_object_object_get_ex(request, "method", &method) ||
             !json_object_is_type(method, json_type_string))
                 return error_response(-EINVAL, "request must be an object with a string \"method\"");
+        if (json_has_nul(request))
+                return error_response(-EINVAL, "request strings must not contain NUL (\\u0000)");
         (void)json_object_object_get_ex(request, "params", &params);
 
         const char *name = json_object_get_string(method);
@@ -120,7 +158,8 @@ static struct json_object *dispatch(struct control_api *api, struct json_object 
                 json_object_object_add(response, "result", result ? result : json_object_new_object());
                 return response;
         }
-        snprintf(error, sizeof(error), "unknown method \"%.100s\"", name);
+        snprintf(error, sizeof(error), "unknown method \"%.*s\"", utf8_prefix_length(name, METHOD_QUOTE_MAX),
+                 name);
         return error_response(-EOPNOTSUPP, error);
 }
 
@@ -211,11 +250,82 @@ static int on_connection_timeout(sd_event_source *source, uint64_t usec, void *u
         return 0;
 }
 
-static bool peer_is_us(int fd) {
+static int user_namespace_of_self(ino_t *ret) {
+        struct stat st;
+
+        if (stat("/proc/self/ns/user", &st) < 0)
+                return negative_errno();
+        *ret = st.st_ino;
+        return 0;
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5; older kernels say ENOPROTOOPT */
+#endif
+
+/* The user namespace of the peer of fd: /proc/PID/ns/user of its pid, confirmed by its pidfd
+ * (SO_PEERPIDFD) still being alive afterwards, so a pid recycled meanwhile is not taken for it. */
+static int peer_user_namespace(int fd, ino_t *ret) {
         struct ucred cred;
         socklen_t length = sizeof(cred);
+        _cleanup_close_ int pidfd = -EBADF;
+        struct stat st;
+        char path[64];
 
-        return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) == 0 && cred.uid == getuid();
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) < 0)
+                return negative_errno();
+        if (cred.pid <= 0)
+                return -ESRCH; /* in a pid namespace we cannot see: not one of ours */
+        length = sizeof(pidfd);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &length) < 0)
+                pidfd = -EBADF;
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)cred.pid);
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        *ret = st.st_ino;
+        return 0;
+}
+
+/* NULL when the peer may use the API, else why not. The uid alone does not say enough: the
+ * slirp engine runs as the user too, in a sandbox (a user namespace of its own) that must not
+ * reach the API, and neither must the node's processes. */
+static const char *peer_refusal(struct control_api *api, int fd) {
+        struct ucred cred;
+        socklen_t length = sizeof(cred);
+        ino_t ns;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) < 0 || cred.uid != getuid())
+                return "only the user running the node may use its control socket";
+        if (peer_user_namespace(fd, &ns) < 0 || ns != api->user_ns)
+                return "the control socket serves only the launcher's user namespace, not the node or "
+                       "its network engine";
+        return NULL;
+}
+
+/* The oldest connection still sending its request makes room for a new one: idle clients can
+ * never lock out `usernode status`. */
+static bool connection_make_room(struct control_api *api) {
+        struct control_connection *c;
+
+        TAILQ_FOREACH(c, &api->connections, link)
+        if (!c->response) {
+                connection_free(c);
+                return true;
+        }
+        return false;
+}
+
+/* One error answer, best effort (the socket is fresh, so it fits), then the connection goes. */
+static void refuse(int fd, const char *why) {
+        struct json_object *response = error_response(-EPERM, why);
+        const char *text =
+                response ? json_object_to_json_string_ext(response, JSON_C_TO_STRING_PLAIN) : NULL;
+
+        if (text)
+                (void)send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+        json_object_put(response);
 }
 
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -227,7 +337,12 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 _cleanup_close_ int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (client < 0)
                         return 0;
-                if (!peer_is_us(client) || api->n_connections >= CONNECTIONS_MAX)
+                const char *refusal = peer_refusal(api, client);
+                if (refusal) {
+                        refuse(client, refusal);
+                        continue;
+                }
+                if (api->n_connections >= CONNECTIONS_MAX && !connection_make_room(api))
                         continue;
 
                 struct control_connection *c = calloc(1, sizeof(*c));
@@ -235,10 +350,13 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                         continue;
                 c->api = api;
                 c->fd = TAKE_FD(client);
-                c->next = api->connections;
-                api->connections = c;
+                TAILQ_INSERT_TAIL(&api->connections, c, link);
                 api->n_connections++;
                 c->tokener = json_tokener_new();
+                if (c->tokener)
+                        /* Answers quote parts of the request: invalid UTF-8 in it would make them
+                         * invalid JSON. */
+                        json_tokener_set_flags(c->tokener, JSON_TOKENER_VALIDATE_UTF8);
                 if (!c->tokener ||
                     sd_event_add_io(api->event, &c->source, c->fd, EPOLLIN, on_connection_io, c) < 0 ||
                     sd_event_add_time_relative(api->event, &c->timer, CLOCK_MONOTONIC, REQUEST_TIMEOUT_USEC,
@@ -277,6 +395,12 @@ int control_api_new(sd_event *event, const char *state_dir, struct control_api *
         struct control_api *api = calloc(1, sizeof(*api));
         if (!api)
                 return -ENOMEM;
+        TAILQ_INIT(&api->connections);
+        r = user_namespace_of_self(&api->user_ns);
+        if (r < 0) {
+                free(api);
+                return r;
+        }
         api->event = sd_event_ref(event);
         api->fd = TAKE_FD(fd);
         api->path = TAKE_PTR(path);
@@ -293,8 +417,8 @@ int control_api_new(sd_event *event, const char *state_dir, struct control_api *
 struct control_api *control_api_free(struct control_api *api) {
         if (!api)
                 return NULL;
-        while (api->connections)
-                connection_free(api->connections);
+        while (!TAILQ_EMPTY(&api->connections))
+                connection_free(TAILQ_FIRST(&api->connections));
         sd_event_source_disable_unref(api->source);
         if (api->fd >= 0)
                 close(api->fd);
@@ -414,7 +538,8 @@ int control_api_call(const char *state_dir, const char *method, struct json_obje
         json_object_put(request);
         if (r >= 0 && shutdown(fd, SHUT_WR) < 0)
                 r = negative_errno();
-        if (r >= 0)
+        /* A refused client is answered at once and closed: the answer says why. */
+        if (r >= 0 || r == -EPIPE || r == -ECONNRESET)
                 r = read_response(fd, &response);
         if (r < 0) {
                 snprintf(error, size, "the node at %s did not answer %s: %s", state_dir, method,

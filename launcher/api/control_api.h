@@ -4,8 +4,11 @@
  *   {"method": "ports.add", "params": {...}}
  * (and may shut down writing), the launcher answers with one JSON object and closes:
  *   {"ok": true, "result": {...}}   or   {"ok": false, "error": "one line", "errno": 22}
- * Requests are at most CONTROL_REQUEST_MAX bytes and must arrive within a few seconds. Only the
- * user running the launcher may connect (mode 0600, and the peer's uid is checked).
+ * Requests are at most CONTROL_REQUEST_MAX bytes of valid UTF-8 and must arrive within a few
+ * seconds; no string in them may hold a NUL. At most 64 connections at once: the oldest one still
+ * sending its request is dropped for a new one. Only the user running the launcher, in the
+ * launcher's user namespace, may connect (mode 0600; the peer's uid and user namespace are
+ * checked: the slirp engine and the node's processes are refused with EPERM).
  *
  * Modules add methods with control_api_register(); a method is named "area.verb". */
 #pragma once

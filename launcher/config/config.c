@@ -317,6 +317,8 @@ static int load_section(struct config *c, dictionary *d, const char *path, const
         for (int i = 0; i < n; i++) {
                 const char *key = keys[i] + prefix;
                 const char *value = iniparser_getstring(d, keys[i], "");
+                if (!value)
+                        continue; /* a section such as [network:mtu], which is loaded (and refused) alone */
                 _cleanup_free_ char *origin = origin_of(path, find_line(path, section, key));
                 if (!origin)
                         return -ENOMEM;

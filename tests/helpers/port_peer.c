@@ -1,15 +1,21 @@
 /* port_peer.c: both ends of the port forwarding tests and benchmarks.
  *
- *   port_peer server tcp|udp ADDR PORT [echo|count]   echo server (count: answer "N\n" at EOF)
+ *   port_peer server tcp|udp ADDR PORT [echo|count|slow]  echo server (count: answer "N\n" at
+ *                                                     EOF; slow: listen(1), one accept per 20 ms)
  *   port_peer roundtrip ADDR PORT                     one line there and back
  *   port_peer bulk ADDR PORT BYTES                    send BYTES while reading the echo; verify
  *                                                     every byte both ways, print FNV-1a checksums
  *   port_peer halfclose ADDR PORT                     write, shut down writing, expect "5\n"
  *   port_peer concurrent ADDR PORT N                  N connections open at once, all answered
+ *   port_peer burst ADDR PORT N                       N connections at once, each answered or
+ *                                                     closed (EOF/reset), none hanging or wrong
  *   port_peer refused ADDR PORT                       the connection is closed without data
  *   port_peer udp ADDR PORT N                         N datagrams echoed in order
  *   port_peer udpflows ADDR PORT N                    N sockets (N source ports) open at once,
  *                                                     each echoed its own datagrams, twice over
+ *   port_peer udpburst ADDR PORT N ROUNDS             N sockets each send one datagram at once,
+ *                                                     ROUNDS times, never resent; prints how many
+ *                                                     were echoed (UDP may drop: the caller judges)
  *   port_peer rate ADDR PORT N                        N sequential connect/request/close; conn/s
  *   port_peer idle ADDR PORT N                        N open connections until stdin closes
  *   port_peer stream ADDR PORT                        round trips on one connection until stdin
@@ -146,18 +152,42 @@ static void peer_close(struct peer *p) {
         free(p);
 }
 
-static int serve_tcp(const struct sockaddr_storage *ss, socklen_t length, bool count) {
+#define SLOW_ACCEPT_MS 20
+
+/* slow: a server that falls behind, as a busy one does: a backlog of one and one accept per
+ * SLOW_ACCEPT_MS, so a burst of connections sees its SYNs dropped and retried. */
+static int serve_tcp(const struct sockaddr_storage *ss, socklen_t length, bool count, bool slow) {
         int one = 1, lfd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         int epfd = epoll_create1(EPOLL_CLOEXEC);
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+        uint64_t next_accept = 0;
 
         setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(lfd, (const struct sockaddr *)ss, length) < 0 || listen(lfd, 4096) < 0)
+        if (bind(lfd, (const struct sockaddr *)ss, length) < 0 || listen(lfd, slow ? 1 : 4096) < 0)
                 die("listen: %m");
-        epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
+        if (!slow)
+                epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev);
         for (;;) {
                 struct epoll_event events[64];
-                int n = epoll_wait(epfd, events, 64, -1);
+                int timeout = -1;
+                if (slow) {
+                        uint64_t now = now_ms();
+                        if (now >= next_accept) {
+                                int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                                if (fd >= 0) {
+                                        struct peer *p = calloc(1, sizeof(*p));
+                                        p->fd = fd;
+                                        p->buffer = malloc(CHUNK);
+                                        struct epoll_event pev = { .events = EPOLLIN, .data.ptr = p };
+                                        epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &pev);
+                                }
+                                next_accept = now + SLOW_ACCEPT_MS;
+                        }
+                        timeout = (int)(next_accept - now_ms());
+                        if (timeout < 0)
+                                timeout = 0;
+                }
+                int n = epoll_wait(epfd, events, 64, timeout);
                 for (int i = 0; i < n; i++) {
                         struct peer *p = events[i].data.ptr;
                         if (!p) {
@@ -214,6 +244,11 @@ static int serve_udp(const struct sockaddr_storage *ss, socklen_t length) {
         int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         char buffer[65536];
 
+        /* As much buffer as we may have: the forwarder's drops are what tests measure. (Root of
+         * the node's user namespace may force more in the node's network namespace.) */
+        int size = 8 << 20;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
         if (bind(fd, (const struct sockaddr *)ss, length) < 0)
                 die("bind: %m");
         for (;;) {
@@ -392,6 +427,61 @@ static int concurrent(const struct sockaddr_storage *ss, socklen_t length, int c
         return 0;
 }
 
+/* A burst at a server that may fall behind: every connection either gets its line back or is
+ * closed (EOF or reset, before or after connecting), within TIMEOUT_MS; none hangs, none gets
+ * someone else's bytes. Prints "A answered, C closed of N". */
+static int burst(const struct sockaddr_storage *ss, socklen_t length, int count) {
+        struct pollfd *fds = calloc((size_t)count, sizeof(*fds));
+        int answered = 0, closed = 0;
+
+        raise_nofile();
+        for (int i = 0; i < count; i++) {
+                int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        die("socket: %m");
+                if (connect(fd, (const struct sockaddr *)ss, length) < 0 && errno != EINPROGRESS)
+                        die("connect: %m");
+                fds[i] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+        }
+        uint64_t start = now_ms(), deadline = start + 6 * TIMEOUT_MS;
+        while (answered + closed < count) {
+                if (now_ms() > deadline)
+                        die("burst: %d of %d neither answered nor closed", count - answered - closed, count);
+                if (poll(fds, (nfds_t)count, 1000) < 0)
+                        die("poll: %m");
+                for (int i = 0; i < count; i++) {
+                        if (fds[i].fd < 0 || !fds[i].revents)
+                                continue;
+                        char expected[32], got[32];
+                        int m = snprintf(expected, sizeof(expected), "conn %d\n", i);
+                        if (fds[i].events == POLLOUT) {
+                                if (!(fds[i].revents & (POLLERR | POLLHUP)) &&
+                                    write(fds[i].fd, expected, (size_t)m) == m) {
+                                        fds[i].events = POLLIN;
+                                        continue;
+                                }
+                                closed++; /* refused before a byte went through */
+                        } else {
+                                ssize_t n = recv(fds[i].fd, got, (size_t)m, MSG_DONTWAIT | MSG_WAITALL);
+                                if (n < 0 && errno == EAGAIN)
+                                        continue;
+                                if (n == m && memcmp(got, expected, (size_t)m) == 0)
+                                        answered++;
+                                else if (n <= 0)
+                                        closed++;
+                                else
+                                        die("burst: connection %d got a wrong answer", i);
+                        }
+                        close(fds[i].fd);
+                        fds[i].fd = -1;
+                }
+        }
+        printf("%d answered, %d closed of %d in %llu ms\n", answered, closed, count,
+               (unsigned long long)(now_ms() - start));
+        free(fds);
+        return 0;
+}
+
 static int udp(const struct sockaddr_storage *ss, socklen_t length, int count) {
         int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         int echoed = 0, resent = 0;
@@ -423,6 +513,56 @@ static int udp(const struct sockaddr_storage *ss, socklen_t length, int count) {
                 echoed++;
         }
         printf("%d of %d datagrams echoed (%d resent)\n", echoed, count, resent);
+        return 0;
+}
+
+/* Bursts of count datagrams from count source ports at once, rounds times, no resends: what a
+ * DNS or game server behind a published port sees at a peak. */
+static int udp_burst(const struct sockaddr_storage *ss, socklen_t length, int count, int rounds) {
+        struct pollfd *p = calloc((size_t)count, sizeof(*p));
+        long echoed = 0;
+
+        raise_nofile();
+        for (int i = 0; i < count; i++) {
+                p[i] = (struct pollfd){ .fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0),
+                                        .events = POLLIN };
+                if (p[i].fd < 0 || connect(p[i].fd, (const struct sockaddr *)ss, length) < 0)
+                        die("udpburst: socket: %m");
+        }
+        for (int round = 0; round < rounds; round++) {
+                int pending = count;
+                for (int i = 0; i < count; i++) {
+                        char out[64];
+                        int m = snprintf(out, sizeof(out), "burst %d round %d", i, round);
+                        if (send(p[i].fd, out, (size_t)m, 0) < 0 && errno != ECONNREFUSED)
+                                die("udpburst: send: %m");
+                        p[i].events = POLLIN;
+                }
+                /* Until all are answered, or a second passes without a reply. */
+                while (pending > 0 && poll(p, (nfds_t)count, 1000) > 0)
+                        for (int i = 0; i < count; i++) {
+                                char expected[64], in[64];
+                                if (!(p[i].revents & POLLIN))
+                                        continue;
+                                int m = snprintf(expected, sizeof(expected), "burst %d round %d", i, round);
+                                ssize_t n = recv(p[i].fd, in, sizeof(in), MSG_DONTWAIT);
+                                if (n == m && memcmp(in, expected, (size_t)m) == 0) {
+                                        echoed++;
+                                        pending--;
+                                        p[i].events = 0;
+                                }
+                        }
+                /* Late replies of this round must not count for the next. */
+                for (int i = 0; i < count; i++) {
+                        char in[64];
+                        while (recv(p[i].fd, in, sizeof(in), MSG_DONTWAIT) > 0)
+                                ;
+                }
+        }
+        printf("%ld of %ld echoed\n", echoed, (long)count * rounds);
+        for (int i = 0; i < count; i++)
+                close(p[i].fd);
+        free(p);
         return 0;
 }
 
@@ -564,7 +704,8 @@ int main(int argc, char **argv) {
                 socklen_t length = make_address(argv[3], argv[4], &ss);
                 if (strcmp(argv[2], "udp") == 0)
                         return serve_udp(&ss, length);
-                return serve_tcp(&ss, length, argc >= 6 && strcmp(argv[5], "count") == 0);
+                return serve_tcp(&ss, length, argc >= 6 && strcmp(argv[5], "count") == 0,
+                                 argc >= 6 && strcmp(argv[5], "slow") == 0);
         }
         if (argc < 4)
                 die("usage: see the comment at the top of port_peer.c");
@@ -581,8 +722,12 @@ int main(int argc, char **argv) {
                 return refused(&ss, length);
         if (strcmp(mode, "concurrent") == 0)
                 return concurrent(&ss, length, (int)n);
+        if (strcmp(mode, "burst") == 0)
+                return burst(&ss, length, (int)n);
         if (strcmp(mode, "udp") == 0)
                 return udp(&ss, length, (int)n);
+        if (strcmp(mode, "udpburst") == 0)
+                return udp_burst(&ss, length, (int)n, argc >= 6 ? atoi(argv[5]) : 1);
         if (strcmp(mode, "udpflows") == 0)
                 return udp_flows(&ss, length, (int)n);
         if (strcmp(mode, "rate") == 0)

@@ -300,6 +300,43 @@ with_running_engine() {
   touch "$BATS_TEST_TMPDIR/done"
 }
 
+# Issue 12: the sandbox kept the host's /run, so with the usual XDG_RUNTIME_DIR=/run/user/UID the
+# engine saw the node's api.sock (and the user's bus), and the control API took it for the user.
+@test "inside the engine's mount namespace neither the user's runtime dir nor home is there, and api.sock refuses the engine" {
+  runtime=/run/user/$(id -u)
+  [ -d "$runtime" ] && [ -O "$runtime" ] || skip "no runtime dir of this user under /run/user"
+  node_name=sbx$$$RANDOM
+  XDG_RUNTIME_DIR=$runtime "$USERNODE" run --node "$node_name" -- sh -c \
+    'i=0; while [ ! -e "$1/done" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done' sh "$BATS_TEST_TMPDIR" \
+    >/dev/null 2>&1 3>&- &
+  node_pid=$!
+  background_pids+=($node_pid)
+  node_state=$runtime/usernode/$node_name
+  wait_for "$node_state/engine.pid" 10
+  wait_for "$node_state/api.sock" 10
+  engine=$(cat "$node_state/engine.pid")
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^Seccomp:[[:space:]]*2' "/proc/$engine/status" && break
+    sleep 0.05
+  done
+  # What the engine sees, through its root: no runtime dir, no bus, no home.
+  [ ! -e "/proc/$engine/root$runtime" ]
+  [ ! -e "/proc/$engine/root$node_state/api.sock" ]
+  [ ! -e "/proc/$engine/root/run/dbus/system_bus_socket" ]
+  [ ! -e "/proc/$engine/root$HOME" ]
+  [ -z "$(ls -A "/proc/$engine/root/run" 2>/dev/null | grep -v -x -e systemd -e resolvconf -e NetworkManager)" ]
+  # A process in the engine's user namespace that reaches the socket some other way (here: the
+  # host's mount namespace) is refused by the API all the same.
+  run nsenter --preserve-credentials -U -t "$engine" -- "$USERNODE" status --state-dir "$node_state"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"namespace"* ]]
+  # and the user outside still is served
+  "$USERNODE" status --state-dir "$node_state" >/dev/null
+  touch "$BATS_TEST_TMPDIR/done"
+  wait "$node_pid"
+}
+
 @test "[network] sandbox = false runs the engine without the sandbox" {
   printf '[network]\nsandbox = false\n' >"$BATS_TEST_TMPDIR/node.ini"
   with_running_engine --config "$BATS_TEST_TMPDIR/node.ini"

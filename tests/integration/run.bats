@@ -131,3 +131,14 @@ teardown() { stop_node; }
   [ "$status" -eq 0 ]
   [[ "$output" == *"run"* ]]
 }
+
+@test "the launcher says why when the node init dies (signal name, one line)" {
+  start_node -- sleep 120
+  kill -KILL "$(cat "$NODE_STATE/child_pid")"
+  status=0
+  wait "$NODE_PID" || status=$?
+  NODE_PID=
+  cat "$BATS_TEST_TMPDIR/node.out"
+  [ "$status" -eq 137 ]
+  [ "$(grep -c 'node init (pid [0-9]*) was killed by SIGKILL; the node is gone' "$BATS_TEST_TMPDIR/node.out")" -eq 1 ]
+}

@@ -80,3 +80,56 @@ processes_in_pidns() {
   [ "$status" -eq 0 ]
   [ -e "$BATS_TEST_TMPDIR/custom/lock" ]
 }
+
+# Issue 12: a state dir others may write to was used as is (they could replace api.sock or the
+# pid files). As tmux and rootlesskit do: ours, 0700 when we create it, never a symlink.
+@test "a group- or world-writable --state-dir is refused with exit 2 and the fix" {
+  for mode in 0777 0770 0702; do
+    mkdir -m "$mode" "$BATS_TEST_TMPDIR/open$mode"
+    chmod "$mode" "$BATS_TEST_TMPDIR/open$mode" # past the umask
+    run "$USERNODE" run --state-dir "$BATS_TEST_TMPDIR/open$mode" -- true
+    echo "$output"
+    [ "$status" -eq 2 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"state dir $BATS_TEST_TMPDIR/open$mode is writable by others"* ]]
+    [[ "$output" == *"chmod go-w"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/open$mode/lock" ]
+  done
+}
+
+@test "a --state-dir that is a symlink is refused with exit 2" {
+  mkdir -m 0700 "$BATS_TEST_TMPDIR/real"
+  ln -s "$BATS_TEST_TMPDIR/real" "$BATS_TEST_TMPDIR/link"
+  run "$USERNODE" run --state-dir "$BATS_TEST_TMPDIR/link" -- true
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"state dir $BATS_TEST_TMPDIR/link is a symlink"* ]]
+  [ ! -e "$BATS_TEST_TMPDIR/real/lock" ]
+}
+
+@test "the default state dir and its usernode/ parent are created 0700; a parent open to others is refused" {
+  run "$USERNODE" run -- true
+  [ "$status" -eq 0 ]
+  [ "$(stat -c %a "$XDG_RUNTIME_DIR/usernode")" = "700" ]
+  [ "$(stat -c %a "$NODE_STATE")" = "700" ]
+  chmod 0777 "$XDG_RUNTIME_DIR/usernode"
+  run "$USERNODE" run -- true
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"$XDG_RUNTIME_DIR/usernode is writable by others"* ]]
+}
+
+# Issue 12: the launcher held the lock while it cleaned up after its node init, and a run right
+# after kill -9 of the init was refused "already running" (8 of 10).
+@test "right after kill -9 of the node init a new run starts (10 trials)" {
+  for trial in 1 2 3 4 5 6 7 8 9 10; do
+    start_node -- sleep 120
+    kill -KILL "$(cat "$NODE_STATE/child_pid")"
+    run "$USERNODE" run -- echo "trial $trial"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[-1]}" = "trial $trial" ]
+    wait "$NODE_PID" || true
+    NODE_PID=
+  done
+}

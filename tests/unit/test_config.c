@@ -92,6 +92,20 @@ static void test_unknown_section_is_reported_with_its_line(void **state) {
         config_free(c);
 }
 
+/* Found by fuzz_config (tests/fuzz): iniparser files [network:mtu] under [network] as a key
+ * without a value, which reached the validation as NULL (a segfault of `usernode run`). */
+static void test_a_section_named_like_a_key_of_another_is_an_unknown_section_not_a_crash(void **state) {
+        struct config *c = NULL;
+        char err[1024];
+        (void)state;
+
+        assert_int_equal(config_new(&c), 0);
+        assert_int_equal(load_capturing(c, "[network]\nmtu = 1500\n[network:mtu]\n", err, sizeof(err)),
+                         -EINVAL);
+        assert_non_null(strstr(err, "unknown section [network:mtu]"));
+        config_free(c);
+}
+
 static void test_unknown_key_is_reported_with_its_line(void **state) {
         struct config *c;
         char err[1024];
@@ -181,6 +195,8 @@ int main(void) {
                 cmocka_unit_test(test_unset_keys_have_the_schema_default),
                 cmocka_unit_test(test_file_overrides_default_and_flag_overrides_file),
                 cmocka_unit_test(test_unknown_section_is_reported_with_its_line),
+                cmocka_unit_test(
+                        test_a_section_named_like_a_key_of_another_is_an_unknown_section_not_a_crash),
                 cmocka_unit_test(test_unknown_key_is_reported_with_its_line),
                 cmocka_unit_test(test_bad_value_names_key_value_and_what_is_allowed),
                 cmocka_unit_test(test_key_outside_any_section_is_rejected),

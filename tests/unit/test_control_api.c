@@ -1,12 +1,15 @@
 /* test_control_api.c: the control socket (launcher/api/control_api.c): method registry, one JSON
- * request per connection, errors with errno and message, bounded requests, mode 0600. */
+ * request per connection, errors with errno and message, bounded requests, mode 0600, answers
+ * that are always valid JSON, room for a new client, peers in other user namespaces refused. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +164,109 @@ static int call_not_json(struct fixture *f) {
         return r == 0 && strstr(answer, "not valid JSON") && strstr(answer, "\"errno\":22") ? 0 : 1;
 }
 
+/* Whether answer is one JSON object, valid UTF-8 throughout, with "ok": false and that errno. */
+static bool answer_is_error(const char *answer, int error) {
+        json_tokener *tokener = json_tokener_new();
+        json_tokener_set_flags(tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        struct json_object *o = json_tokener_parse_ex(tokener, answer, (int)strlen(answer) + 1), *v;
+        bool ok = o && json_tokener_get_error(tokener) == json_tokener_success &&
+                  json_object_object_get_ex(o, "ok", &v) && !json_object_get_boolean(v) &&
+                  json_object_object_get_ex(o, "errno", &v) && json_object_get_int(v) == error;
+        json_object_put(o);
+        json_tokener_free(tokener);
+        return ok;
+}
+
+static int call_nul_in_method(struct fixture *f) {
+        static const char request[] = "{\"method\":\"test.echo\\u0000x\"}";
+        char answer[512];
+        int r = raw_request(f, request, sizeof(request) - 1, answer, sizeof(answer));
+        return r == 0 && answer_is_error(answer, EINVAL) && strstr(answer, "NUL") ? 0 : 1;
+}
+
+static int call_nul_in_params(struct fixture *f) {
+        static const char request[] = "{\"method\":\"test.echo\",\"params\":{\"text\":[\"a\\u0000b\"]}}";
+        char answer[512];
+        int r = raw_request(f, request, sizeof(request) - 1, answer, sizeof(answer));
+        return r == 0 && answer_is_error(answer, EINVAL) ? 0 : 1;
+}
+
+static int call_invalid_utf8(struct fixture *f) {
+        static const char request[] = "{\"method\":\"x\xff\xfe\xc3\"}";
+        char answer[512];
+        int r = raw_request(f, request, sizeof(request) - 1, answer, sizeof(answer));
+        return r == 0 && answer_is_error(answer, EINVAL) ? 0 : 1;
+}
+
+/* An unknown method's name is quoted in the answer, cut to a bound: never inside a character. */
+static int call_long_multibyte_unknown(struct fixture *f) {
+        char request[512] = "{\"method\":\"x", answer[1024];
+        for (int i = 0; i < 101; i++)
+                strcat(request, "\xc3\xa9"); /* é, 2 bytes: after "x", byte 100 falls inside one */
+        strcat(request, "\"}");
+        int r = raw_request(f, request, strlen(request), answer, sizeof(answer));
+        return r == 0 && answer_is_error(answer, EOPNOTSUPP) ? 0 : 1;
+}
+
+static int connect_api(struct fixture *f) {
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        snprintf(address.sun_path, sizeof(address.sun_path), "%s/%s", f->dir, CONTROL_SOCKET_NAME);
+        return connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ? -1 : fd;
+}
+
+/* 200 connections that never send a byte, then a real call: it is served at once. */
+static int call_after_idle_connections(struct fixture *f) {
+        int idle[200];
+        for (int i = 0; i < 200; i++)
+                if ((idle[i] = connect_api(f)) < 0)
+                        return 3;
+        int r = call_echo(f);
+        for (int i = 0; i < 200; i++)
+                close(idle[i]);
+        return r;
+}
+
+/* The slirp engine's sandbox is a user namespace of its own: a peer there is refused though its
+ * uid is the user's. */
+static int call_from_another_user_namespace(struct fixture *f) {
+        struct json_object *result = NULL;
+        char error[256];
+
+        if (unshare(CLONE_NEWUSER) < 0)
+                return 77;
+        int r = control_api_call(f->dir, "test.echo", NULL, &result, error, sizeof(error));
+        return r == -EPERM && strstr(error, "namespace") ? 0 : 1;
+}
+
+static void test_a_nul_in_the_method_name_is_refused(void **state) {
+        assert_int_equal(serve_while(*state, call_nul_in_method), 0);
+}
+
+static void test_a_nul_in_any_string_of_the_params_is_refused(void **state) {
+        assert_int_equal(serve_while(*state, call_nul_in_params), 0);
+}
+
+static void test_invalid_utf8_is_refused_with_a_valid_json_answer(void **state) {
+        assert_int_equal(serve_while(*state, call_invalid_utf8), 0);
+}
+
+static void test_an_unknown_method_is_quoted_as_valid_utf8(void **state) {
+        assert_int_equal(serve_while(*state, call_long_multibyte_unknown), 0);
+}
+
+static void test_idle_connections_never_lock_out_a_new_client(void **state) {
+        assert_int_equal(serve_while(*state, call_after_idle_connections), 0);
+}
+
+static void test_a_peer_in_another_user_namespace_is_refused(void **state) {
+        int r = serve_while(*state, call_from_another_user_namespace);
+        if (r == 77)
+                skip();
+        assert_int_equal(r, 0);
+}
+
 static void test_a_registered_method_gets_params_and_returns_its_result(void **state) {
         assert_int_equal(serve_while(*state, call_echo), 0);
 }
@@ -218,6 +324,17 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_socket_is_private_to_the_user, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_method_name_is_registered_once, setup, teardown),
                 cmocka_unit_test(test_no_launcher_gives_a_clear_error),
+                cmocka_unit_test_setup_teardown(test_a_nul_in_the_method_name_is_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_a_nul_in_any_string_of_the_params_is_refused, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_invalid_utf8_is_refused_with_a_valid_json_answer, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_an_unknown_method_is_quoted_as_valid_utf8, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_idle_connections_never_lock_out_a_new_client, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_a_peer_in_another_user_namespace_is_refused, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

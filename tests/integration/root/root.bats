@@ -51,3 +51,41 @@ tun_as_test_user() {
   echo "$output"
   [ "$status" -eq 0 ]
 }
+
+# fallback_as_test_user PREPARE: `usernode run -- true` as the test user without XDG_RUNTIME_DIR,
+# in a mount namespace of this test with /tmp a fresh tmpfs, after PREPARE (a shell snippet run
+# as root there, with $fallback the test user's fallback dir /tmp/usernode-UID). The host's /tmp,
+# where other tests of the same user keep theirs, is not touched.
+fallback_as_test_user() {
+  unshare -m --propagation private bash -c '
+    . "$1/scripts/test-user.sh" && test_user_setup >/dev/null || exit 99
+    bin=$(mktemp -d /run/usernode-root-bin.XXXXXX) && cp "$USERNODE" "$bin/usernode" && chmod 0755 "$bin" || exit 99
+    trap "rm -rf \"\$bin\"" EXIT
+    mount -t tmpfs -o mode=1777 tmpfs /tmp || exit 99
+    fallback=/tmp/usernode-$TEST_UID
+    eval "$2" || exit 99
+    run_as_test_user env -u XDG_RUNTIME_DIR "$bin/usernode" run --net=none -- true' \
+    bash "$USERNODE_TOP" "$1"
+}
+
+@test "the /tmp fallback state dir: created 0700; refused (exit 2) when another user's, open to others, or a symlink" {
+  [ -n "${USERNODE_TOP:-}" ] || skip "USERNODE_TOP is not set (make check sets it)"
+  run fallback_as_test_user 'true'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # created by another user, open to all (what an attacker on a shared machine would do first)
+  run fallback_as_test_user 'install -d -m 0777 -o nobody "$fallback"'
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"/tmp/usernode-"*" belongs to uid "* ]]
+  # the user's own, but open to others
+  run fallback_as_test_user 'install -d -m 0777 -o "$TEST_USER" "$fallback"'
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"is writable by others"* ]]
+  # a symlink to a directory of the user's (made by someone else in sticky /tmp)
+  run fallback_as_test_user 'install -d -m 0700 -o "$TEST_USER" /tmp/elsewhere && ln -s /tmp/elsewhere "$fallback"'
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"is a symlink"* ]]
+}
