@@ -22,6 +22,9 @@
 /* A tap read returns one frame: the virtio header and at most a 64 KiB IP packet (a TSO segment,
  * or MTU 65520) with its Ethernet header. */
 #define ENGINE_FRAME_MAX (TAP_FRAME_HEADER_SIZE + 14 + 65536)
+/* The largest if_mru slirp is given, whatever the MTU: its TCP announces an MSS of
+ * min(if_mtu, if_mru) - 40. See engine_slirp_new for why 65480 does not work. */
+#define ENGINE_TCP_MRU (16384 + 40)
 /* Frames taken from the tap fd before slirp's sockets get their turn again. */
 #define ENGINE_BURST 64
 /* The fds the tap and the ready pipe are moved to, so every other inherited fd can be closed. */
@@ -174,6 +177,17 @@ static const SlirpCb engine_callbacks = {
         .timer_new_opaque = engine_timer_new_opaque,
 };
 
+/* libslirp's TCP has no window scaling, so its window is at most 64 KiB, and at the MSS of MTU
+ * 65520 (65480 bytes) that breaks two things. The node's kernel cuts its segments to half the
+ * largest window it has seen: 32767-byte packets, two per window, where at MSS 1460 one TSO
+ * frame (tap_frame.h) carries the whole window. And slirp sends a window update only when its
+ * window grew by two MSS or by half its buffer (192 KiB at that MSS), neither of which can happen
+ * under the 64 KiB cap: once a slow host socket filled that buffer, the node waits for its
+ * persist timer (200 ms and more) to learn the window opened again. An MSS of 16384 keeps both
+ * working (an update once half the window reopened), with four segments per window where slirp
+ * sends; segment size costs little on the tap, where TSO and tap_coalesce.c merge segments
+ * (measured against 1460 and 8960: the same or better both ways). if_mtu still lets UDP and ICMP
+ * use the whole MTU. */
 static Slirp *engine_slirp_new(const struct network_options *options, struct engine *e) {
         struct network_layout layout;
         SlirpConfig config = {
@@ -183,7 +197,7 @@ static Slirp *engine_slirp_new(const struct network_options *options, struct eng
                 .vnetwork = options->network,
                 .in6_enabled = options->ipv6,
                 .if_mtu = options->mtu,
-                .if_mru = options->mtu,
+                .if_mru = options->mtu < ENGINE_TCP_MRU ? options->mtu : ENGINE_TCP_MRU,
                 .disable_host_loopback = !options->host_loopback,
                 .enable_emu = false,
                 .disable_dhcp = true, /* the node's address is set by netlink */

@@ -12,7 +12,7 @@ declare -A group=(
   [lint]="clang-format cppcheck"
   [fuzz]="clang"
   [vm]="qemu-system-x86 debootstrap e2fsprogs cpio"
-  [bench]="slirp4netns rootlesskit iperf3 hyperfine"
+  [bench]="slirp4netns rootlesskit passt iperf3 hyperfine"
 )
 
 groups=("$@")

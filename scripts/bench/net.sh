@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # net.sh: outbound TCP throughput of the node's network, usernode's embedded libslirp against
-# slirp4netns (what rootlesskit and Usernetes use), driven the same way.
+# slirp4netns (what rootlesskit and Usernetes use) and pasta (passt's namespace mode, what Podman
+# picks), driven the same way.
 #
 # An iperf3 server listens on the host's 127.0.0.1; an iperf3 client inside a fresh network
 # namespace reaches it through 10.0.2.2 (host loopback allowed), once through usernode's engine,
-# once through slirp4netns --enable-sandbox --enable-seccomp, alternating, at MTU 1500 and 65520.
-# Prints one markdown table: Gbps and their ratio, each engine's peak RSS and CPU seconds per GB.
+# once through slirp4netns --enable-sandbox --enable-seccomp, once through pasta (which maps the
+# gateway address to the host's loopback), rotating which goes first, at MTU 1500 and 65520.
+# Prints one markdown table: Gbps and their ratios, each engine's peak RSS and CPU seconds per GB.
 #
 # Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
+#      USERNODE_BEFORE=another usernode binary to measure in the same rounds (a change's before),
 #      BENCH_RAW=1 to print every run's numbers on stderr, REVERSE=1 to measure host -> node
 #      (iperf3 -R) instead.
 # As root it runs itself as the unprivileged test user (scripts/test-user.sh), as check.sh does.
@@ -24,7 +27,7 @@ if [ "$(id -u)" -eq 0 ]; then
   exec setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups --reset-env -- \
     env HOME="$TEST_HOME" USER="$TEST_USER" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
     XDG_RUNTIME_DIR="$TEST_RUNTIME_DIR" ROUNDS="${ROUNDS:-}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-}" BENCH_RAW="${BENCH_RAW:-}" REVERSE="${REVERSE:-}" \
-    USERNODE="${USERNODE:-$top/usernode}" \
+    USERNODE="${USERNODE:-$top/usernode}" USERNODE_BEFORE="${USERNODE_BEFORE:-}" \
     bash "$top/scripts/bench/net.sh"
 fi
 
@@ -35,7 +38,7 @@ if [ -n "${REVERSE:-}" ]; then
   direction="host loopback -> node" reverse_flag=-R
 fi
 usernode=${USERNODE:-$top/usernode}
-for tool in iperf3 slirp4netns unshare python3; do
+for tool in iperf3 slirp4netns pasta unshare python3; do
   command -v "$tool" >/dev/null || { echo "net.sh: $tool missing; run scripts/install-deps.sh bench" >&2; exit 3; }
 done
 
@@ -79,7 +82,7 @@ sample_engine() {
 
 # run_usernode MTU DIR
 run_usernode() {
-  local mtu=$1 dir=$2 pid
+  local mtu=$1 dir=$2 pid usernode=${3:-$usernode}
   mkdir -p "$dir/state"
   client_script "$dir" >"$dir/client.sh"
   # No config file of the user's: both tools get exactly the flags below.
@@ -90,6 +93,11 @@ run_usernode() {
   sample_engine "$(cat "$dir/state/engine.pid")" "$dir"
   touch "$dir/sampled"
   wait "$pid" || true
+}
+
+# run_before MTU DIR: the same as run_usernode, with USERNODE_BEFORE.
+run_before() {
+  run_usernode "$1" "$2" "$USERNODE_BEFORE"
 }
 
 # run_slirp4netns MTU DIR
@@ -112,6 +120,34 @@ run_slirp4netns() {
   wait "$s4n" 2>/dev/null || true
 }
 
+# run_pasta MTU DIR: the same namespace as slirp4netns gets, the same addresses; no ports
+# forwarded, so only the outbound path is measured.
+run_pasta() {
+  local mtu=$1 dir=$2 pid ns engine
+  client_script "$dir" >"$dir/client.sh"
+  unshare -Urn sh -c "echo \$\$ > '$dir/ns.pid'; i=0
+    until ip -4 addr show tap0 2>/dev/null | grep -q 10.0.2.100; do sleep 0.05; i=\$((i+1)); [ \$i -lt 200 ] || exit 1; done
+    exec sh '$dir/client.sh'" >"$dir/node.log" 2>&1 &
+  pid=$!
+  wait_for "$dir/ns.pid" 10
+  ns=$(cat "$dir/ns.pid")
+  pasta -q -f --config-net -I tap0 -a 10.0.2.100 -n 24 -g 10.0.2.2 --mtu "$mtu" \
+    -t none -u none -T none -U none "$ns" >"$dir/pasta.log" 2>&1 &
+  engine=$!
+  wait_for "$dir/done" $((duration + 30)) || { cat "$dir/node.log" "$dir/pasta.log" >&2; return 1; }
+  sample_engine "$engine" "$dir"
+  touch "$dir/sampled"
+  wait "$pid" || true
+  kill "$engine" 2>/dev/null
+  wait "$engine" 2>/dev/null || true
+}
+
+# run_loopback MTU DIR: the ceiling, iperf3 straight over the host's loopback, no engine.
+run_loopback() {
+  iperf3 -c 127.0.0.1 -p "$port" -t "$duration" $reverse_flag -J >"$2/iperf.json" || true
+  echo "0 0" >"$2/engine"
+}
+
 # result DIR: "bits_per_second bytes rss_kib ticks"
 result() {
   python3 -c '
@@ -125,8 +161,11 @@ print(s["bits_per_second"], s["bytes"], rss, ticks)' "$1"
 hz=$(getconf CLK_TCK)
 for mtu in 1500 65520; do
   for r in $(seq "$rounds"); do
-    # Alternate which goes first, so neither always gets the cooler machine.
-    if [ $((r % 2)) -eq 1 ]; then order="usernode slirp4netns"; else order="slirp4netns usernode"; fi
+    # Rotate which goes first, so none always gets the cooler machine.
+    tools=(usernode slirp4netns pasta loopback)
+    [ -n "${USERNODE_BEFORE:-}" ] && tools+=(before)
+    n=${#tools[@]}
+    order="${tools[*]:$((r % n))} ${tools[*]:0:$((r % n))}"
     for tool in $order; do
       d="$work/$mtu-$r-$tool"
       mkdir -p "$d"
@@ -137,7 +176,7 @@ for mtu in 1500 65520; do
   python3 - "$work/raw" "$mtu" "$hz" "$direction" <<'EOF_PY'
 import statistics, sys
 raw, mtu, hz, direction = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-runs = {"usernode": [], "slirp4netns": []}
+runs = {"usernode": [], "slirp4netns": [], "pasta": [], "loopback": [], "before": []}
 for line in open(raw):
     tool, m, _, bps, nbytes, rss, ticks = line.split()
     if m == "mtu=" + mtu:
@@ -145,18 +184,26 @@ for line in open(raw):
 def summary(rs):
     gbps = statistics.median(r[0] for r in rs) / 1e9
     rss = max(r[2] for r in rs) / 1024
-    cpu = statistics.median((r[3] / hz) / (r[1] / 1e9) for r in rs)
+    cpu = statistics.median((r[3] / hz) / (r[1] / 1e9) if r[1] else 0 for r in rs)
     return gbps, rss, cpu
-u, s = summary(runs["usernode"]), summary(runs["slirp4netns"])
+u = summary(runs["usernode"])
 n = len(runs["usernode"])
-tool = "slirp4netns 1.2, sandbox+seccomp"
-def row(what, ours, theirs, unit, better):
+tools = {"slirp4netns": "slirp4netns 1.2, sandbox+seccomp", "pasta": "pasta (passt 2023-03)"}
+if runs["before"]:
+    tools["before"] = "usernode before this change"
+def row(what, ours, theirs, unit, tool, better):
     ratio = ours / theirs if theirs else float("nan")
     print(f"| net: {what}, MTU {mtu} | {ours:.2f} {unit} | {theirs:.2f} {unit} ({tool}) | "
           f"{ratio:.2f} x ({better} is better) |")
-row(f"iperf3 {direction} (median of {n})", u[0], s[0], "Gbit/s", "higher")
-row("engine peak RSS", u[1], s[1], "MiB", "lower")
-row("engine CPU per GB", u[2], s[2], "s/GB", "lower")
+for name, tool in tools.items():
+    t = summary(runs[name])
+    row(f"iperf3 {direction} (median of {n})", u[0], t[0], "Gbit/s", tool, "higher")
+row(f"iperf3 {direction} (median of {n})", u[0], summary(runs["loopback"])[0], "Gbit/s",
+    "iperf3 over the host loopback, no engine", "higher")
+for name, tool in tools.items():
+    row("engine peak RSS", u[1], summary(runs[name])[1], "MiB", tool, "lower")
+for name, tool in tools.items():
+    row("engine CPU per GB", u[2], summary(runs[name])[2], "s/GB", tool, "lower")
 EOF_PY
 done
 if [ -n "${BENCH_RAW:-}" ]; then

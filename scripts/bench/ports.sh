@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ports.sh: host -> node through a published port, usernode against rootlesskit 1.1 with
-# --port-driver=builtin and --port-driver=slirp4netns.
+# --port-driver=builtin and --port-driver=slirp4netns, and against pasta's port forwarding (-t,
+# which splices between the host's loopback and the namespace's).
 #
 # All three nodes run at once, each with an iperf3 server and a port_peer echo server inside,
 # published on 127.0.0.1; the measurements alternate between them, ROUNDS times, medians reported:
@@ -9,6 +10,7 @@
 #     chunks alternating between the tools (conn/s over the summed time);
 #   - RSS of the forwarding process(es) with 500 idle connections open: the usernode launcher;
 #     the rootlesskit parent (builtin); the rootlesskit parent + slirp4netns (slirp4netns driver);
+#     pasta;
 #   - the CPU time those processes spent per GB during the throughput rounds: on a busy machine
 #     throughput follows the CPU each side gets, this says what each GB costs.
 # Two references for the throughput, measured in the same rounds, say where the ceiling is on
@@ -26,14 +28,14 @@ seconds=${PORTS_BENCH_SECONDS:-10}
 conns=${PORTS_BENCH_CONNS:-5000}
 idle=${PORTS_BENCH_IDLE:-500}
 peer="$USERNODE_HELPERS/port_peer"
-tools=(usernode builtin slirp)
+tools=(usernode builtin slirp pasta)
 throughput_tools=("${tools[@]}" relay direct)
 declare -A label=([usernode]=usernode [builtin]="rootlesskit 1.1 --port-driver=builtin"
-  [slirp]="rootlesskit 1.1 --port-driver=slirp4netns"
+  [slirp]="rootlesskit 1.1 --port-driver=slirp4netns" [pasta]="pasta (passt 2023-03) -t"
   [relay]="splice_relay: minimal splice relay, a thread per direction"
   [direct]="iperf3 over the host loopback, no forwarder")
 
-for cmd in rootlesskit slirp4netns iperf3 python3; do
+for cmd in rootlesskit slirp4netns pasta iperf3 python3; do
   command -v "$cmd" >/dev/null || { echo "ports.sh: $cmd is missing: scripts/install-deps.sh bench" >&2; exit 3; }
 done
 
@@ -74,6 +76,10 @@ for driver in builtin slirp; do
     -p "127.0.0.1:${rate_port[$driver]}:7000/tcp" sh -c "$servers" >"$tmp/$driver.log" 2>&1 &
   pid[$driver]=$!
 done
+setsid pasta -q -f --config-net -I tap0 -a 10.0.2.100 -n 24 -g 10.0.2.2 \
+  -t "127.0.0.1/${iperf_port[pasta]}:5201" -t "127.0.0.1/${rate_port[pasta]}:7000" -u none -T none -U none \
+  -- sh -c "$servers" >"$tmp/pasta.log" 2>&1 &
+pid[pasta]=$!
 setsid iperf3 -s -B 127.0.0.1 -p "${iperf_port[direct]}" >"$tmp/direct.log" 2>&1 &
 pid[direct]=$!
 setsid "$USERNODE_HELPERS/splice_relay" "${iperf_port[relay]}" "${iperf_port[direct]}" >"$tmp/relay.log" 2>&1 &
@@ -101,9 +107,9 @@ for t in direct relay; do
   done
 done
 
-# iperf3 through port $1; prints "Gbit/s GB" (rate and bytes received).
+# iperf3 through port $1 with ${2:-1} parallel streams; prints "Gbit/s GB" (rate and bytes received).
 iperf() {
-  iperf3 -c 127.0.0.1 -p "$1" -t "$seconds" -J | python3 -c '
+  iperf3 -c 127.0.0.1 -p "$1" -t "$seconds" -P "${2:-1}" -J | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["end"]["sum_received"]
 print("%.2f %.3f" % (r["bits_per_second"] / 1e9, r["bytes"] / 1e9))'
@@ -127,7 +133,16 @@ forwarder_ticks() {
   echo "$total"
 }
 
-declare -A thr rate rss elapsed ticks bytes
+declare -A thr thr4 rate rss elapsed ticks bytes
+# Four streams at once: does the forwarder use more than one core? (The slirp4netns driver is
+# left out: it is the slowest by far and one stream already saturates it.)
+parallel_tools=(usernode builtin pasta direct)
+for r in $(seq "$rounds"); do
+  for t in "${parallel_tools[@]}"; do
+    read -r g _ < <(iperf "${iperf_port[$t]}" 4)
+    thr4[$t]+="$g "
+  done
+done
 for r in $(seq "$rounds"); do
   for t in "${throughput_tools[@]}"; do
     before=$(forwarder_ticks "$t")
@@ -158,28 +173,32 @@ done
 
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-for t in builtin slirp relay direct; do
+for t in builtin slirp pasta relay direct; do
   row "ports: throughput host->node, iperf3 -t $seconds (median of $rounds)" \
     "$(median "${thr[usernode]}")" "$(median "${thr[$t]}")" Gbit/s "${label[$t]}" higher
+done
+for t in builtin pasta direct; do
+  row "ports: throughput host->node, iperf3 -P 4 -t $seconds (median of $rounds)" \
+    "$(median "${thr4[usernode]}")" "$(median "${thr4[$t]}")" Gbit/s "${label[$t]}" higher
 done
 overall() { awk -v e="${elapsed[$1]}" -v n=$(((conns / chunks) * chunks)) 'BEGIN { printf "%.0f", n / e }'; }
 # CPU seconds the forwarder spent per GB it moved, over all throughput rounds.
 cpu_per_gb() { awk -v t="${ticks[$1]}" -v hz="$(getconf CLK_TCK)" -v b="${bytes[$1]}" 'BEGIN { printf "%.3f", t / hz / b }'; }
-for t in builtin slirp relay; do
+for t in builtin slirp pasta relay; do
   row "ports: forwarder CPU per GB moved (iperf3 rounds)" "$(cpu_per_gb usernode)" "$(cpu_per_gb "$t")" s/GB \
     "${label[$t]}" lower
 done
-for t in builtin slirp; do
+for t in builtin slirp pasta; do
   row "ports: $conns sequential connect+request+close" "$(overall usernode)" "$(overall "$t")" conn/s \
     "${label[$t]}" higher
 done
-for t in builtin slirp; do
+for t in builtin slirp pasta; do
   row "ports: forwarder RSS with $idle idle connections" "$(mib "${rss[usernode]}")" "$(mib "${rss[$t]}")" MiB \
     "${label[$t]}" lower
 done
 if [ "${PORTS_BENCH_RAW:-0}" = 1 ]; then
   for t in "${tools[@]}"; do
-    echo "raw ${label[$t]}: Gbit/s ${thr[$t]}| conn/s per chunk ${rate[$t]}| RSS ${rss[$t]} kB |" \
+    echo "raw ${label[$t]}: Gbit/s ${thr[$t]}| -P 4 ${thr4[$t]:-}| conn/s per chunk ${rate[$t]}| RSS ${rss[$t]} kB |" \
       "CPU ${ticks[$t]} ticks for ${bytes[$t]} GB" >&2
   done
   for t in relay direct; do echo "raw ${label[$t]}: Gbit/s ${thr[$t]}" >&2; done

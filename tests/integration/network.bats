@@ -179,6 +179,27 @@ transfer_in() {
   [ "$received" = "$sent" ]
 }
 
+# tcp_mss MTU: the MSS the node's kernel uses on a connection to the host through slirp.
+tcp_mss() {
+  start_http_server
+  node --host-loopback --mtu="$1" -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+print(subprocess.run(["ss", "-tinH", "dst", "10.0.2.2"], capture_output=True, text=True).stdout)' "$http_port"
+}
+
+@test "at MTU 65520 slirp's TCP announces an MSS of 16384, not 65480 (its window is 64 KiB)" {
+  run tcp_mss 65520
+  [ "$status" -eq 0 ]
+  [[ "$output" == *" mss:16384 "* ]]
+}
+
+@test "at MTU 1500 slirp's TCP announces the MTU's own MSS, 1460" {
+  run tcp_mss 1500
+  [ "$status" -eq 0 ]
+  [[ "$output" == *" mss:1460 "* ]]
+}
+
 @test "1 GiB from the node to the host arrives intact at MTU 65520" {
   transfer_out 65520
 }
