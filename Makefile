@@ -8,7 +8,7 @@
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
 
 BUILD ?= build
-PKGS := slirp libsystemd libcap libseccomp libmnl json-c
+PKGS := slirp libsystemd libcap libseccomp libmnl json-c libcurl openssl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -liniparser -lsubid
 
@@ -20,7 +20,7 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -I/usr/inc
 override LDFLAGS += $(SANITIZE)
 
 MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
-	launcher/node launcher/cli
+	launcher/node launcher/cluster launcher/cli
 MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
 LIB_SRCS := $(filter-out launcher/cli/main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

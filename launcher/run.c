@@ -327,6 +327,15 @@ static int launcher_run(struct launcher *l) {
                         return EXIT_HOST;
         }
 
+        /* Joining a cluster: discovery before anything of the node exists, so a wrong server, token
+         * or hash leaves nothing behind. */
+        if (!l->options->command) {
+                l->with_services = true;
+                r = run_services_discover(&l->services, l->options->config);
+                if (r != 0)
+                        return r;
+        }
+
         r = lookup_id_mappings(l);
         if (r < 0)
                 return EXIT_RUNTIME;
@@ -347,7 +356,6 @@ static int launcher_run(struct launcher *l) {
         /* No command: the node's services. A missing crio or a bad INI file stops us here, before
          * any namespace exists. */
         if (!l->options->command) {
-                l->with_services = true;
                 r = run_services_prepare(&l->services, l->options->config, l->options->node, state_path,
                                          l->options->config_path,
                                          l->cgroup.delegation != CGROUP_DELEGATION_NONE);

@@ -1,20 +1,50 @@
 /* run_services.c: checks before the node's services are started. */
 #include "launcher/run_services.h"
 
+#include <string.h>
+
 #include "common/log.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 
+int run_services_discover(struct run_services *rs, const struct config *config) {
+        if (cluster_join_from_config(config, &rs->join) < 0)
+                return EXIT_USAGE;
+        if (!rs->join.joining)
+                return 0;
+        int r = cluster_discover(&rs->join, &rs->cluster);
+        if (r == -EINVAL)
+                return EXIT_USAGE;
+        return r < 0 ? EXIT_HOST : 0;
+}
+
+/* Joined: kubelet bootstraps from the token and keeps what it is issued in the data dir. */
+static int settings_set_join(struct node_settings *s, const struct join_files *files) {
+        free(s->kubeconfig);
+        s->kubeconfig = strdup(files->kubeconfig);
+        s->bootstrap_kubeconfig = strdup(files->bootstrap_kubeconfig);
+        s->cluster_ca_file = strdup(files->ca_file);
+        s->kubelet_cert_dir = strdup(files->cert_dir);
+        return s->kubeconfig && s->bootstrap_kubeconfig && s->cluster_ca_file && s->kubelet_cert_dir
+                       ? 0
+                       : -ENOMEM;
+}
+
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
                          const char *state_dir, const char *config_path, bool cgroups_delegated) {
         struct service_plan *plan = NULL;
+        _cleanup_(join_files_done) struct join_files files = {};
         int r;
 
-        *rs = (struct run_services){};
         r = node_settings_from_config(&rs->settings, config, node, state_dir, config_path);
         if (r < 0)
                 return EXIT_USAGE;
         rs->settings.cgroups_delegated = cgroups_delegated;
+        if (rs->join.joining && (join_files_paths(rs->settings.data_dir, &files) < 0 ||
+                                 settings_set_join(&rs->settings, &files) < 0)) {
+                log_error_errno(ENOMEM, "cannot prepare the join: %m");
+                return EXIT_RUNTIME;
+        }
         r = host_tools_find(&rs->settings, &rs->tools);
         if (r < 0)
                 return EXIT_HOST;
@@ -22,10 +52,16 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
          * reject a bad [service:NAME] or an unrenderable value before any namespace exists. */
         r = node_plan_build(&rs->settings, &rs->tools, &plan);
         service_plan_free(plan);
-        return r < 0 ? EXIT_USAGE : 0;
+        if (r < 0)
+                return EXIT_USAGE;
+        if (rs->join.joining && join_files_write(&files, &rs->cluster, rs->join.token_text) < 0)
+                return EXIT_RUNTIME;
+        return 0;
 }
 
 void run_services_done(struct run_services *rs) {
+        cluster_join_done(&rs->join);
+        cluster_endpoint_done(&rs->cluster);
         host_tools_done(&rs->tools);
         node_settings_done(&rs->settings);
         node_status_done(&rs->status);

@@ -3,6 +3,8 @@
  * a missing crio or a bad key stops the run at once with the right exit code. */
 #pragma once
 
+#include "launcher/cluster/cluster_join.h"
+#include "launcher/cluster/join_files.h"
 #include "launcher/config/config.h"
 #include "launcher/services/host_tools.h"
 #include "launcher/services/node_settings.h"
@@ -12,11 +14,20 @@ struct run_services {
         struct node_settings settings; /* handed to the node init, which inherits it at clone */
         struct host_tools tools;
         struct node_status status; /* what the init reported; for sd_notify and `status` */
+        struct cluster_join join; /* [cluster]; join.joining false when standalone */
+        struct cluster_endpoint cluster; /* the trusted server and CA, after discovery */
 };
 
-/* The node's settings from its loaded configuration (config_path: the file it came from, NULL
+/* A join's discovery ([cluster] keys, launcher/cluster/): run first, before any namespace, lock or
+ * file exists, so a wrong server, token or hash is refused with nothing to undo. Returns 0 (also
+ * when not joining), or the exit code to stop with: EXIT_USAGE for the configuration, EXIT_HOST
+ * when the cluster is not reachable or not trusted. Call run_services_done() in either case. */
+int run_services_discover(struct run_services *rs, const struct config *config);
+
+/* After run_services_discover(): the node's settings from its loaded configuration (config_path: the file it came from, NULL
  * for the default; kept for reloads); find crio, kubelet and their helpers; plan the services
- * (rendering into the state dir, which must exist). Returns 0, or the exit code to stop with
+ * (rendering into the state dir, which must exist); when joining, last, write the bootstrap
+ * kubeconfig and the CA into the data dir. Returns 0, or the exit code to stop with
  * (EXIT_USAGE for the configuration, EXIT_HOST for the host), the cause logged. Call
  * run_services_done() in either case. */
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,

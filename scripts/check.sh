@@ -57,7 +57,9 @@ chmod 755 "$stage"
 
 # A hung test fails after this many seconds instead of hanging CI; tests bound their own waits.
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
+# USERNODE_K8S: the real Kubernetes binaries beside the repository (tests/integration/join.bats).
 test_env=(BATS_TEST_TIMEOUT="$BATS_TEST_TIMEOUT" USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage"
+          USERNODE_K8S="$(cd "$top/.." && pwd)/shared/k8s" USERNODE_K8S_BIN="${USERNODE_K8S_BIN:-}"
           ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
 if [ "$(id -u)" -eq 0 ]; then
   # shellcheck source=scripts/test-user.sh

@@ -9,6 +9,7 @@
 #include "common/macro.h"
 #include "launcher/services/node_settings_config.h"
 #include "netns/network_options.h"
+#include "launcher/cluster/cluster_join.h"
 #include "launcher/ports_setup.h"
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
@@ -115,6 +116,55 @@ const struct config_key config_schema[] = {
           .type = CONFIG_BOOL,
           .default_value = "false",
           .help = "true: no delegated cgroup v2 subtree is an error instead of a degraded mode" },
+
+        /* [cluster] */
+        { .section = "cluster",
+          .key = "server",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_server,
+          .allowed = "use the API server's address, https://HOST:PORT",
+          .help = "join the cluster of this API server (--join); empty: standalone" },
+        { .section = "cluster",
+          .key = "token",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_token,
+          .allowed =
+                  "use a bootstrap token ID.SECRET: 6 and 16 of a-z, 0-9, as 'kubeadm token create' prints",
+          .help = "bootstrap token for discovery and the TLS bootstrap (--token)" },
+        { .section = "cluster",
+          .key = "ca_cert_hash",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_ca_cert_hash,
+          .allowed = "use sha256: and 64 hex digits, several separated by commas",
+          .help = "public-key hashes of the cluster CA (--discovery-token-ca-cert-hash)" },
+        { .section = "cluster",
+          .key = "ca_file",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "trust the server with this CA file instead of a hash" },
+        { .section = "cluster",
+          .key = "discovery_file",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "a kubeconfig naming the server and its CA, instead of server and hash "
+                  "(--discovery-file)" },
+        { .section = "cluster",
+          .key = "cluster_dns",
+          .type = CONFIG_CUSTOM,
+          .default_value = "10.96.0.10",
+          .validate = cluster_join_validate_addresses,
+          .allowed = "use IP addresses separated by commas",
+          .help = "the cluster DNS service's address(es), kubelet's clusterDNS" },
+        { .section = "cluster",
+          .key = "cluster_domain",
+          .type = CONFIG_CUSTOM,
+          .default_value = "cluster.local",
+          .validate = cluster_join_validate_domain,
+          .allowed = "use a DNS domain like cluster.local",
+          .help = "the cluster's DNS domain, kubelet's clusterDomain" },
 
         /* [crio] */
         { .section = "crio",

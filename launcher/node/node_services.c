@@ -56,7 +56,9 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         if (r < 0)
                 return r;
         s.cgroups_delegated = old->cgroups_delegated;
-        r = host_tools_find(&s, &t);
+        r = node_settings_copy_join(&s, old);
+        if (r >= 0)
+                r = host_tools_find(&s, &t);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);

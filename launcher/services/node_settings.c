@@ -77,10 +77,22 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
             settings_set(&s->pause_image, "registry.k8s.io/pause:3.9") < 0 ||
             settings_set(&s->search_registries, "docker.io") < 0 ||
             settings_set(&s->insecure_registries, "") < 0 || settings_set(&s->kubelet_path, "kubelet") < 0 ||
-            settings_set(&s->kubeconfig, "") < 0 ||
+            settings_set(&s->kubeconfig, "") < 0 || settings_set(&s->cluster_dns, "10.96.0.10") < 0 ||
+            settings_set(&s->cluster_domain, "cluster.local") < 0 ||
             set_path(&s->static_pod_path, data_dir, "static-pods") < 0 ||
             set_path(&s->kubelet_dropin_dir, config_dir, dropin) < 0 ||
             settings_set(&s->cni_bridge, "cni0") < 0 || settings_set(&s->cni_subnet, "10.88.0.0/16") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int node_settings_copy_join(struct node_settings *dst, const struct node_settings *src) {
+        if (!src->bootstrap_kubeconfig)
+                return 0;
+        if (settings_set(&dst->kubeconfig, src->kubeconfig) < 0 ||
+            settings_set(&dst->bootstrap_kubeconfig, src->bootstrap_kubeconfig) < 0 ||
+            settings_set(&dst->cluster_ca_file, src->cluster_ca_file) < 0 ||
+            settings_set(&dst->kubelet_cert_dir, src->kubelet_cert_dir) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -94,10 +106,27 @@ static void extra_service_done(struct extra_service_settings *e) {
 
 void node_settings_done(struct node_settings *s) {
         char **strings[] = {
-                &s->node_name,         &s->state_dir,           &s->data_dir,     &s->config_path,
-                &s->config_dir,        &s->crio_path,           &s->crio_runtime, &s->pause_image,
-                &s->search_registries, &s->insecure_registries, &s->kubelet_path, &s->kubeconfig,
-                &s->static_pod_path,   &s->kubelet_dropin_dir,  &s->cni_bridge,   &s->cni_subnet,
+                &s->node_name,
+                &s->state_dir,
+                &s->data_dir,
+                &s->config_path,
+                &s->config_dir,
+                &s->crio_path,
+                &s->crio_runtime,
+                &s->pause_image,
+                &s->search_registries,
+                &s->insecure_registries,
+                &s->kubelet_path,
+                &s->kubeconfig,
+                &s->static_pod_path,
+                &s->kubelet_dropin_dir,
+                &s->cni_bridge,
+                &s->cni_subnet,
+                &s->cluster_dns,
+                &s->cluster_domain,
+                &s->bootstrap_kubeconfig,
+                &s->cluster_ca_file,
+                &s->kubelet_cert_dir,
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
                 free(*strings[i]);

@@ -85,6 +85,8 @@ static const struct setting_key keys[] = {
         S("kubelet", "ready_timeout", V_DURATION, kubelet_ready_timeout),
         S("kubelet", "restart", V_RESTART, kubelet_restart),
         S("kubelet", "stop_timeout", V_DURATION, kubelet_stop_timeout),
+        S("cluster", "cluster_dns", V_STRING, cluster_dns),
+        S("cluster", "cluster_domain", V_STRING, cluster_domain),
         S("cni", "bridge", V_STRING, cni_bridge),
         S("cni", "subnet", V_STRING, cni_subnet),
         S("cni", "ip_masq", V_BOOL, cni_ip_masq),
@@ -154,7 +156,7 @@ static int apply_section(const struct config *config, const char *section, const
 int node_settings_from_config(struct node_settings *s, const struct config *config, const char *node,
                               const char *state_dir, const char *config_path) {
         _cleanup_free_ char *data_dir = NULL, *config_dir = NULL;
-        static const char *const sections[] = { "crio", "kubelet", "cni", "supervisor" };
+        static const char *const sections[] = { "crio", "kubelet", "cluster", "cni", "supervisor" };
         int r;
 
         r = node_data_dir(node, &data_dir);

@@ -1,0 +1,24 @@
+/* kubeconfig.h: the two kubeconfigs of a join: the one read (cluster-info's, or a discovery
+ * file: a server and its CA) and the one written (the bootstrap kubeconfig kubelet's TLS
+ * bootstrap starts from). */
+#pragma once
+
+#include <stddef.h>
+
+#define KUBECONFIG_MAX (1024 * 1024)
+
+struct cluster_endpoint {
+        char *server; /* https://HOST:PORT */
+        char *ca_pem; /* the cluster CA bundle, PEM, NUL-terminated */
+        size_t ca_pem_size;
+};
+
+/* Read the one cluster of the kubeconfig TEXT (YAML or JSON) into RET: its server and its
+ * certificate-authority-data. Returns 0, or -EBADMSG with a reason in WHY (static text). */
+int kubeconfig_parse_cluster(const char *text, size_t size, struct cluster_endpoint *ret, const char **why);
+
+/* Write a kubeconfig for SERVER, trusting CA_PEM, authenticating with TOKEN ("ID.SECRET"), to
+ * PATH with mode 0600 (atomically: a temporary file renamed over it). Returns 0 or -errno. */
+int kubeconfig_write_bootstrap(const char *path, const struct cluster_endpoint *cluster, const char *token);
+
+void cluster_endpoint_done(struct cluster_endpoint *e);
