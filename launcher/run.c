@@ -304,6 +304,16 @@ static int launcher_start_node(struct launcher *l) {
         r = ports_setup(l->event, TAKE_FD(l->dial_fd), l->options, l->api, &l->portfwd);
         if (r < 0)
                 return r;
+        /* Joined: the API server reaches kubelet (logs, exec) on the node IP. */
+        if (l->portfwd && l->with_services && l->services.node_name) {
+                _cleanup_free_ char *spec = NULL;
+                bool v6 = strchr(l->services.node_ip, ':') != NULL;
+                if (asprintf(&spec, v6 ? "[%s]:10250:10250" : "%s:10250:10250", l->services.node_ip) < 0)
+                        return log_error_errno(ENOMEM, "cannot publish kubelet's port: %m");
+                r = ports_publish(l->portfwd, spec);
+                if (r < 0)
+                        return r;
+        }
         r = launcher_register_node_api(l);
         if (r < 0)
                 return log_error_errno(r, "cannot serve node.status on the control socket: %m");
@@ -331,7 +341,7 @@ static int launcher_run(struct launcher *l) {
          * or hash leaves nothing behind. */
         if (!l->options->command) {
                 l->with_services = true;
-                r = run_services_discover(&l->services, l->options->config);
+                r = run_services_discover(&l->services, l->options->config, l->options->node);
                 if (r != 0)
                         return r;
         }

@@ -4,27 +4,40 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "launcher/cluster/node_identity.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 
-int run_services_discover(struct run_services *rs, const struct config *config) {
+int run_services_discover(struct run_services *rs, const struct config *config, const char *node) {
         if (cluster_join_from_config(config, &rs->join) < 0)
                 return EXIT_USAGE;
         if (!rs->join.joining)
                 return 0;
+        if (node_identity_name(node, config_get(config, "cluster", "node_name"), &rs->node_name) < 0)
+                return EXIT_USAGE;
         int r = cluster_discover(&rs->join, &rs->cluster);
         if (r == -EINVAL)
                 return EXIT_USAGE;
-        return r < 0 ? EXIT_HOST : 0;
+        if (r < 0)
+                return EXIT_HOST;
+        r = node_identity_ip(rs->cluster.server, config_get(config, "cluster", "node_ip"), rs->node_ip);
+        if (r < 0)
+                return EXIT_HOST;
+        return 0;
 }
 
 /* Joined: kubelet bootstraps from the token and keeps what it is issued in the data dir. */
-static int settings_set_join(struct node_settings *s, const struct join_files *files) {
+static int settings_set_join(struct node_settings *s, const struct join_files *files, const char *node_name,
+                             const char *node_ip) {
         free(s->kubeconfig);
         s->kubeconfig = strdup(files->kubeconfig);
         s->bootstrap_kubeconfig = strdup(files->bootstrap_kubeconfig);
         s->cluster_ca_file = strdup(files->ca_file);
         s->kubelet_cert_dir = strdup(files->cert_dir);
+        s->kubelet_hostname = strdup(node_name);
+        s->kubelet_node_ip = strdup(node_ip);
+        if (!s->kubelet_hostname || !s->kubelet_node_ip)
+                return -ENOMEM;
         return s->kubeconfig && s->bootstrap_kubeconfig && s->cluster_ca_file && s->kubelet_cert_dir
                        ? 0
                        : -ENOMEM;
@@ -41,7 +54,7 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
                 return EXIT_USAGE;
         rs->settings.cgroups_delegated = cgroups_delegated;
         if (rs->join.joining && (join_files_paths(rs->settings.data_dir, &files) < 0 ||
-                                 settings_set_join(&rs->settings, &files) < 0)) {
+                                 settings_set_join(&rs->settings, &files, rs->node_name, rs->node_ip) < 0)) {
                 log_error_errno(ENOMEM, "cannot prepare the join: %m");
                 return EXIT_RUNTIME;
         }
@@ -62,6 +75,8 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
 void run_services_done(struct run_services *rs) {
         cluster_join_done(&rs->join);
         cluster_endpoint_done(&rs->cluster);
+        free(rs->node_name);
+        rs->node_name = NULL;
         host_tools_done(&rs->tools);
         node_settings_done(&rs->settings);
         node_status_done(&rs->status);

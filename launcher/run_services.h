@@ -16,13 +16,15 @@ struct run_services {
         struct node_status status; /* what the init reported; for sd_notify and `status` */
         struct cluster_join join; /* [cluster]; join.joining false when standalone */
         struct cluster_endpoint cluster; /* the trusted server and CA, after discovery */
+        char *node_name; /* in the cluster (launcher/cluster/node_identity.h) */
+        char node_ip[46];
 };
 
 /* A join's discovery ([cluster] keys, launcher/cluster/): run first, before any namespace, lock or
  * file exists, so a wrong server, token or hash is refused with nothing to undo. Returns 0 (also
  * when not joining), or the exit code to stop with: EXIT_USAGE for the configuration, EXIT_HOST
- * when the cluster is not reachable or not trusted. Call run_services_done() in either case. */
-int run_services_discover(struct run_services *rs, const struct config *config);
+ * when the cluster is not reachable or not trusted. Also the node's name and IP in the cluster. Call run_services_done() in either case. */
+int run_services_discover(struct run_services *rs, const struct config *config, const char *node);
 
 /* After run_services_discover(): the node's settings from its loaded configuration (config_path: the file it came from, NULL
  * for the default; kept for reloads); find crio, kubelet and their helpers; plan the services

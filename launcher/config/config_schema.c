@@ -152,6 +152,22 @@ const struct config_key config_schema[] = {
           .help = "a kubeconfig naming the server and its CA, instead of server and hash "
                   "(--discovery-file)" },
         { .section = "cluster",
+          .key = "node_name",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_domain,
+          .allowed = "use a DNS-1123 name: lowercase letters, digits, '-' and '.'",
+          .help = "the node's name in the cluster; empty: the hostname (HOSTNAME-NODE for nodes other "
+                  "than default)" },
+        { .section = "cluster",
+          .key = "node_ip",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_addresses,
+          .allowed = "use one IP address of this host",
+          .help = "where the API server reaches the node (10250 is published there); empty: the "
+                  "source address of the host's route to the server" },
+        { .section = "cluster",
           .key = "cluster_dns",
           .type = CONFIG_CUSTOM,
           .default_value = "10.96.0.10",

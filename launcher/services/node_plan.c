@@ -115,7 +115,8 @@ static char *dropins_text(const char *dir) {
 static int add_kubelet(const struct node_settings *s, const struct host_tools *t,
                        const struct render_set *files, struct service_plan *plan) {
         _cleanup_free_ char *config = NULL, *dropin = NULL, *kubeconfig = NULL, *extra = NULL,
-                            *dropins = NULL, *bootstrap = NULL, *cert_dir = NULL;
+                            *dropins = NULL, *bootstrap = NULL, *cert_dir = NULL, *hostname = NULL,
+                            *node_ip = NULL;
         struct service_def *d = service_plan_add(plan, "kubelet");
         bool standalone = !s->kubeconfig || !s->kubeconfig[0];
 
@@ -127,14 +128,17 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
             /* Joined: TLS bootstrap from the token, the issued certificates kept in the data dir. */
             (s->bootstrap_kubeconfig &&
              (asprintf(&bootstrap, "--bootstrap-kubeconfig=%s", s->bootstrap_kubeconfig) < 0 ||
-              asprintf(&cert_dir, "--cert-dir=%s", s->kubelet_cert_dir) < 0)) ||
+              asprintf(&cert_dir, "--cert-dir=%s", s->kubelet_cert_dir) < 0 ||
+              asprintf(&hostname, "--hostname-override=%s", s->kubelet_hostname) < 0 ||
+              asprintf(&node_ip, "--node-ip=%s", s->kubelet_node_ip) < 0)) ||
             !(dropins = dropins_text(s->kubelet_dropin_dir)) ||
             asprintf(&extra, "%s\n%s", files->text[RENDERED_KUBELET_CONFIG], dropins) < 0)
                 return -ENOMEM;
         /* The drop-in dir is the user's: passed only when they made one. */
         bool has_dropins = access(s->kubelet_dropin_dir, F_OK) == 0;
         const char *argv[] = { t->kubelet, config,    has_dropins ? dropin : NULL,
-                               kubeconfig, bootstrap, cert_dir };
+                               kubeconfig, bootstrap, cert_dir,
+                               hostname,   node_ip };
         /* --config-dir is alpha in 1.28/1.29 and needs this variable set to be honoured. */
         const char *env[] = { "KUBELET_CONFIG_DROPIN_DIR_ALPHA=1" };
         d->argv = strv_of(argv, ELEMENTSOF(argv));

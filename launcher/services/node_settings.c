@@ -92,7 +92,9 @@ int node_settings_copy_join(struct node_settings *dst, const struct node_setting
         if (settings_set(&dst->kubeconfig, src->kubeconfig) < 0 ||
             settings_set(&dst->bootstrap_kubeconfig, src->bootstrap_kubeconfig) < 0 ||
             settings_set(&dst->cluster_ca_file, src->cluster_ca_file) < 0 ||
-            settings_set(&dst->kubelet_cert_dir, src->kubelet_cert_dir) < 0)
+            settings_set(&dst->kubelet_cert_dir, src->kubelet_cert_dir) < 0 ||
+            settings_set(&dst->kubelet_hostname, src->kubelet_hostname) < 0 ||
+            settings_set(&dst->kubelet_node_ip, src->kubelet_node_ip) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -127,6 +129,8 @@ void node_settings_done(struct node_settings *s) {
                 &s->bootstrap_kubeconfig,
                 &s->cluster_ca_file,
                 &s->kubelet_cert_dir,
+                &s->kubelet_hostname,
+                &s->kubelet_node_ip,
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
                 free(*strings[i]);

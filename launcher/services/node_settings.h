@@ -70,6 +70,8 @@ struct node_settings {
         char *bootstrap_kubeconfig;
         char *cluster_ca_file; /* kubelet's clientCAFile: the API server's calls to 10250 */
         char *kubelet_cert_dir; /* --cert-dir in persistent data: a restarted node keeps its identity */
+        char *kubelet_hostname; /* --hostname-override and the node's UTS hostname */
+        char *kubelet_node_ip; /* --node-ip; the node init puts it on the uplink as a /32 */
 
         /* [cni] */
         char *cni_bridge;

@@ -128,6 +128,10 @@ setup() {
     skip "no Kubernetes control plane: set USERNODE_K8S_BIN, or USERNODE_K8S to ../shared/k8s"
   node_test_setup
   sed -i 's/^healthz_port = .*/healthz_port = 10248/' "$INI"
+  # A loopback address of its own per test: kubelet's 10250 is published on the node IP. [cluster]
+  # is the file's last section, so tests append its keys.
+  NODE_IP=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+  printf '[cluster]\nnode_ip = %s\n' "$NODE_IP" >> "$INI"
   SERVER=https://127.0.0.1:$API_PORT
   STATE=$WORK/state
   DATA=$XDG_DATA_HOME/usernode/$NODE
@@ -180,7 +184,7 @@ start_joined_node() {
 }
 
 @test "join from [cluster] keys in the INI file works as the flags do" {
-  printf '[cluster]\nserver = %s\ntoken = %s\nca_cert_hash = %s\ncluster_dns = 10.32.0.10\ncluster_domain = example.internal\n' \
+  printf 'server = %s\ntoken = %s\nca_cert_hash = %s\ncluster_dns = 10.32.0.10\ncluster_domain = example.internal\n' \
     "$SERVER" "$TOKEN" "$OTHER_HASH, $CA_HASH" >> "$INI"
   start_joined_node
   [ -s "$DATA/cluster/bootstrap-kubeconfig" ]
@@ -215,7 +219,7 @@ start_joined_node() {
 }
 
 @test "a CA file that did not sign the server's certificate is refused, exit 3" {
-  printf '[cluster]\nca_file = %s\n' "$CP/other.crt" >> "$INI"
+  printf 'ca_file = %s\n' "$CP/other.crt" >> "$INI"
   join --join "$SERVER" --token "$TOKEN"
   refused 3 "cannot trust $SERVER: its certificate does not verify"
 }
@@ -232,4 +236,26 @@ start_joined_node() {
 @test "a join without a hash or CA is a usage error that says how to get the hash, exit 2" {
   join --join "$SERVER" --token "$TOKEN"
   refused 2 "needs a way to trust the server: add --discovery-token-ca-cert-hash"
+}
+
+@test "a joined node is named HOSTNAME-NODE, has that hostname and its node IP, and publishes 10250 there" {
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  local name
+  name=$(hostname | tr 'A-Z' 'a-z')-$NODE
+  node_processes | grep -F -- "--hostname-override=$name" | grep -qF -- "--node-ip=$NODE_IP"
+  [ "$("$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- hostname)" = "$name" ]
+  "$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- ip -o addr show dev lo | grep -qF "inet $NODE_IP/32"
+  "$USERNODE" ports --node "$NODE" --state-dir "$STATE" ls | grep -qF "$NODE_IP:10250"
+}
+
+@test "[cluster] node_name names the node; a name that is not DNS-1123 is refused, exit 2" {
+  printf 'node_name = worker-7.example\n' >> "$INI"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  [ "$("$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- hostname)" = worker-7.example ]
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  rm -rf "$STATE" "$DATA"
+  printf 'node_name = Worker_7\n' >> "$INI"
+  join --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  refused 2 "node_name"
 }
