@@ -22,7 +22,7 @@ int run_services_discover(struct run_services *rs, const struct config *config, 
                 return EXIT_HOST;
         r = node_identity_ip(rs->cluster.server, config_get(config, "cluster", "node_ip"), rs->node_ip);
         if (r < 0)
-                return EXIT_HOST;
+                return r == -EINVAL ? EXIT_USAGE : EXIT_HOST;
         return 0;
 }
 

@@ -102,7 +102,18 @@ int node_identity_ip(const char *server, const char *configured, char ret[NODE_I
         const void *addr = local.ss_family == AF_INET
                                    ? (const void *)&((struct sockaddr_in *)&local)->sin_addr
                                    : (const void *)&((struct sockaddr_in6 *)&local)->sin6_addr;
+        const void *peer = ai->ai_family == AF_INET
+                                   ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                                   : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
         if (!inet_ntop(local.ss_family, addr, ret, NODE_IP_MAX))
                 return log_error_errno(errno, "cannot format the node's address: %m");
+        /* The server runs on this host: its address, made local inside the node, would hide it. */
+        if (memcmp(addr, peer, local.ss_family == AF_INET ? 4 : 16) == 0) {
+                log_error(
+                        "the API server %s is on this host's own address %s, which the node cannot take as "
+                        "its node IP: set [cluster] node_ip to another address of this host",
+                        server, ret);
+                return -EINVAL;
+        }
         return 0;
 }

@@ -14,5 +14,6 @@ int node_identity_name(const char *node, const char *configured, char **ret);
 
 /* CONFIGURED ([cluster] node_ip) if set; else the source address of the host's route to SERVER
  * (https://HOST[:PORT]), found by connecting a UDP socket (nothing is sent). RET gets the
- * address text. Returns 0, or a negative errno after logging. */
+ * address text. Returns 0; -EINVAL when that is the server's own address (the server runs on
+ * this host, and the node cannot take its address); or another negative errno; logged either way. */
 int node_identity_ip(const char *server, const char *configured, char ret[NODE_IP_MAX]);

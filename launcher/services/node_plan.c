@@ -156,6 +156,33 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
         return service_def_fingerprint(d, extra);
 }
 
+/* [kube-proxy] enabled: after kubelet, whose TLS bootstrap wrote the kubeconfig it uses. */
+static int add_kube_proxy(const struct node_settings *s, const struct host_tools *t,
+                          const struct render_set *files, struct service_plan *plan) {
+        _cleanup_free_ char *config = NULL;
+        const char *kubeconfig = node_kube_proxy_kubeconfig(s);
+        if (!kubeconfig || !kubeconfig[0])
+                return log_error_errno(EINVAL, "[kube-proxy] enabled needs a cluster: join one (--join) or "
+                                               "give [kube-proxy] kubeconfig");
+        struct service_def *d = service_plan_add(plan, "kube-proxy");
+        if (!d || asprintf(&config, "--config=%s/%s", s->state_dir,
+                           rendered_file_path(RENDERED_KUBE_PROXY_CONFIG)) < 0)
+                return -ENOMEM;
+        const char *argv[] = { t->kube_proxy, config };
+        const char *after[] = { "kubelet" };
+        d->argv = strv_of(argv, ELEMENTSOF(argv));
+        d->after = strv_of(after, 1);
+        d->restart = s->kube_proxy_restart;
+        d->stop_timeout = s->kube_proxy_stop_timeout;
+        d->ready = READY_HTTP;
+        if (asprintf(&d->ready_target, "%u/healthz", s->kube_proxy_healthz_port) < 0)
+                d->ready_target = NULL;
+        d->ready_timeout = s->kubelet_ready_timeout;
+        if (!d->argv || !d->after || !d->ready_target)
+                return -ENOMEM;
+        return service_def_fingerprint(d, files->text[RENDERED_KUBE_PROXY_CONFIG]);
+}
+
 static int add_extra(const struct extra_service_settings *e, struct service_plan *plan) {
         _cleanup_free_ char *section = NULL;
         struct service_def *d;
@@ -258,6 +285,8 @@ int node_plan_build(const struct node_settings *s, const struct host_tools *t, s
                 r = add_crio(s, t, &files, plan);
         if (r >= 0)
                 r = add_kubelet(s, t, &files, plan);
+        if (r >= 0 && s->kube_proxy_enabled)
+                r = add_kube_proxy(s, t, &files, plan);
         for (size_t i = 0; r >= 0 && i < s->n_services; i++)
                 r = add_extra(&s->services[i], plan);
         if (r >= 0)

@@ -61,6 +61,9 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
                 .kubelet_restart = RESTART_ALWAYS,
                 .kubelet_stop_timeout = 30 * USEC_PER_SEC,
                 .cni_ip_masq = true,
+                .kube_proxy_healthz_port = 10256,
+                .kube_proxy_restart = RESTART_ALWAYS,
+                .kube_proxy_stop_timeout = 10 * USEC_PER_SEC,
                 .restart_delay_min = 1 * USEC_PER_SEC,
                 .restart_delay_max = 60 * USEC_PER_SEC,
                 .restart_reset_after = 120 * USEC_PER_SEC,
@@ -78,6 +81,8 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
             settings_set(&s->search_registries, "docker.io") < 0 ||
             settings_set(&s->insecure_registries, "") < 0 || settings_set(&s->kubelet_path, "kubelet") < 0 ||
             settings_set(&s->kubeconfig, "") < 0 || settings_set(&s->cluster_dns, "10.96.0.10") < 0 ||
+            settings_set(&s->kube_proxy_path, "kube-proxy") < 0 ||
+            settings_set(&s->kube_proxy_kubeconfig, "") < 0 ||
             settings_set(&s->cluster_domain, "cluster.local") < 0 ||
             set_path(&s->static_pod_path, data_dir, "static-pods") < 0 ||
             set_path(&s->kubelet_dropin_dir, config_dir, dropin) < 0 ||
@@ -131,6 +136,8 @@ void node_settings_done(struct node_settings *s) {
                 &s->kubelet_cert_dir,
                 &s->kubelet_hostname,
                 &s->kubelet_node_ip,
+                &s->kube_proxy_path,
+                &s->kube_proxy_kubeconfig,
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
                 free(*strings[i]);

@@ -60,6 +60,14 @@ struct node_settings {
         enum restart_policy kubelet_restart;
         usec_t kubelet_stop_timeout;
 
+        /* [kube-proxy]: the optional built-in service */
+        bool kube_proxy_enabled;
+        char *kube_proxy_path;
+        char *kube_proxy_kubeconfig; /* empty: the node's kubeconfig */
+        unsigned kube_proxy_healthz_port;
+        enum restart_policy kube_proxy_restart;
+        usec_t kube_proxy_stop_timeout;
+
         /* [cluster]: clusterDNS and clusterDomain of the kubelet config when joined */
         char *cluster_dns; /* addresses separated by commas */
         char *cluster_domain;

@@ -259,3 +259,21 @@ start_joined_node() {
   join --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
   refused 2 "node_name"
 }
+
+@test "with the API server on this host's own address the node IP must be set, exit 2, nothing left" {
+  sed -i '/^node_ip = /d' "$INI"
+  join --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  refused 2 "is on this host's own address 127.0.0.1, .*set \\[cluster\\] node_ip"
+}
+
+@test "[kube-proxy] enabled: planned after kubelet with the node's kubeconfig, a config the real kube-proxy reads strictly" {
+  [ -x "$K8S_BIN/kube-proxy" ] || skip "no kube-proxy in $K8S_BIN"
+  sed -i 's/^\[cluster\]$/[kube-proxy]\nenabled = true\npath = '"${K8S_BIN//\//\\/}"'\/kube-proxy\nrestart = never\n[cluster]/' "$INI"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  wait_for 30 "\"$USERNODE\" status --node $NODE --state-dir $STATE --json | grep -q kube-proxy"
+  grep -qF "kubeconfig: \"$DATA/kubelet/kubeconfig\"" "$STATE/config/kube-proxy.yaml"
+  grep -qx '  maxPerCore: 0' "$STATE/config/kube-proxy.yaml"
+  run timeout 20 "$K8S_BIN/kube-proxy" --config "$STATE/config/kube-proxy.yaml"
+  [[ "$output" != *"strict decoding"* ]]
+  [[ "$output" == *"$DATA/kubelet/kubeconfig"* ]] # it got as far as the credentials
+}
