@@ -304,13 +304,8 @@ static int launcher_start_node(struct launcher *l) {
         r = ports_setup(l->event, TAKE_FD(l->dial_fd), l->options, l->api, &l->portfwd);
         if (r < 0)
                 return r;
-        /* Joined: the API server reaches kubelet (logs, exec) on the node IP. */
-        if (l->portfwd && l->with_services && l->services.node_name) {
-                _cleanup_free_ char *spec = NULL;
-                bool v6 = strchr(l->services.node_ip, ':') != NULL;
-                if (asprintf(&spec, v6 ? "[%s]:10250:10250" : "%s:10250:10250", l->services.node_ip) < 0)
-                        return log_error_errno(ENOMEM, "cannot publish kubelet's port: %m");
-                r = ports_publish(l->portfwd, spec);
+        if (l->with_services) {
+                r = run_services_start_cluster(&l->services, l->event, l->api, l->portfwd);
                 if (r < 0)
                         return r;
         }
@@ -444,6 +439,8 @@ int cmd_run(int argc, char **argv) {
         int code = launcher_run(&l);
         /* Before the state dir goes: the control socket lives there. */
         control_api_free(l.api);
+        if (l.with_services)
+                run_services_stop_cluster(&l.services);
         portfwd_free(l.portfwd);
         closep(&l.dial_fd);
         /* Whatever the node left (a daemon that double-forked out of the payload's reach in the

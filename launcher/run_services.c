@@ -1,10 +1,15 @@
 /* run_services.c: checks before the node's services are started. */
 #include "launcher/run_services.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "common/log.h"
+#include "launcher/cluster/cluster_agent.h"
 #include "launcher/cluster/node_identity.h"
+#include "launcher/ports_setup.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 
@@ -36,11 +41,10 @@ static int settings_set_join(struct node_settings *s, const struct join_files *f
         s->kubelet_cert_dir = strdup(files->cert_dir);
         s->kubelet_hostname = strdup(node_name);
         s->kubelet_node_ip = strdup(node_ip);
-        if (!s->kubelet_hostname || !s->kubelet_node_ip)
+        if (!s->kubeconfig || !s->bootstrap_kubeconfig || !s->cluster_ca_file || !s->kubelet_cert_dir ||
+            !s->kubelet_hostname || !s->kubelet_node_ip)
                 return -ENOMEM;
-        return s->kubeconfig && s->bootstrap_kubeconfig && s->cluster_ca_file && s->kubelet_cert_dir
-                       ? 0
-                       : -ENOMEM;
+        return node_settings_apply_pod_cidr(s);
 }
 
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
@@ -70,6 +74,55 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         if (rs->join.joining && join_files_write(&files, &rs->cluster, rs->join.token_text) < 0)
                 return EXIT_RUNTIME;
         return 0;
+}
+
+static int on_agent_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        struct run_services *rs = userdata;
+        (void)source;
+        rs->agent_pid = 0;
+        log_warning(
+                "the cluster agent exited (status %d): the node's podCIDR and Service ports are no longer "
+                "followed",
+                si->si_status);
+        return 0;
+}
+
+int run_services_start_cluster(struct run_services *rs, sd_event *event, struct control_api *api,
+                               struct portfwd *pf) {
+        if (!rs->join.joining)
+                return 0;
+        /* The API server reaches kubelet (logs, exec) on the node IP. */
+        if (pf) {
+                _cleanup_free_ char *spec = NULL;
+                bool v6 = strchr(rs->node_ip, ':') != NULL;
+                if (asprintf(&spec, v6 ? "[%s]:10250:10250" : "%s:10250:10250", rs->node_ip) < 0)
+                        return log_error_errno(ENOMEM, "cannot publish kubelet's port: %m");
+                int r = ports_publish(pf, spec);
+                if (r < 0)
+                        return r;
+                r = service_ports_new(api, pf, &rs->service_ports);
+                if (r < 0)
+                        return log_error_errno(r,
+                                               "cannot serve the Services' ports on the control socket: %m");
+        }
+        const struct cluster_agent_config config = { .settings = &rs->settings };
+        pid_t pid = cluster_agent_start(&config);
+        if (pid < 0)
+                return log_error_errno(pid, "cannot start the cluster agent: %m");
+        rs->agent_pid = pid;
+        int r = sd_event_add_child(event, NULL, pid, WEXITED, on_agent_exit, rs);
+        if (r < 0)
+                return log_error_errno(r, "cannot watch the cluster agent: %m");
+        return 0;
+}
+
+void run_services_stop_cluster(struct run_services *rs) {
+        if (rs->agent_pid > 0) {
+                (void)kill(rs->agent_pid, SIGTERM);
+                (void)waitpid(rs->agent_pid, NULL, 0);
+                rs->agent_pid = 0;
+        }
+        rs->service_ports = service_ports_free(rs->service_ports);
 }
 
 void run_services_done(struct run_services *rs) {

@@ -5,6 +5,7 @@
 
 #include "launcher/cluster/cluster_join.h"
 #include "launcher/cluster/join_files.h"
+#include "launcher/cluster/service_ports.h"
 #include "launcher/config/config.h"
 #include "launcher/services/host_tools.h"
 #include "launcher/services/node_settings.h"
@@ -18,6 +19,8 @@ struct run_services {
         struct cluster_endpoint cluster; /* the trusted server and CA, after discovery */
         char *node_name; /* in the cluster (launcher/cluster/node_identity.h) */
         char node_ip[46];
+        struct service_ports *service_ports; /* joined, once the node runs */
+        pid_t agent_pid; /* the cluster agent (launcher/cluster/cluster_agent.h), 0 when none */
 };
 
 /* A join's discovery ([cluster] keys, launcher/cluster/): run first, before any namespace, lock or
@@ -34,5 +37,14 @@ int run_services_discover(struct run_services *rs, const struct config *config, 
  * run_services_done() in either case. */
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
                          const char *state_dir, const char *config_path, bool cgroups_delegated);
+
+/* Joined, once the node is up (PF NULL with --net=host): publish kubelet's 10250 on the node IP,
+ * serve the Services' ports on the control API and start the cluster agent. Nothing when not
+ * joined. Returns 0 or a negative errno, logged. */
+int run_services_start_cluster(struct run_services *rs, sd_event *event, struct control_api *api,
+                               struct portfwd *pf);
+
+/* Stop the cluster agent and forget the Services' ports; call after the control API is freed. */
+void run_services_stop_cluster(struct run_services *rs);
 
 void run_services_done(struct run_services *rs);

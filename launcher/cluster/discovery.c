@@ -24,38 +24,12 @@
 #define CLUSTER_INFO_PATH "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 #define HASH_HOWTO_SHORT "'kubeadm token create --print-join-command' on the control plane prints it"
 
-/* Read a whole, bounded, file: a CA or a discovery kubeconfig. */
-static int read_small_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
-        if (fd < 0)
-                return -errno;
-        buf = malloc(KUBECONFIG_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, KUBECONFIG_MAX + 1 - n);
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        break;
-                n += (size_t)k;
-                if (n > KUBECONFIG_MAX)
-                        return -EFBIG;
-        }
-        buf[n] = '\0';
-        *ret_size = n;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 /* Where the trust comes from when it is not a hash: the CA file, or the discovery file. */
 static int trusted_endpoint_load(const struct cluster_join *j, struct cluster_endpoint *ret) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
         const char *path = j->discovery_file ? j->discovery_file : j->ca_file, *why = NULL;
-        int r = read_small_file(path, &text, &size);
+        int r = kubeconfig_read_file(path, &text, &size);
         if (r < 0)
                 return log_error_errno(r, "cannot read %s: %m", path), -EINVAL;
         if (j->discovery_file) {

@@ -66,12 +66,8 @@ static int base64_decode(const char *text, char **ret, size_t *ret_size) {
         return 0;
 }
 
-int kubeconfig_parse_cluster(const char *text, size_t size, struct cluster_endpoint *ret, const char **why) {
+static int yaml_load(const char *text, size_t size, yaml_document_t *doc, const char **why) {
         yaml_parser_t parser;
-        yaml_document_t document;
-        _cleanup_(yaml_document_deletep) yaml_document_t *doc = NULL;
-
-        *ret = (struct cluster_endpoint){};
         if (size > KUBECONFIG_MAX) {
                 *why = "larger than 1 MiB";
                 return -EBADMSG;
@@ -79,22 +75,121 @@ int kubeconfig_parse_cluster(const char *text, size_t size, struct cluster_endpo
         if (!yaml_parser_initialize(&parser))
                 return -ENOMEM;
         yaml_parser_set_input_string(&parser, (const unsigned char *)text, size);
-        int ok = yaml_parser_load(&parser, &document);
+        int ok = yaml_parser_load(&parser, doc);
         yaml_parser_delete(&parser);
-        if (!ok) {
+        if (!ok || !yaml_document_get_root_node(doc)) {
+                if (ok)
+                        yaml_document_delete(doc);
                 *why = "not valid YAML";
                 return -EBADMSG;
         }
+        return 0;
+}
+
+/* The mapping FIELD ("cluster", "user") of the one item of the list LIST ("clusters", "users"). */
+static yaml_node_t *yaml_only_item(yaml_document_t *doc, const char *list, const char *field) {
+        yaml_node_t *seq = yaml_map_get(doc, yaml_document_get_root_node(doc), list);
+        if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+            seq->data.sequence.items.top - seq->data.sequence.items.start != 1)
+                return NULL;
+        return yaml_map_get(doc, yaml_document_get_node(doc, *seq->data.sequence.items.start), field);
+}
+
+int kubeconfig_read_file(const char *path, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        if (fd < 0)
+                return -errno;
+        buf = malloc(KUBECONFIG_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, KUBECONFIG_MAX + 1 - n);
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+                if (n > KUBECONFIG_MAX)
+                        return -EFBIG;
+        }
+        buf[n] = '\0';
+        *ret_size = n;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* FIELD-data (base64) or FIELD (a file) of NODE. */
+static int yaml_pem(yaml_document_t *doc, yaml_node_t *node, const char *field, char **ret,
+                    size_t *ret_size) {
+        char data_key[64];
+        snprintf(data_key, sizeof(data_key), "%s-data", field);
+        const char *data = yaml_scalar(yaml_map_get(doc, node, data_key));
+        if (data)
+                return base64_decode(data, ret, ret_size);
+        const char *path = yaml_scalar(yaml_map_get(doc, node, field));
+        return path ? kubeconfig_read_file(path, ret, ret_size) : -ENOENT;
+}
+
+int kubeconfig_load_credentials(const char *path, struct kube_credentials *ret, const char **why) {
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        yaml_document_t document;
+        _cleanup_(yaml_document_deletep) yaml_document_t *doc = NULL;
+
+        *ret = (struct kube_credentials){};
+        int r = kubeconfig_read_file(path, &text, &size);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0) {
+                *why = "unreadable";
+                return -EBADMSG;
+        }
+        r = yaml_load(text, size, &document, why);
+        if (r < 0)
+                return r;
+        doc = &document;
+        yaml_node_t *cluster = yaml_only_item(doc, "clusters", "cluster"),
+                    *user = yaml_only_item(doc, "users", "user");
+        const char *server = yaml_scalar(yaml_map_get(doc, cluster, "server"));
+        if (!server || !(ret->cluster.server = strdup(server)) ||
+            yaml_pem(doc, cluster, "certificate-authority", &ret->cluster.ca_pem,
+                     &ret->cluster.ca_pem_size) < 0 ||
+            yaml_pem(doc, user, "client-certificate", &ret->cert_pem, &ret->cert_size) < 0 ||
+            yaml_pem(doc, user, "client-key", &ret->key_pem, &ret->key_size) < 0) {
+                *why = "it lacks one cluster with a server and CA, or one user with a client certificate "
+                       "and key";
+                kube_credentials_done(ret);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+void kube_credentials_done(struct kube_credentials *c) {
+        cluster_endpoint_done(&c->cluster);
+        free(c->cert_pem);
+        if (c->key_pem)
+                OPENSSL_cleanse(c->key_pem, c->key_size);
+        free(c->key_pem);
+        *c = (struct kube_credentials){};
+}
+
+int kubeconfig_parse_cluster(const char *text, size_t size, struct cluster_endpoint *ret, const char **why) {
+        yaml_document_t document;
+        _cleanup_(yaml_document_deletep) yaml_document_t *doc = NULL;
+
+        *ret = (struct cluster_endpoint){};
+        int r0 = yaml_load(text, size, &document, why);
+        if (r0 < 0)
+                return r0;
         doc = &document;
 
-        yaml_node_t *clusters = yaml_map_get(doc, yaml_document_get_root_node(doc), "clusters");
-        if (!clusters || clusters->type != YAML_SEQUENCE_NODE ||
-            clusters->data.sequence.items.top - clusters->data.sequence.items.start != 1) {
+        yaml_node_t *cluster = yaml_only_item(doc, "clusters", "cluster");
+        if (!cluster) {
                 *why = "it does not hold exactly one cluster";
                 return -EBADMSG;
         }
-        yaml_node_t *cluster = yaml_map_get(
-                doc, yaml_document_get_node(doc, *clusters->data.sequence.items.start), "cluster");
         const char *server = yaml_scalar(yaml_map_get(doc, cluster, "server"));
         const char *ca = yaml_scalar(yaml_map_get(doc, cluster, "certificate-authority-data"));
         if (!server || strncmp(server, "https://", 8) != 0) {

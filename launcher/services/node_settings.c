@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/macro.h"
+#include "launcher/services/node_settings_config.h"
 
 static const char *const restart_policy_names[] = {
         [RESTART_ALWAYS] = "always",
@@ -101,7 +103,30 @@ int node_settings_copy_join(struct node_settings *dst, const struct node_setting
             settings_set(&dst->kubelet_hostname, src->kubelet_hostname) < 0 ||
             settings_set(&dst->kubelet_node_ip, src->kubelet_node_ip) < 0)
                 return -ENOMEM;
-        return 0;
+        return node_settings_apply_pod_cidr(dst);
+}
+
+int node_settings_apply_pod_cidr(struct node_settings *s) {
+        _cleanup_free_ char *path = NULL;
+        char line[64] = "";
+        if (!s->bootstrap_kubeconfig)
+                return 0;
+        if (asprintf(&path, "%s/" NODE_POD_CIDR_FILE, s->data_dir) < 0)
+                return -ENOMEM;
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return 0;
+        bool read = fgets(line, sizeof(line), f) != NULL;
+        fclose(f);
+        if (!read)
+                return 0;
+        line[strcspn(line, "\n")] = '\0';
+        /* Written by the agent after the same check; a file edited by hand is checked again. */
+        if (node_config_validate_subnet(line) < 0) {
+                log_warning("%s: \"%s\" is not an IPv4 pod network; using [cni] subnet", path, line);
+                return 0;
+        }
+        return settings_set(&s->cni_subnet, line);
 }
 
 static void extra_service_done(struct extra_service_settings *e) {

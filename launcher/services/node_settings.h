@@ -112,6 +112,12 @@ void node_settings_done(struct node_settings *s);
  * SRC into DST, for a reload that reads the INI file again. Returns 0 or -ENOMEM. */
 int node_settings_copy_join(struct node_settings *dst, const struct node_settings *src);
 
+/* Joined: the pod network the cluster allocated to the node (spec.podCIDR), which the cluster
+ * agent keeps in DATA/cluster/pod-cidr, replaces [cni] subnet. Returns 0 (also when there is none
+ * yet) or -ENOMEM. */
+int node_settings_apply_pod_cidr(struct node_settings *s);
+#define NODE_POD_CIDR_FILE "cluster/pod-cidr"
+
 /* Append an empty [service:NAME] with defaults; returns it, or NULL on allocation failure. */
 struct extra_service_settings *node_settings_add_service(struct node_settings *s, const char *name);
 

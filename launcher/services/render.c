@@ -124,6 +124,14 @@ static int write_atomic(const char *path, const char *text) {
         return 0;
 }
 
+int render_write_file(const char *state_dir, enum rendered_file f, const char *text) {
+        _cleanup_free_ char *path = join(state_dir, rendered_paths[f]);
+        if (!path)
+                return -ENOMEM;
+        int r = mkdir_parents(path, 0700);
+        return r < 0 ? r : write_atomic(path, text);
+}
+
 int render_write(const struct render_set *set, const char *state_dir, bool changed[_RENDERED_MAX]) {
         for (size_t i = 0; i < _RENDERED_MAX; i++) {
                 _cleanup_free_ char *path = join(state_dir, rendered_paths[i]);

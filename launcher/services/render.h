@@ -52,6 +52,9 @@ void render_set_done(struct render_set *set);
  * negative errno, logged. */
 int render_write(const struct render_set *set, const char *state_dir, bool changed[_RENDERED_MAX]);
 
+/* Write TEXT as the rendered file F below STATE_DIR, atomically. Returns 0 or a negative errno. */
+int render_write_file(const char *state_dir, enum rendered_file f, const char *text);
+
 /* Internal to render_*.c: fill `template_name` with vars, logging a missing placeholder. */
 struct template_var;
 int render_template(const char *template_name, const struct template_var *vars, size_t n_vars, char **ret);

@@ -277,3 +277,38 @@ start_joined_node() {
   [[ "$output" != *"strict decoding"* ]]
   [[ "$output" == *"$DATA/kubelet/kubeconfig"* ]] # it got as far as the credentials
 }
+
+# What kubelet's TLS bootstrap leaves for the node NAME: a client certificate of system:node:NAME
+# (here signed straight by the CA) and a kubeconfig pointing at it.
+fake_kubelet_bootstrap() {
+  mkdir -p "$DATA/kubelet/pki"
+  local pem=$DATA/kubelet/pki/kubelet-client-current.pem
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/node.key" \
+    -subj "/O=system:nodes/CN=system:node:$1" 2>/dev/null |
+    openssl x509 -req -CA "$CP/ca.crt" -CAkey "$CP/ca.key" -CAcreateserial -days 1 -out "$WORK/node.crt" 2>/dev/null
+  cat "$WORK/node.crt" "$WORK/node.key" > "$pem"
+  printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: %s\n  name: default-cluster\ncontexts:\n- context:\n    cluster: default-cluster\n    namespace: default\n    user: default-auth\n  name: default-context\ncurrent-context: default-context\nusers:\n- name: default-auth\n  user:\n    client-certificate: %s\n    client-key: %s\n' \
+    "$(base64 -w0 < "$CP/ca.crt")" "$SERVER" "$pem" "$pem" > "$DATA/kubelet/kubeconfig"
+}
+
+@test "a joined node follows the cluster: its podCIDR into the CNI conflist, a NodePort Service published while it exists" {
+  local name np
+  name=$(hostname | tr 'A-Z' 'a-z')-$NODE
+  np=$((30000 + RANDOM % 2700))
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  fake_kubelet_bootstrap "$name"
+  printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"spec":{"podCIDR":"10.244.7.0/24"}}' "$name" |
+    kubectl_admin create -f -
+  wait_for 30 "grep -q '10.244.7.0/24' '$STATE/config/cni/10-usernode.conflist'"
+  [ "$(cat "$DATA/cluster/pod-cidr")" = 10.244.7.0/24 ]
+
+  "$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- "$HELPERS/port_peer" server tcp 127.0.0.1 "$np" &
+  kubectl_admin create service nodeport "web-$NODE" --tcp=8080:8080 --node-port="$np"
+  wait_for 30 "\"$USERNODE\" ports --node $NODE --state-dir $STATE ls | grep -F '$NODE_IP:$np:$np' | grep -qF 'service default/web-$NODE'"
+  wait_for 10 "'$HELPERS/port_peer' roundtrip '$NODE_IP' '$np' >/dev/null 2>&1"
+  kubectl_admin delete service "web-$NODE"
+  wait_for 30 "! \"$USERNODE\" ports --node $NODE --state-dir $STATE ls | grep -qF ':$np:'"
+  run "$HELPERS/port_peer" roundtrip "$NODE_IP" "$np"
+  [ "$status" -ne 0 ]
+  kubectl_admin delete node "$name"
+}
