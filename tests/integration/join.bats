@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # `usernode run --join`: discovery as kubeadm join does it, against a real control plane on
 # loopback (etcd, kube-apiserver with bootstrap tokens, kube-controller-manager's bootstrap signer
-# from ../shared/k8s or $USERNODE_K8S_BIN), with certificates made here by the openssl CLI. The
+# from $USERNODE_K8S_BIN), with certificates made here by the openssl CLI. The
 # node's crio and kubelet are the stand-ins: what is tested is what reaches kubelet, and that a
 # wrong server, token or hash is refused before anything of the node exists.
 
@@ -11,14 +11,10 @@ TOKEN_ID=abcdef
 TOKEN_SECRET=0123456789abcdef
 TOKEN=$TOKEN_ID.$TOKEN_SECRET
 
-# The control-plane binaries: $USERNODE_K8S_BIN, else unpacked once from $USERNODE_K8S (the
-# shared/k8s beside the repository, passed by scripts/check.sh) into the user's cache.
+# The control-plane binaries: $USERNODE_K8S_BIN (scripts/check.sh sets it from scripts/k8s-bin.sh,
+# which unpacks ../shared/k8s).
 k8s_bin() {
-  if [ -n "${USERNODE_K8S_BIN:-}" ]; then
-    echo "$USERNODE_K8S_BIN"
-  elif [ -n "${USERNODE_K8S:-}" ] && [ -x "$USERNODE_K8S/install.sh" ]; then
-    "$USERNODE_K8S/install.sh" "${XDG_CACHE_HOME:-$HOME/.cache}/usernode-test-k8s" | tail -1
-  fi
+  echo "${USERNODE_K8S_BIN:-}"
 }
 
 free_port() {
@@ -125,7 +121,7 @@ teardown_file() {
 
 setup() {
   [ -n "${K8S_BIN:-}" ] && [ -x "$K8S_BIN/kube-apiserver" ] ||
-    skip "no Kubernetes control plane: set USERNODE_K8S_BIN, or USERNODE_K8S to ../shared/k8s"
+    skip "no Kubernetes control plane: set USERNODE_K8S_BIN (scripts/k8s-bin.sh unpacks ../shared/k8s)"
   node_test_setup
   sed -i 's/^healthz_port = .*/healthz_port = 10248/' "$INI"
   # A loopback address of its own per test: kubelet's 10250 is published on the node IP. [cluster]
