@@ -67,6 +67,7 @@ mkdir -p "$work/in/helpers" "$work/in/tests/vm" "$work/out"
 cp "$binary" "$work/in/usernode"
 cp -a "$helpers"/. "$work/in/helpers/" 2>/dev/null
 cp -a tests/vm/guest "$work/in/tests/vm/"
+cp -a tests/e2e "$work/in/tests/" # make_busybox_archive.py, for the pods of join-node.bats
 chmod -R a+rX "$work/in"
 chmod 0777 "$work/out"
 
