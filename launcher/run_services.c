@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "launcher/cluster/cluster_agent.h"
@@ -13,6 +14,20 @@
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 
+/* A node whose kubelet got its certificate in an earlier run: the CA it trusted then. */
+static int run_services_joined_before(struct run_services *rs, const char *node) {
+        _cleanup_free_ char *data_dir = NULL;
+        _cleanup_(join_files_done) struct join_files files = {};
+        int r = node_data_dir(node, &data_dir);
+        if (r == -ENOENT)
+                return 0; /* no HOME: the settings say so later */
+        if (r < 0 || join_files_paths(data_dir, &files) < 0)
+                return log_error_errno(ENOMEM, "cannot prepare the join: %m");
+        if (access(files.kubeconfig, R_OK) == 0 && access(files.ca_file, R_OK) == 0)
+                rs->join.joined_ca_file = TAKE_PTR(files.ca_file);
+        return 0;
+}
+
 int run_services_discover(struct run_services *rs, const struct config *config, const char *node) {
         if (cluster_join_from_config(config, &rs->join) < 0)
                 return EXIT_USAGE;
@@ -20,7 +35,10 @@ int run_services_discover(struct run_services *rs, const struct config *config, 
                 return 0;
         if (node_identity_name(node, config_get(config, "cluster", "node_name"), &rs->node_name) < 0)
                 return EXIT_USAGE;
-        int r = cluster_discover(&rs->join, &rs->cluster);
+        int r = run_services_joined_before(rs, node);
+        if (r < 0)
+                return EXIT_RUNTIME;
+        r = cluster_discover(&rs->join, &rs->cluster);
         if (r == -EINVAL)
                 return EXIT_USAGE;
         if (r < 0)

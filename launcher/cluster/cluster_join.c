@@ -125,6 +125,8 @@ int cluster_join_from_config(const struct config *config, struct cluster_join *r
 }
 
 void cluster_join_done(struct cluster_join *join) {
+        free(join->joined_ca_file);
+        join->joined_ca_file = NULL;
         bootstrap_token_clear(&join->token);
         explicit_bzero(join->token_text, sizeof(join->token_text));
 }

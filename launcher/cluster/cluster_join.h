@@ -23,6 +23,10 @@ struct cluster_join {
         struct ca_pins pins; /* n == 0: trust comes from ca_file or discovery_file */
         struct bootstrap_token token;
         char token_text[BOOTSTRAP_TOKEN_ID_LEN + 1 + BOOTSTRAP_TOKEN_SECRET_LEN + 1];
+        /* A node that joined before keeps its client certificate and the CA it trusted then: with
+         * this set (DATA/cluster/ca.crt, when kubelet's kubeconfig exists) an expired token is a
+         * warning, as long as cluster-info still holds this very CA (and it matches the pins). */
+        char *joined_ca_file;
 };
 
 /* The join asked for in CONFIG (strings point into it). Returns 0 (RET->joining false when no

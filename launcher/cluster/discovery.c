@@ -116,9 +116,35 @@ static int cluster_info_parse(const char *server, const struct cluster_response 
         return *ret_kubeconfig ? 0 : -ENOMEM;
 }
 
+/* Whether CA_PEM is the CA the node trusted when it joined (byte for byte). */
+static bool ca_is_joined_ca(const struct cluster_join *j, const char *ca_pem, size_t ca_pem_size) {
+        _cleanup_free_ char *joined = NULL;
+        size_t size = 0;
+        return j->joined_ca_file && kubeconfig_read_file(j->joined_ca_file, &joined, &size) == 0 &&
+               size == ca_pem_size && memcmp(joined, ca_pem, size) == 0;
+}
+
+/* A token gone from cluster-info, on a node that joined before with the CA in KUBECONFIG. */
+static bool token_expired_after_join(const struct cluster_join *j, const char *server,
+                                     const char *kubeconfig) {
+        struct cluster_endpoint e = {};
+        const char *why = NULL;
+        bool same = kubeconfig_parse_cluster(kubeconfig, strlen(kubeconfig), &e, &why) == 0 &&
+                    ca_is_joined_ca(j, e.ca_pem, e.ca_pem_size);
+        cluster_endpoint_done(&e);
+        if (same)
+                log_warning(
+                        "token ID \"%s\" is no longer valid for %s; the node joined before and keeps its "
+                        "client certificate",
+                        j->token.id, server);
+        return same;
+}
+
 /* Steps 2 (and the parse of 3): the token signs this kubeconfig. */
 static int cluster_info_verify(const struct cluster_join *j, const char *server, const char *kubeconfig,
                                const char *jws) {
+        if (!jws && token_expired_after_join(j, server, kubeconfig))
+                return 0;
         if (!jws)
                 return log_error("token ID \"%s\" is not valid for the cluster at %s, or it has expired: "
                                  "make a "

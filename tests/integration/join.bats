@@ -157,9 +157,11 @@ refused() {
 }
 
 start_joined_node() {
+  local before
+  before=$(events kubelet ready)
   "$USERNODE" run --net none --node "$NODE" --state-dir "$STATE" --config "$INI" "$@" > "$WORK/node.out" 2>&1 &
   NODE_PID=$!
-  wait_for 60 "[ \"\$(events kubelet ready)\" -gt 0 ]" || { cat "$WORK/node.out"; return 1; }
+  wait_for 60 "[ \"\$(events kubelet ready)\" -gt $before ]" || { cat "$WORK/node.out"; return 1; }
 }
 
 @test "join with the CA hash: a 0600 bootstrap kubeconfig that authenticates as the token, kubelet told to bootstrap from it" {
@@ -307,4 +309,29 @@ fake_kubelet_bootstrap() {
   run "$HELPERS/port_peer" roundtrip "$NODE_IP" "$np"
   [ "$status" -ne 0 ]
   kubectl_admin delete node "$name"
+}
+
+@test "a node that joined before starts again after its token expired; a node that never joined is refused" {
+  local name
+  name=$(hostname | tr 'A-Z' 'a-z')-$NODE
+  kubectl_admin -n kube-system create secret generic bootstrap-token-expire \
+    --type bootstrap.kubernetes.io/token --from-literal=token-id=expire \
+    --from-literal=token-secret=0123456789abcdef --from-literal=usage-bootstrap-signing=true \
+    --from-literal=usage-bootstrap-authentication=true
+  wait_until 30 kubectl_admin -n kube-public get configmap cluster-info -o jsonpath='{.data.jws-kubeconfig-expire}'
+  start_joined_node --join "$SERVER" --token expire.0123456789abcdef --discovery-token-ca-cert-hash "$CA_HASH"
+  fake_kubelet_bootstrap "$name"
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  # The token goes; the bootstrap signer takes its signature out of cluster-info.
+  kubectl_admin -n kube-system delete secret bootstrap-token-expire
+  wait_until 30 bash -c "[ -z \"\$(\"$K8S_BIN/kubectl\" --server https://127.0.0.1:$API_PORT --certificate-authority $CP/ca.crt --token admin-secret-token -n kube-public get configmap cluster-info -o jsonpath='{.data.jws-kubeconfig-expire}')\" ]"
+  start_joined_node --join "$SERVER" --token expire.0123456789abcdef --discovery-token-ca-cert-hash "$CA_HASH"
+  grep -q 'token ID "expire" is no longer valid .* keeps its client certificate' "$WORK/node.out"
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  # Never bootstrapped: the expired token is refused.
+  rm -rf "$STATE" "$DATA"
+  join --join "$SERVER" --token expire.0123456789abcdef --discovery-token-ca-cert-hash "$CA_HASH"
+  refused 3 'token ID "expire" is not valid for the cluster'
 }
