@@ -58,6 +58,37 @@ static void freeaddrinfop(struct addrinfo **a) {
                 freeaddrinfo(*a);
 }
 
+/* [cluster] node_ip must be an address of this host: 10250 and the NodePorts are published there. */
+static int node_identity_check_local(const char *ip, char ret[NODE_IP_MAX]) {
+        struct sockaddr_storage sa = {};
+        socklen_t len;
+        struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+        if (inet_pton(AF_INET, ip, &in->sin_addr) == 1) {
+                in->sin_family = AF_INET;
+                len = sizeof(*in);
+        } else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+                in6->sin6_family = AF_INET6;
+                len = sizeof(*in6);
+        } else {
+                log_error("[cluster] node_ip = %s: not an IP address", ip);
+                return -EINVAL;
+        }
+        _cleanup_close_ int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot check the node IP %s: %m", ip);
+        if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
+                int e = errno;
+                log_error(
+                        "[cluster] node_ip = %s is not an address of this host (%s): the API server reaches "
+                        "the node there; name one of this host's addresses",
+                        ip, strerror(e));
+                return -EINVAL;
+        }
+        snprintf(ret, NODE_IP_MAX, "%s", ip);
+        return 0;
+}
+
 int node_identity_ip(const char *server, const char *configured, char ret[NODE_IP_MAX]) {
         _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
         _cleanup_(freeaddrinfop) struct addrinfo *ai = NULL;
@@ -65,10 +96,8 @@ int node_identity_ip(const char *server, const char *configured, char ret[NODE_I
         struct sockaddr_storage local;
         socklen_t len = sizeof(local);
 
-        if (configured && configured[0]) {
-                snprintf(ret, NODE_IP_MAX, "%s", configured);
-                return 0;
-        }
+        if (configured && configured[0])
+                return node_identity_check_local(configured, ret);
         if (!u || curl_url_set(u, CURLUPART_URL, server, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {

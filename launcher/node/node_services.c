@@ -28,7 +28,7 @@ struct node_services {
  * its own, since kubelet refuses a --node-ip not on one of its interfaces. A /32 (or /128) on the
  * uplink (loopback without one) adds no route: the node's traffic keeps leaving from its slirp
  * address. */
-static int node_services_identity(const struct node_settings *s) {
+static int node_services_identity(const struct node_settings *s, bool own_network) {
         unsigned char addr[16];
         int family = AF_INET;
         if (!s->kubelet_hostname)
@@ -41,6 +41,9 @@ static int node_services_identity(const struct node_settings *s) {
                 if (inet_pton(AF_INET6, s->kubelet_node_ip, addr) != 1)
                         return log_error_errno(EINVAL, "node IP %s: %m", s->kubelet_node_ip);
         }
+        /* --net=host: the host's interfaces, which hold the node IP already. */
+        if (!own_network)
+                return 0;
         const char *link = if_nametoindex(TAP_NAME) > 0 ? TAP_NAME : "lo";
         int r = netconf_address_add(link, family, addr, family == AF_INET ? 32 : 128);
         if (r < 0 && r != -EEXIST)
@@ -122,7 +125,7 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
         };
         r = node_setup_services(&dirs);
         if (r >= 0)
-                r = node_services_identity(config->settings);
+                r = node_services_identity(config->settings, config->own_network);
         if (r < 0) {
                 service_plan_free(plan);
                 return r;

@@ -335,3 +335,9 @@ fake_kubelet_bootstrap() {
   join --join "$SERVER" --token expire.0123456789abcdef --discovery-token-ca-cert-hash "$CA_HASH"
   refused 3 'token ID "expire" is not valid for the cluster'
 }
+
+@test "a [cluster] node_ip that is not an address of this host is refused, exit 2, nothing left" {
+  sed -i 's/^node_ip = .*/node_ip = 192.0.2.77/' "$INI"
+  join --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  refused 2 "node_ip = 192.0.2.77 is not an address of this host"
+}

@@ -51,7 +51,6 @@ start_control_plane() {
   "$K8S/kube-apiserver" --etcd-servers http://127.0.0.1:2379 --bind-address "$SERVER_IP" \
     --advertise-address "$SERVER_IP" --secure-port 6443 --tls-cert-file "$CP/apiserver.crt" \
     --tls-private-key-file "$CP/apiserver.key" --client-ca-file "$CP/ca.crt" \
-    --kubelet-certificate-authority "$CP/ca.crt" \
     --enable-bootstrap-token-auth --token-auth-file "$CP/tokens.csv" --authorization-mode Node,RBAC \
     --enable-admission-plugins NodeRestriction --service-cluster-ip-range 10.96.0.0/16 \
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$CP/sa.pub" \
