@@ -37,7 +37,7 @@ run_phase() {
   systemctl restart "user@$uid.service"
   run_phase 120 "$here"/phase2-*.bats
   # As root: a control plane, and vmuser's node joining it (issue 13).
-  timeout 600 env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin bats --tap "$here"/join-*.bats 2>&1
+  timeout 1800 env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin bats --tap "$here"/join-*.bats 2>&1
 } | awk '
   /^1\.\.[0-9]+$/ { next }
   /^(not )?ok [0-9]+/ { n++; sub(/ok [0-9]+/, "ok " n " -") }
