@@ -19,7 +19,7 @@ DESTDIR ?=
 
 # Every library through pkg-config; libsubid (shadow) ships no .pc file. pkg-config's own
 # message (which package is missing, PKG_CONFIG_PATH) is shown, and the build stops there.
-PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl json-c
+PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl json-c libcurl openssl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 ifneq ($(.SHELLSTATUS),0)
 $(error pkg-config found no $(PKGS) (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
@@ -43,7 +43,7 @@ USERNODE_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) $(PKG_CFLAGS) $(SANITIZE) -
 USERNODE_LDFLAGS = $(SANITIZE)
 
 MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
-	launcher/node launcher/check launcher/cli
+	launcher/node launcher/check launcher/cluster launcher/cli
 MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
 LIB_SRCS := $(filter-out launcher/cli/main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -60,6 +60,10 @@ static int publish_one(const char *text, void *userdata) {
         return 0;
 }
 
+int ports_publish(struct portfwd *pf, const char *spec) {
+        return publish_one(spec, pf);
+}
+
 int ports_setup(sd_event *event, int dial_fd, const struct run_options *options, struct control_api *api,
                 struct portfwd **ret) {
         const char *configured = config_get(options->config, "ports", "publish");

@@ -18,3 +18,6 @@ int ports_publish_list_valid(const char *value);
  * request is only warned about: the node then shares the host's ports. */
 int ports_setup(sd_event *event, int dial_fd, const struct run_options *options, struct control_api *api,
                 struct portfwd **ret);
+
+/* Publish one more SPEC (a port spec, already known to be valid) on PF; logs on failure. */
+int ports_publish(struct portfwd *pf, const char *spec);

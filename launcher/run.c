@@ -319,6 +319,11 @@ static int launcher_start_node(struct launcher *l) {
         r = ports_setup(l->event, TAKE_FD(l->dial_fd), l->options, l->api, &l->portfwd);
         if (r < 0)
                 return r;
+        if (l->with_services) {
+                r = run_services_start_cluster(&l->services, l->event, l->api, l->portfwd);
+                if (r < 0)
+                        return r;
+        }
         r = launcher_register_node_api(l);
         if (r < 0)
                 return log_error_errno(r, "cannot serve node.status on the control socket: %m");
@@ -342,6 +347,15 @@ static int launcher_run(struct launcher *l) {
                         return EXIT_HOST;
         }
 
+        /* Joining a cluster: discovery before anything of the node exists, so a wrong server, token
+         * or hash leaves nothing behind. */
+        if (!l->options->command) {
+                l->with_services = true;
+                r = run_services_discover(&l->services, l->options->config, l->options->node);
+                if (r != 0)
+                        return r;
+        }
+
         r = lookup_id_mappings(l);
         if (r < 0)
                 return EXIT_RUNTIME;
@@ -362,7 +376,6 @@ static int launcher_run(struct launcher *l) {
         /* No command: the node's services. A missing crio or a bad INI file stops us here, before
          * any namespace exists. */
         if (!l->options->command) {
-                l->with_services = true;
                 r = run_services_prepare(&l->services, l->options->config, l->options->node, state_path,
                                          l->options->config_path,
                                          l->cgroup.delegation != CGROUP_DELEGATION_NONE);
@@ -441,6 +454,8 @@ int cmd_run(int argc, char **argv) {
         int code = launcher_run(&l);
         /* Before the state dir goes: the control socket lives there. */
         control_api_free(l.api);
+        if (l.with_services)
+                run_services_stop_cluster(&l.services);
         portfwd_free(l.portfwd);
         closep(&l.dial_fd);
         /* Whatever the node left (a daemon that double-forked out of the payload's reach in the

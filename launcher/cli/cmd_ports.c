@@ -97,6 +97,31 @@ static int ports_add(const struct ports_target *target, int argc, char **argv) {
         return 0;
 }
 
+/* A joined node's launcher knows which ports it publishes for the cluster's Services
+ * (launcher/cluster/service_ports.h): each such port gets its "source". Any other launcher has no
+ * such method, and its ports none. */
+static void ports_add_sources(const struct ports_target *target, struct json_object *ports) {
+        _cleanup_free_ char *state_dir = NULL;
+        struct json_object *result = NULL, *list;
+        char error[256];
+        if (statedir_resolve(target->node, target->state_dir, false, &state_dir) < 0 ||
+            control_api_call(state_dir, "cluster.ports.ls", NULL, &result, error, sizeof(error)) < 0)
+                return;
+        if (json_object_object_get_ex(result, "ports", &list))
+                for (size_t i = 0; i < json_object_array_length(ports); i++) {
+                        struct json_object *p = json_object_array_get_idx(ports, i);
+                        int64_t id = json_object_get_int64(json_object_object_get(p, "id"));
+                        for (size_t k = 0; k < json_object_array_length(list); k++) {
+                                struct json_object *s = json_object_array_get_idx(list, k);
+                                if (json_object_get_int64(json_object_object_get(s, "id")) == id)
+                                        json_object_object_add(
+                                                p, "source",
+                                                json_object_get(json_object_object_get(s, "source")));
+                        }
+                }
+        json_object_put(result);
+}
+
 static int ports_ls(const struct ports_target *target, int argc, char **argv) {
         struct json_object *result = NULL, *ports;
         bool json = target->json;
@@ -117,6 +142,7 @@ static int ports_ls(const struct ports_target *target, int argc, char **argv) {
                 log_error("ports ls: the node sent an answer without a port list");
                 return EXIT_RUNTIME;
         }
+        ports_add_sources(target, ports);
         if (json) {
                 /* {"version": 1, "ports": [...]}: docs/JSON.md */
                 json_object_object_add(result, "version", json_object_new_int(CLI_JSON_VERSION));
@@ -127,9 +153,12 @@ static int ports_ls(const struct ports_target *target, int argc, char **argv) {
                 printf("%-4s %-44s %s\n", "ID", "SPEC", "OPEN");
                 for (size_t i = 0; i < json_object_array_length(ports); i++) {
                         struct json_object *p = json_object_array_get_idx(ports, i);
-                        printf("%-4s %-44s %s\n", json_object_get_string(json_object_object_get(p, "id")),
+                        struct json_object *source = json_object_object_get(p, "source");
+                        printf("%-4s %-44s %s%s%s\n",
+                               json_object_get_string(json_object_object_get(p, "id")),
                                json_object_get_string(json_object_object_get(p, "spec")),
-                               json_object_get_string(json_object_object_get(p, "connections")));
+                               json_object_get_string(json_object_object_get(p, "connections")),
+                               source ? "  " : "", source ? json_object_get_string(source) : "");
                 }
         }
         json_object_put(result);

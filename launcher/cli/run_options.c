@@ -53,6 +53,9 @@ static void print_run_help(void) {
                "                     [network] options (see 'usernode config --default')\n"
                "  -p, --publish SPEC publish a node port on the host (repeatable):\n"
                "                     [HOST_IP:]HOST_PORT:NODE_PORT[:NODE_IP][/tcp|/udp], e.g. 8080:80\n"
+               "  --join https://HOST:PORT --token ID.SECRET --discovery-token-ca-cert-hash sha256:HEX\n"
+               "                     join that cluster as 'kubeadm join' does ([cluster] keys; or\n"
+               "                     --discovery-file FILE, a kubeconfig with the server and its CA)\n"
                "  -h, --help         show this help\n");
 }
 
@@ -100,7 +103,7 @@ static int run_options_add_publish(struct run_options *o, char *spec_text) {
         return 0;
 }
 
-enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET, OPT_NETWORK_KEY };
+enum { OPT_NODE = 0x100, OPT_STATE_DIR, OPT_CONFIG, OPT_NET, OPT_NETWORK_KEY, OPT_CLUSTER_KEY };
 
 const struct option cli_options_run[] = {
         { "help", no_argument, NULL, 'h' },
@@ -117,6 +120,11 @@ const struct option cli_options_run[] = {
         { "dns", required_argument, NULL, OPT_NETWORK_KEY },
         { "net-sandbox", required_argument, NULL, OPT_NETWORK_KEY },
         { "publish", required_argument, NULL, 'p' },
+        /* [cluster] keys, named as kubeadm join names them. */
+        { "join", required_argument, NULL, OPT_CLUSTER_KEY },
+        { "token", required_argument, NULL, OPT_CLUSTER_KEY },
+        { "discovery-token-ca-cert-hash", required_argument, NULL, OPT_CLUSTER_KEY },
+        { "discovery-file", required_argument, NULL, OPT_CLUSTER_KEY },
         {},
 };
 
@@ -131,6 +139,12 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                 { "--outbound-addr", "outbound_addr" },
                 { "--dns", "dns" },
                 { "--net-sandbox", "sandbox" },
+        };
+        static const char *const cluster_flag_keys[][2] = {
+                { "--join", "server" },
+                { "--token", "token" },
+                { "--discovery-token-ca-cert-hash", "ca_cert_hash" },
+                { "--discovery-file", "discovery_file" },
         };
         int index = -1;
         struct override overrides[OVERRIDES_MAX];
@@ -182,6 +196,13 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                                                 (struct override){ "network", network_flag_keys[i][1],
                                                                    optarg ? optarg : "true",
                                                                    network_flag_keys[i][0] };
+                        break;
+                case OPT_CLUSTER_KEY:
+                        for (size_t i = 0; i < ELEMENTSOF(cluster_flag_keys); i++)
+                                if (strcmp(options[index].name, cluster_flag_keys[i][0] + 2) == 0)
+                                        overrides[n_overrides++] =
+                                                (struct override){ "cluster", cluster_flag_keys[i][1],
+                                                                   optarg, cluster_flag_keys[i][0] };
                         break;
                 default:
                         cli_option_error("run", c, argv);

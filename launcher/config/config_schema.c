@@ -9,6 +9,7 @@
 #include "common/macro.h"
 #include "launcher/services/node_settings_config.h"
 #include "netns/network_options.h"
+#include "launcher/cluster/cluster_join.h"
 #include "launcher/ports_setup.h"
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
@@ -122,6 +123,71 @@ const struct config_key config_schema[] = {
           .default_value = "false",
           .help = "true: no delegated cgroup v2 subtree is an error instead of a degraded mode" },
 
+        /* [cluster] */
+        { .section = "cluster",
+          .key = "server",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_server,
+          .allowed = "use the API server's address, https://HOST:PORT",
+          .help = "join the cluster of this API server (--join); empty: standalone" },
+        { .section = "cluster",
+          .key = "token",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_token,
+          .allowed =
+                  "use a bootstrap token ID.SECRET: 6 and 16 of a-z, 0-9, as 'kubeadm token create' prints",
+          .help = "bootstrap token for discovery and the TLS bootstrap (--token)" },
+        { .section = "cluster",
+          .key = "ca_cert_hash",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_ca_cert_hash,
+          .allowed = "use sha256: and 64 hex digits, several separated by commas",
+          .help = "public-key hashes of the cluster CA (--discovery-token-ca-cert-hash)" },
+        { .section = "cluster",
+          .key = "ca_file",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "trust the server with this CA file instead of a hash" },
+        { .section = "cluster",
+          .key = "discovery_file",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "a kubeconfig naming the server and its CA, instead of server and hash "
+                  "(--discovery-file)" },
+        { .section = "cluster",
+          .key = "node_name",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_domain,
+          .allowed = "use a DNS-1123 name: lowercase letters, digits, '-' and '.'",
+          .help = "the node's name in the cluster; empty: the hostname (HOSTNAME-NODE for nodes other "
+                  "than default)" },
+        { .section = "cluster",
+          .key = "node_ip",
+          .type = CONFIG_CUSTOM,
+          .default_value = "",
+          .validate = cluster_join_validate_addresses,
+          .allowed = "use one IP address of this host",
+          .help = "where the API server reaches the node (10250 is published there); empty: the "
+                  "source address of the host's route to the server" },
+        { .section = "cluster",
+          .key = "cluster_dns",
+          .type = CONFIG_CUSTOM,
+          .default_value = "10.96.0.10",
+          .validate = cluster_join_validate_addresses,
+          .allowed = "use IP addresses separated by commas",
+          .help = "the cluster DNS service's address(es), kubelet's clusterDNS" },
+        { .section = "cluster",
+          .key = "cluster_domain",
+          .type = CONFIG_CUSTOM,
+          .default_value = "cluster.local",
+          .validate = cluster_join_validate_domain,
+          .allowed = "use a DNS domain like cluster.local",
+          .help = "the cluster's DNS domain, kubelet's clusterDomain" },
+
         /* [crio] */
         { .section = "crio",
           .key = "path",
@@ -186,6 +252,33 @@ const struct config_key config_schema[] = {
                               "how long kubelet may take until healthz answers"),
         RESTART_KEY("kubelet", "always"),
         DURATION_KEY("kubelet", "stop_timeout", "30s", "grace period between SIGTERM and SIGKILL on stop"),
+
+        /* [kube-proxy] */
+        { .section = "kube-proxy",
+          .key = "enabled",
+          .type = CONFIG_BOOL,
+          .default_value = "false",
+          .help = "run kube-proxy (iptables mode) after kubelet, with the node's credentials" },
+        { .section = "kube-proxy",
+          .key = "path",
+          .type = CONFIG_STRING,
+          .default_value = "kube-proxy",
+          .help = "the kube-proxy binary: a name looked up on PATH, or an absolute path" },
+        { .section = "kube-proxy",
+          .key = "kubeconfig",
+          .type = CONFIG_STRING,
+          .default_value = "",
+          .help = "its kubeconfig; empty: the node's own (DATA/kubelet/kubeconfig after a join)" },
+        { .section = "kube-proxy",
+          .key = "healthz_port",
+          .type = CONFIG_INT,
+          .default_value = "10256",
+          .min = 1,
+          .max = 65535,
+          .help = "kube-proxy is ready when http://127.0.0.1:PORT/healthz answers" },
+        RESTART_KEY("kube-proxy", "always"),
+        DURATION_KEY("kube-proxy", "stop_timeout", "10s",
+                     "grace period between SIGTERM and SIGKILL on stop"),
 
         /* [cni] */
         { .section = "cni",

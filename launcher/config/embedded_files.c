@@ -26,6 +26,7 @@ EMBED_FILE(embedded_kubelet_yaml, "kubelet.yaml.in");
 EMBED_FILE(embedded_cni_conflist, "cni-bridge.conflist.in");
 EMBED_FILE(embedded_policy_json, "policy.json");
 EMBED_FILE(embedded_registries_conf, "registries.conf.in");
+EMBED_FILE(embedded_kube_proxy_yaml, "kube-proxy.yaml.in");
 
 static const struct {
         const char *name;
@@ -37,6 +38,7 @@ static const struct {
         { "cni-bridge.conflist.in", embedded_cni_conflist_start, embedded_cni_conflist_end },
         { "policy.json", embedded_policy_json_start, embedded_policy_json_end },
         { "registries.conf.in", embedded_registries_conf_start, embedded_registries_conf_end },
+        { "kube-proxy.yaml.in", embedded_kube_proxy_yaml_start, embedded_kube_proxy_yaml_end },
 };
 
 const char *embedded_file(const char *name, size_t *size) {

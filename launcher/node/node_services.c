@@ -1,7 +1,10 @@
 /* node_services.c: node init glue between the supervisor and the launcher channel. */
 #include "launcher/node/node_services.h"
 
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/channel.h"
 #include "common/log.h"
@@ -12,6 +15,8 @@
 #include "launcher/services/supervisor.h"
 #include "launcher/node/node_protocol.h"
 #include "launcher/node/node_setup.h"
+#include "netns/netconf.h"
+#include "netns/tap.h"
 
 /* DATA/logs/usernode.log: the node init's own lines (restarts, readiness, reloads and their
  * failures), which otherwise reach only the launcher's stderr. One per process, as the log is. */
@@ -50,6 +55,33 @@ struct node_services {
         void *userdata;
 };
 
+/* A joined node: its UTS hostname is its name in the cluster, and its node IP is an address of
+ * its own, since kubelet refuses a --node-ip not on one of its interfaces. A /32 (or /128) on the
+ * uplink (loopback without one) adds no route: the node's traffic keeps leaving from its slirp
+ * address. */
+static int node_services_identity(const struct node_settings *s, bool own_network) {
+        unsigned char addr[16];
+        int family = AF_INET;
+        if (!s->kubelet_hostname)
+                return 0;
+        if (sethostname(s->kubelet_hostname, strlen(s->kubelet_hostname)) < 0)
+                return log_error_errno(errno, "cannot set the node's hostname to %s: %m",
+                                       s->kubelet_hostname);
+        if (inet_pton(AF_INET, s->kubelet_node_ip, addr) != 1) {
+                family = AF_INET6;
+                if (inet_pton(AF_INET6, s->kubelet_node_ip, addr) != 1)
+                        return log_error_errno(EINVAL, "node IP %s: %m", s->kubelet_node_ip);
+        }
+        /* --net=host: the host's interfaces, which hold the node IP already. */
+        if (!own_network)
+                return 0;
+        const char *link = if_nametoindex(TAP_NAME) > 0 ? TAP_NAME : "lo";
+        int r = netconf_address_add(link, family, addr, family == AF_INET ? 32 : 128);
+        if (r < 0 && r != -EEXIST)
+                return log_error_errno(r, "cannot add the node IP %s to %s: %m", s->kubelet_node_ip, link);
+        return 0;
+}
+
 static void send_to_launcher(struct node_services *ns, uint32_t type, const void *payload, size_t length) {
         /* The launcher only loses a status line if the channel is gone, and then it is gone too. */
         int r = channel_send(ns->config.channel_fd, type, payload, length, -EBADF);
@@ -87,7 +119,9 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         if (r < 0)
                 return r;
         s.cgroups_delegated = old->cgroups_delegated;
-        r = host_tools_find(&s, &t);
+        r = node_settings_copy_join(&s, old);
+        if (r >= 0)
+                r = host_tools_find(&s, &t);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);
@@ -121,6 +155,8 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .own_network = config->own_network,
         };
         r = node_setup_services(&dirs);
+        if (r >= 0)
+                r = node_services_identity(config->settings, config->own_network);
         if (r < 0) {
                 service_plan_free(plan);
                 return r;

@@ -256,6 +256,8 @@ int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
         r = require_binary("crio", s->crio_path, &t.crio);
         if (r >= 0)
                 r = require_binary("kubelet", s->kubelet_path, &t.kubelet);
+        if (r >= 0 && s->kube_proxy_enabled)
+                r = require_binary("kube-proxy", s->kube_proxy_path, &t.kube_proxy);
         if (r >= 0)
                 r = require_versions(&t);
         if (r >= 0)
@@ -347,6 +349,7 @@ int host_tools_find_cni(struct host_tools *t) {
 void host_tools_done(struct host_tools *t) {
         free(t->crio);
         free(t->kubelet);
+        free(t->kube_proxy);
         free(t->conmon);
         free(t->pinns);
         free(t->runtime_name);

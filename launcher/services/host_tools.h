@@ -12,6 +12,7 @@
 struct host_tools {
         char *crio;
         char *kubelet;
+        char *kube_proxy; /* NULL unless [kube-proxy] enabled */
         char *conmon;
         char *pinns;
         char *runtime_name; /* "crun" or "runc" */

@@ -109,7 +109,8 @@ static char *dropins_text(const char *dir) {
 static int add_kubelet(const struct node_settings *s, const struct host_tools *t,
                        const struct render_set *files, struct service_plan *plan) {
         _cleanup_free_ char *config = NULL, *dropin = NULL, *kubeconfig = NULL, *extra = NULL,
-                            *dropins = NULL;
+                            *dropins = NULL, *bootstrap = NULL, *cert_dir = NULL, *hostname = NULL,
+                            *node_ip = NULL;
         struct service_def *d = service_plan_add(plan, "kubelet");
         bool standalone = !s->kubeconfig || !s->kubeconfig[0];
 
@@ -118,12 +119,20 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
                     0 ||
             asprintf(&dropin, "--config-dir=%s", s->kubelet_dropin_dir) < 0 ||
             (!standalone && asprintf(&kubeconfig, "--kubeconfig=%s", s->kubeconfig) < 0) ||
+            /* Joined: TLS bootstrap from the token, the issued certificates kept in the data dir. */
+            (s->bootstrap_kubeconfig &&
+             (asprintf(&bootstrap, "--bootstrap-kubeconfig=%s", s->bootstrap_kubeconfig) < 0 ||
+              asprintf(&cert_dir, "--cert-dir=%s", s->kubelet_cert_dir) < 0 ||
+              asprintf(&hostname, "--hostname-override=%s", s->kubelet_hostname) < 0 ||
+              asprintf(&node_ip, "--node-ip=%s", s->kubelet_node_ip) < 0)) ||
             !(dropins = dropins_text(s->kubelet_dropin_dir)) ||
             asprintf(&extra, "%s\n%s", files->text[RENDERED_KUBELET_CONFIG], dropins) < 0)
                 return -ENOMEM;
         /* The drop-in dir is the user's: passed only when they made one. */
         bool has_dropins = access(s->kubelet_dropin_dir, F_OK) == 0;
-        const char *argv[] = { t->kubelet, config, has_dropins ? dropin : NULL, kubeconfig };
+        const char *argv[] = { t->kubelet, config,    has_dropins ? dropin : NULL,
+                               kubeconfig, bootstrap, cert_dir,
+                               hostname,   node_ip };
         /* --config-dir is alpha in 1.28/1.29 and needs this variable set to be honoured. */
         const char *env[] = { "KUBELET_CONFIG_DROPIN_DIR_ALPHA=1" };
         d->argv = strv_of(argv, ELEMENTSOF(argv));
@@ -139,6 +148,33 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
         if (!d->argv || !d->env || !d->after || !d->ready_target)
                 return -ENOMEM;
         return service_def_fingerprint(d, extra);
+}
+
+/* [kube-proxy] enabled: after kubelet, whose TLS bootstrap wrote the kubeconfig it uses. */
+static int add_kube_proxy(const struct node_settings *s, const struct host_tools *t,
+                          const struct render_set *files, struct service_plan *plan) {
+        _cleanup_free_ char *config = NULL;
+        const char *kubeconfig = node_kube_proxy_kubeconfig(s);
+        if (!kubeconfig || !kubeconfig[0])
+                return log_error_errno(EINVAL, "[kube-proxy] enabled needs a cluster: join one (--join) or "
+                                               "give [kube-proxy] kubeconfig");
+        struct service_def *d = service_plan_add(plan, "kube-proxy");
+        if (!d || asprintf(&config, "--config=%s/%s", s->state_dir,
+                           rendered_file_path(RENDERED_KUBE_PROXY_CONFIG)) < 0)
+                return -ENOMEM;
+        const char *argv[] = { t->kube_proxy, config };
+        const char *after[] = { "kubelet" };
+        d->argv = strv_of(argv, ELEMENTSOF(argv));
+        d->after = strv_of(after, 1);
+        d->restart = s->kube_proxy_restart;
+        d->stop_timeout = s->kube_proxy_stop_timeout;
+        d->ready = READY_HTTP;
+        if (asprintf(&d->ready_target, "%u/healthz", s->kube_proxy_healthz_port) < 0)
+                d->ready_target = NULL;
+        d->ready_timeout = s->kubelet_ready_timeout;
+        if (!d->argv || !d->after || !d->ready_target)
+                return -ENOMEM;
+        return service_def_fingerprint(d, files->text[RENDERED_KUBE_PROXY_CONFIG]);
 }
 
 static int add_extra(const struct extra_service_settings *e, struct service_plan *plan) {
@@ -243,6 +279,8 @@ int node_plan_build(const struct node_settings *s, const struct host_tools *t, s
                 r = add_crio(s, t, &files, plan);
         if (r >= 0)
                 r = add_kubelet(s, t, &files, plan);
+        if (r >= 0 && s->kube_proxy_enabled)
+                r = add_kube_proxy(s, t, &files, plan);
         for (size_t i = 0; r >= 0 && i < s->n_services; i++)
                 r = add_extra(&s->services[i], plan);
         if (r >= 0)

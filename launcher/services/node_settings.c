@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/macro.h"
+#include "launcher/services/node_settings_config.h"
 
 static const char *const restart_policy_names[] = {
         [RESTART_ALWAYS] = "always",
@@ -61,6 +63,9 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
                 .kubelet_restart = RESTART_ALWAYS,
                 .kubelet_stop_timeout = 30 * USEC_PER_SEC,
                 .cni_ip_masq = true,
+                .kube_proxy_healthz_port = 10256,
+                .kube_proxy_restart = RESTART_ALWAYS,
+                .kube_proxy_stop_timeout = 10 * USEC_PER_SEC,
                 .restart_delay_min = 1 * USEC_PER_SEC,
                 .restart_delay_max = 60 * USEC_PER_SEC,
                 .restart_reset_after = 120 * USEC_PER_SEC,
@@ -77,12 +82,51 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
             settings_set(&s->pause_image, "registry.k8s.io/pause:3.9") < 0 ||
             settings_set(&s->search_registries, "docker.io") < 0 ||
             settings_set(&s->insecure_registries, "") < 0 || settings_set(&s->kubelet_path, "kubelet") < 0 ||
-            settings_set(&s->kubeconfig, "") < 0 ||
+            settings_set(&s->kubeconfig, "") < 0 || settings_set(&s->cluster_dns, "10.96.0.10") < 0 ||
+            settings_set(&s->kube_proxy_path, "kube-proxy") < 0 ||
+            settings_set(&s->kube_proxy_kubeconfig, "") < 0 ||
+            settings_set(&s->cluster_domain, "cluster.local") < 0 ||
             set_path(&s->static_pod_path, data_dir, "static-pods") < 0 ||
             set_path(&s->kubelet_dropin_dir, config_dir, dropin) < 0 ||
             settings_set(&s->cni_bridge, "cni0") < 0 || settings_set(&s->cni_subnet, "10.88.0.0/16") < 0)
                 return -ENOMEM;
         return 0;
+}
+
+int node_settings_copy_join(struct node_settings *dst, const struct node_settings *src) {
+        if (!src->bootstrap_kubeconfig)
+                return 0;
+        if (settings_set(&dst->kubeconfig, src->kubeconfig) < 0 ||
+            settings_set(&dst->bootstrap_kubeconfig, src->bootstrap_kubeconfig) < 0 ||
+            settings_set(&dst->cluster_ca_file, src->cluster_ca_file) < 0 ||
+            settings_set(&dst->kubelet_cert_dir, src->kubelet_cert_dir) < 0 ||
+            settings_set(&dst->kubelet_hostname, src->kubelet_hostname) < 0 ||
+            settings_set(&dst->kubelet_node_ip, src->kubelet_node_ip) < 0)
+                return -ENOMEM;
+        return node_settings_apply_pod_cidr(dst);
+}
+
+int node_settings_apply_pod_cidr(struct node_settings *s) {
+        _cleanup_free_ char *path = NULL;
+        char line[64] = "";
+        if (!s->bootstrap_kubeconfig)
+                return 0;
+        if (asprintf(&path, "%s/" NODE_POD_CIDR_FILE, s->data_dir) < 0)
+                return -ENOMEM;
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return 0;
+        bool read = fgets(line, sizeof(line), f) != NULL;
+        fclose(f);
+        if (!read)
+                return 0;
+        line[strcspn(line, "\n")] = '\0';
+        /* Written by the agent after the same check; a file edited by hand is checked again. */
+        if (node_config_validate_subnet(line) < 0) {
+                log_warning("%s: \"%s\" is not an IPv4 pod network; using [cni] subnet", path, line);
+                return 0;
+        }
+        return settings_set(&s->cni_subnet, line);
 }
 
 static void extra_service_done(struct extra_service_settings *e) {
@@ -94,10 +138,31 @@ static void extra_service_done(struct extra_service_settings *e) {
 
 void node_settings_done(struct node_settings *s) {
         char **strings[] = {
-                &s->node_name,         &s->state_dir,           &s->data_dir,     &s->config_path,
-                &s->config_dir,        &s->crio_path,           &s->crio_runtime, &s->pause_image,
-                &s->search_registries, &s->insecure_registries, &s->kubelet_path, &s->kubeconfig,
-                &s->static_pod_path,   &s->kubelet_dropin_dir,  &s->cni_bridge,   &s->cni_subnet,
+                &s->node_name,
+                &s->state_dir,
+                &s->data_dir,
+                &s->config_path,
+                &s->config_dir,
+                &s->crio_path,
+                &s->crio_runtime,
+                &s->pause_image,
+                &s->search_registries,
+                &s->insecure_registries,
+                &s->kubelet_path,
+                &s->kubeconfig,
+                &s->static_pod_path,
+                &s->kubelet_dropin_dir,
+                &s->cni_bridge,
+                &s->cni_subnet,
+                &s->cluster_dns,
+                &s->cluster_domain,
+                &s->bootstrap_kubeconfig,
+                &s->cluster_ca_file,
+                &s->kubelet_cert_dir,
+                &s->kubelet_hostname,
+                &s->kubelet_node_ip,
+                &s->kube_proxy_path,
+                &s->kube_proxy_kubeconfig,
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++) {
                 free(*strings[i]);

@@ -60,6 +60,27 @@ struct node_settings {
         enum restart_policy kubelet_restart;
         usec_t kubelet_stop_timeout;
 
+        /* [kube-proxy]: the optional built-in service */
+        bool kube_proxy_enabled;
+        char *kube_proxy_path;
+        char *kube_proxy_kubeconfig; /* empty: the node's kubeconfig */
+        unsigned kube_proxy_healthz_port;
+        enum restart_policy kube_proxy_restart;
+        usec_t kube_proxy_stop_timeout;
+
+        /* [cluster]: clusterDNS and clusterDomain of the kubelet config when joined */
+        char *cluster_dns; /* addresses separated by commas */
+        char *cluster_domain;
+
+        /* Set by the launcher after a join's discovery (launcher/cluster/); NULL when standalone or
+         * with a ready [kubelet] kubeconfig. kubeconfig then names the file kubelet's TLS bootstrap
+         * writes, in persistent data. */
+        char *bootstrap_kubeconfig;
+        char *cluster_ca_file; /* kubelet's clientCAFile: the API server's calls to 10250 */
+        char *kubelet_cert_dir; /* --cert-dir in persistent data: a restarted node keeps its identity */
+        char *kubelet_hostname; /* --hostname-override and the node's UTS hostname */
+        char *kubelet_node_ip; /* --node-ip; the node init puts it on the uplink as a /32 */
+
         /* [cni] */
         char *cni_bridge;
         char *cni_subnet;
@@ -86,6 +107,16 @@ struct node_settings {
 int node_settings_init(struct node_settings *s, const char *name, const char *state_dir,
                        const char *data_dir, const char *config_dir, const char *config_path);
 void node_settings_done(struct node_settings *s);
+
+/* Copy what the launcher set after a join (kubeconfig, bootstrap kubeconfig, CA, cert dir) from
+ * SRC into DST, for a reload that reads the INI file again. Returns 0 or -ENOMEM. */
+int node_settings_copy_join(struct node_settings *dst, const struct node_settings *src);
+
+/* Joined: the pod network the cluster allocated to the node (spec.podCIDR), which the cluster
+ * agent keeps in DATA/cluster/pod-cidr, replaces [cni] subnet. Returns 0 (also when there is none
+ * yet) or -ENOMEM. */
+int node_settings_apply_pod_cidr(struct node_settings *s);
+#define NODE_POD_CIDR_FILE "cluster/pod-cidr"
 
 /* Append an empty [service:NAME] with defaults; returns it, or NULL on allocation failure. */
 struct extra_service_settings *node_settings_add_service(struct node_settings *s, const char *name);

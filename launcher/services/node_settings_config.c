@@ -114,6 +114,14 @@ static const struct setting_key keys[] = {
         S("kubelet", "ready_timeout", V_DURATION, kubelet_ready_timeout),
         S("kubelet", "restart", V_RESTART, kubelet_restart),
         S("kubelet", "stop_timeout", V_DURATION, kubelet_stop_timeout),
+        S("kube-proxy", "enabled", V_BOOL, kube_proxy_enabled),
+        S("kube-proxy", "path", V_STRING, kube_proxy_path),
+        S("kube-proxy", "kubeconfig", V_STRING, kube_proxy_kubeconfig),
+        S("kube-proxy", "healthz_port", V_UINT, kube_proxy_healthz_port),
+        S("kube-proxy", "restart", V_RESTART, kube_proxy_restart),
+        S("kube-proxy", "stop_timeout", V_DURATION, kube_proxy_stop_timeout),
+        S("cluster", "cluster_dns", V_STRING, cluster_dns),
+        S("cluster", "cluster_domain", V_STRING, cluster_domain),
         S("cni", "bridge", V_STRING, cni_bridge),
         S("cni", "subnet", V_STRING, cni_subnet),
         S("cni", "ip_masq", V_BOOL, cni_ip_masq),
@@ -183,7 +191,8 @@ static int apply_section(const struct config *config, const char *section, const
 int node_settings_from_config(struct node_settings *s, const struct config *config, const char *node,
                               const char *state_dir, const char *config_path) {
         _cleanup_free_ char *data_dir = NULL, *config_dir = NULL;
-        static const char *const sections[] = { "crio", "kubelet", "cni", "supervisor" };
+        static const char *const sections[] = { "crio",    "kubelet", "kube-proxy",
+                                                "cluster", "cni",     "supervisor" };
         int r;
 
         r = node_data_dir(node, &data_dir);

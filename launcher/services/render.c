@@ -17,6 +17,7 @@ static const char *const rendered_paths[_RENDERED_MAX] = {
         [RENDERED_CNI_CONFLIST] = "config/cni/10-usernode.conflist",
         [RENDERED_REGISTRIES_CONF] = "config/registries.conf",
         [RENDERED_POLICY_JSON] = "config/policy.json",
+        [RENDERED_KUBE_PROXY_CONFIG] = "config/kube-proxy.yaml",
 };
 
 const char *rendered_file_path(enum rendered_file f) {
@@ -62,6 +63,8 @@ int render_all(const struct node_settings *s, const struct host_tools *t, struct
                 r = render_cni_conflist(s, &set.text[RENDERED_CNI_CONFLIST]);
         if (r >= 0)
                 r = render_registries_conf(s, &set.text[RENDERED_REGISTRIES_CONF]);
+        if (r >= 0)
+                r = render_kube_proxy_config(s, &set.text[RENDERED_KUBE_PROXY_CONFIG]);
         if (r >= 0) {
                 set.text[RENDERED_POLICY_JSON] = strdup(embedded_file("policy.json", NULL));
                 if (!set.text[RENDERED_POLICY_JSON])
@@ -119,6 +122,14 @@ static int write_atomic(const char *path, const char *text) {
                 return r;
         }
         return 0;
+}
+
+int render_write_file(const char *state_dir, enum rendered_file f, const char *text) {
+        _cleanup_free_ char *path = join(state_dir, rendered_paths[f]);
+        if (!path)
+                return -ENOMEM;
+        int r = mkdir_parents(path, 0700);
+        return r < 0 ? r : write_atomic(path, text);
 }
 
 int render_write(const struct render_set *set, const char *state_dir, bool changed[_RENDERED_MAX]) {

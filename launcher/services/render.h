@@ -17,6 +17,7 @@ enum rendered_file {
         RENDERED_CNI_CONFLIST,
         RENDERED_REGISTRIES_CONF,
         RENDERED_POLICY_JSON,
+        RENDERED_KUBE_PROXY_CONFIG,
         _RENDERED_MAX,
 };
 
@@ -37,6 +38,10 @@ int render_crio_conf(const struct node_settings *s, const struct host_tools *t, 
 int render_kubelet_config(const struct node_settings *s, char **ret);
 int render_cni_conflist(const struct node_settings *s, char **ret);
 int render_registries_conf(const struct node_settings *s, char **ret);
+int render_kube_proxy_config(const struct node_settings *s, char **ret);
+
+/* The kubeconfig kube-proxy uses: [kube-proxy] kubeconfig, else the node's own. */
+const char *node_kube_proxy_kubeconfig(const struct node_settings *s);
 
 /* All of the above; logs and returns a negative errno on failure. */
 int render_all(const struct node_settings *s, const struct host_tools *t, struct render_set *ret);
@@ -46,6 +51,9 @@ void render_set_done(struct render_set *set);
  * whose contents are unchanged untouched; changed[f] tells which were written. Returns 0 or a
  * negative errno, logged. */
 int render_write(const struct render_set *set, const char *state_dir, bool changed[_RENDERED_MAX]);
+
+/* Write TEXT as the rendered file F below STATE_DIR, atomically. Returns 0 or a negative errno. */
+int render_write_file(const char *state_dir, enum rendered_file f, const char *text);
 
 /* Internal to render_*.c: fill `template_name` with vars, logging a missing placeholder. */
 struct template_var;

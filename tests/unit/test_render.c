@@ -117,6 +117,42 @@ static void test_kubelet_config_uses_webhook_auth_with_kubeconfig(void **state) 
         node_settings_done(&s);
 }
 
+/* Joined through discovery: the cluster CA for 10250, the cluster's DNS, certificate rotation. */
+static void test_kubelet_config_of_a_joined_node_matches_golden(void **state) {
+        (void)state;
+        struct node_settings s;
+        _cleanup_free_ char *text = NULL;
+        settings_fixture(&s);
+        assert_int_equal(
+                settings_set(&s.kubeconfig, "/home/alice/.local/share/usernode/golden/kubelet/kubeconfig"),
+                0);
+        assert_int_equal(
+                settings_set(&s.bootstrap_kubeconfig,
+                             "/home/alice/.local/share/usernode/golden/cluster/bootstrap-kubeconfig"),
+                0);
+        assert_int_equal(
+                settings_set(&s.cluster_ca_file, "/home/alice/.local/share/usernode/golden/cluster/ca.crt"),
+                0);
+        assert_int_equal(settings_set(&s.cluster_dns, "10.96.0.10, fd00:10:96::a"), 0);
+        assert_int_equal(render_kubelet_config(&s, &text), 0);
+        assert_golden("kubelet-joined.yaml", text);
+        node_settings_done(&s);
+}
+
+static void test_kube_proxy_config_matches_golden(void **state) {
+        (void)state;
+        struct node_settings s;
+        _cleanup_free_ char *text = NULL;
+        settings_fixture(&s);
+        assert_int_equal(
+                settings_set(&s.kubeconfig, "/home/alice/.local/share/usernode/golden/kubelet/kubeconfig"),
+                0);
+        assert_int_equal(settings_set(&s.kubelet_hostname, "laptop-golden"), 0);
+        assert_int_equal(render_kube_proxy_config(&s, &text), 0);
+        assert_golden("kube-proxy.yaml", text);
+        node_settings_done(&s);
+}
+
 static void test_cni_conflist_matches_golden(void **state) {
         (void)state;
         struct node_settings s;
@@ -167,6 +203,8 @@ int main(void) {
                 cmocka_unit_test(test_kubelet_config_matches_golden_standalone),
                 cmocka_unit_test(test_kubelet_config_without_delegated_cgroups_matches_golden),
                 cmocka_unit_test(test_kubelet_config_uses_webhook_auth_with_kubeconfig),
+                cmocka_unit_test(test_kubelet_config_of_a_joined_node_matches_golden),
+                cmocka_unit_test(test_kube_proxy_config_matches_golden),
                 cmocka_unit_test(test_cni_conflist_matches_golden),
                 cmocka_unit_test(test_cni_conflist_rejects_a_bad_subnet),
                 cmocka_unit_test(test_paths_with_quotes_are_escaped),

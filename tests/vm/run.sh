@@ -67,13 +67,14 @@ mkdir -p "$work/in/helpers" "$work/in/tests/vm" "$work/out"
 cp "$binary" "$work/in/usernode"
 cp -a "$helpers"/. "$work/in/helpers/" 2>/dev/null
 cp -a tests/vm/guest "$work/in/tests/vm/"
+cp -a tests/e2e "$work/in/tests/" # make_busybox_archive.py, for the pods of join-node.bats
 chmod -R a+rX "$work/in"
 chmod 0777 "$work/out"
 
 t0=$(date +%s)
 # snapshot=on: the image stays as built, every run starts from the same state.
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-  "${cpu[@]}" -smp 2 -m 2G -machine q35 \
+  "${cpu[@]}" -smp 2 -m 4G -machine q35 \
   -nodefaults -display none -no-reboot -nic none \
   -serial "file:$work/console.log" \
   -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \

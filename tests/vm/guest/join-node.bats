@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# A worker of a real cluster (issue 13), in the VM: a control plane run as root (etcd,
+# kube-apiserver with bootstrap tokens, kube-controller-manager signing and approving the
+# bootstrap CSRs and allocating node CIDRs, kube-scheduler) on a dummy interface's address, a
+# bootstrap token made with kubectl; as vmuser `usernode run --join` with the real crio and kubelet
+# of /opt/k8s. Run as root by main.sh; skipped in one line without /opt/k8s.
+
+K8S=${USERNODE_K8S_BIN:-/opt/k8s/bin}
+USER_NAME=vmuser
+SERVER_IP=192.168.50.1
+NODE_IP=192.168.50.2
+TOKEN_ID=abcdef
+TOKEN_SECRET=0123456789abcdef
+TOKEN=$TOKEN_ID.$TOKEN_SECRET
+CP=/var/tmp/join-cp
+
+kubectl_admin() {
+  "$K8S/kubectl" --kubeconfig "$CP/admin.kubeconfig" "$@"
+}
+
+as_user() {
+  su -l "$USER_NAME" -c "$*"
+}
+
+wait_until() {
+  local limit=$1 deadline=$((SECONDS + $1)); shift
+  until "$@" > /dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { echo "timed out after $limit s waiting for: $*" >&2; return 1; }
+    sleep 1
+  done
+}
+
+make_certs() {
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout "$CP/ca.key" -out "$CP/ca.crt" -subj /CN=vm-cluster-ca -days 2 2>/dev/null
+  openssl req -new "${ec[@]}" -keyout "$CP/apiserver.key" -subj /CN=kube-apiserver 2>/dev/null |
+    openssl x509 -req -CA "$CP/ca.crt" -CAkey "$CP/ca.key" -CAcreateserial -days 2 -out "$CP/apiserver.crt" \
+      -extfile <(printf 'subjectAltName=IP:%s,IP:10.96.0.1,DNS:kubernetes.default.svc\n' "$SERVER_IP") 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$CP/sa.key" 2>/dev/null
+  openssl pkey -in "$CP/sa.key" -pubout -out "$CP/sa.pub"
+  printf 'admin-secret-token,admin,admin-uid,system:masters\n' > "$CP/tokens.csv"
+  CA_HASH=sha256:$(openssl x509 -pubkey -noout -in "$CP/ca.crt" | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)
+  printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    certificate-authority: %s\n    server: https://%s:6443\nusers:\n- name: admin\n  user:\n    token: admin-secret-token\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: admin\ncurrent-context: c\n' \
+    "$CP/ca.crt" "$SERVER_IP" > "$CP/admin.kubeconfig"
+}
+
+start_control_plane() {
+  "$K8S/etcd" --data-dir "$CP/etcd" --listen-client-urls http://127.0.0.1:2379 \
+    --advertise-client-urls http://127.0.0.1:2379 > "$CP/etcd.log" 2>&1 &
+  echo $! > "$CP/etcd.pid"
+  "$K8S/kube-apiserver" --etcd-servers http://127.0.0.1:2379 --bind-address "$SERVER_IP" \
+    --advertise-address "$SERVER_IP" --secure-port 6443 --tls-cert-file "$CP/apiserver.crt" \
+    --tls-private-key-file "$CP/apiserver.key" --client-ca-file "$CP/ca.crt" \
+    --enable-bootstrap-token-auth --token-auth-file "$CP/tokens.csv" --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction --service-cluster-ip-range 10.96.0.0/16 \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$CP/sa.pub" \
+    --service-account-signing-key-file "$CP/sa.key" --cert-dir "$CP/apiserver-certs" > "$CP/apiserver.log" 2>&1 &
+  echo $! > "$CP/apiserver.pid"
+  # Under TCG the API server's RBAC bootstrap alone takes minutes.
+  wait_until 900 kubectl_admin get --raw /readyz || { tail -5 "$CP/apiserver.log"; return 1; }
+
+  # What kubeadm init sets up for joins: cluster-info for anyone, the bootstrap group's rights
+  # to ask for a node certificate and have it approved, renewals approved for nodes.
+  printf 'apiVersion: v1\nkind: Config\nclusters:\n- name: ""\n  cluster:\n    certificate-authority-data: %s\n    server: https://%s:6443\n' \
+    "$(base64 -w0 < "$CP/ca.crt")" "$SERVER_IP" > "$CP/cluster-info.yaml"
+  kubectl_admin -n kube-public create configmap cluster-info --from-file=kubeconfig="$CP/cluster-info.yaml"
+  kubectl_admin -n kube-public create role cluster-info-reader --verb=get --resource=configmaps --resource-name=cluster-info
+  kubectl_admin -n kube-public create rolebinding cluster-info-reader --role=cluster-info-reader --user=system:anonymous
+  kubectl_admin create clusterrolebinding kubelet-bootstrap --clusterrole=system:node-bootstrapper \
+    --group=system:bootstrappers:kubeadm:default-node-token
+  kubectl_admin create clusterrolebinding node-autoapprove-bootstrap \
+    --clusterrole=system:certificates.k8s.io:certificatesigningrequests:nodeclient \
+    --group=system:bootstrappers:kubeadm:default-node-token
+  kubectl_admin create clusterrolebinding node-autoapprove-certificate-rotation \
+    --clusterrole=system:certificates.k8s.io:certificatesigningrequests:selfnodeclient --group=system:nodes
+  kubectl_admin create clusterrolebinding usernode-node-proxier --clusterrole=system:node-proxier --group=system:nodes
+  kubectl_admin -n kube-system create secret generic "bootstrap-token-$TOKEN_ID" \
+    --type bootstrap.kubernetes.io/token --from-literal=token-id=$TOKEN_ID \
+    --from-literal=token-secret=$TOKEN_SECRET --from-literal=usage-bootstrap-signing=true \
+    --from-literal=usage-bootstrap-authentication=true \
+    --from-literal=auth-extra-groups=system:bootstrappers:kubeadm:default-node-token
+
+  "$K8S/kube-controller-manager" --kubeconfig "$CP/admin.kubeconfig" --leader-elect=false \
+    --controllers '*,bootstrapsigner,tokencleaner' --cluster-signing-cert-file "$CP/ca.crt" \
+    --cluster-signing-key-file "$CP/ca.key" --root-ca-file "$CP/ca.crt" \
+    --service-account-private-key-file "$CP/sa.key" --use-service-account-credentials=false \
+    --allocate-node-cidrs --cluster-cidr 10.244.0.0/16 --service-cluster-ip-range 10.96.0.0/16 \
+    --node-monitor-grace-period 20s > "$CP/kcm.log" 2>&1 &
+  echo $! > "$CP/kcm.pid"
+  "$K8S/kube-scheduler" --kubeconfig "$CP/admin.kubeconfig" --leader-elect=false > "$CP/scheduler.log" 2>&1 &
+  echo $! > "$CP/scheduler.pid"
+  wait_until 300 signed || { tail -20 "$CP/kcm.log"; return 1; }
+}
+
+signed() {
+  [ -n "$(kubectl_admin -n kube-public get configmap cluster-info -o "jsonpath={.data.jws-kubeconfig-$TOKEN_ID}")" ]
+}
+
+setup_file() {
+  [ -x "$K8S/kube-apiserver" ] || return 0
+  rm -rf "$CP"
+  mkdir -p "$CP"
+  modprobe dummy 2>/dev/null || true
+  ip link add dummy0 type dummy
+  ip link set dummy0 up
+  ip addr add "$SERVER_IP/24" dev dummy0
+  ip addr add "$NODE_IP/24" dev dummy0
+  make_certs
+  start_control_plane
+  echo "$CA_HASH" > "$CP/ca_hash"
+  # The node's configuration, as vmuser would write it.
+  local home
+  home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+  mkdir -p "$home/.config/usernode"
+  printf '[crio]\npath = %s/crio\nruntime = %s/crun\npause_image = localhost/pause:3.10-local\n[kubelet]\npath = %s/kubelet\n[kube-proxy]\nenabled = true\npath = %s/kube-proxy\n[cluster]\nnode_ip = %s\n' \
+    "$K8S" "$K8S" "$K8S" "$K8S" "$NODE_IP" > "$home/.config/usernode/default.ini"
+  chown -R "$USER_NAME:" "$home/.config"
+}
+
+teardown_file() {
+  as_user "$USERNODE stop" > /dev/null 2>&1 || true
+  local f pid
+  for f in scheduler kcm apiserver etcd; do
+    [ -f "$CP/$f.pid" ] || continue
+    pid=$(cat "$CP/$f.pid")
+    kill "$pid" 2>/dev/null || true
+  done
+}
+
+setup() {
+  [ -x "$K8S/kube-apiserver" ] || skip "no /opt/k8s in this image: the real cluster needs ../shared/k8s"
+  CA_HASH=$(cat "$CP/ca_hash")
+  NAME=$(hostname | tr 'A-Z' 'a-z')
+}
+
+user_ports_have() {
+  su -l "$USER_NAME" -c "$USERNODE ports ls" | grep -q ":$1:"
+}
+
+user_ports_lack() {
+  ! user_ports_have "$1"
+}
+
+pod_running() {
+  [ "$(kubectl_admin get pods -l app=web -o 'jsonpath={.items[0].status.phase}')" = Running ]
+}
+
+pod_logged() {
+  kubectl_admin logs "$1" | grep -q started
+}
+
+not_ready() {
+  ! node_ready
+}
+
+# GET http://ADDR:PORT/ answers (busybox httpd serves / as a directory listing).
+answers() {
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen("http://%s:%s/" % (sys.argv[1], sys.argv[2]), timeout=5).read()' "$1" "$2"
+}
+
+node_ready() {
+  [ "$(kubectl_admin get node "$NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" = True ]
+}
+
+start_node() {
+  as_user "PATH=$K8S:\$PATH nohup $USERNODE run --join https://$SERVER_IP:6443 --token $TOKEN --discovery-token-ca-cert-hash $CA_HASH > /tmp/join-node.log 2>&1 &"
+}
+
+@test "a wrong CA hash is refused before anything starts, exit 3" {
+  run as_user "$USERNODE run --join https://$SERVER_IP:6443 --token $TOKEN --discovery-token-ca-cert-hash sha256:$(printf %064d 0)"
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"which no --discovery-token-ca-cert-hash pins"* ]]
+  [ ! -e "/home/$USER_NAME/.local/share/usernode/default/cluster" ]
+}
+
+@test "usernode run --join: the node registers and is Ready within 120 s, with the cluster's podCIDR" {
+  local t0=$SECONDS
+  start_node
+  # The issue asks for 120 s; under TCG everything is slower, so the bound is wider and the time
+  # is printed.
+  wait_until 400 node_ready || { tail -30 /tmp/join-node.log; as_user "$USERNODE logs kubelet" | tail -30; false; }
+  echo "# join to Ready: $((SECONDS - t0)) s" >&3
+  cidr=$(kubectl_admin get node "$NAME" -o 'jsonpath={.spec.podCIDR}')
+  [ -n "$cidr" ]
+  wait_until 30 grep -q "$cidr" "/run/user/$(id -u $USER_NAME)/usernode/default/config/cni/10-usernode.conflist"
+}
+
+@test "kubectl logs and exec reach the node's pod through the published 10250; a NodePort answers" {
+  local storage=overlay@/home/$USER_NAME/.local/share/usernode/default/containers/storage+/run/user/$(id -u $USER_NAME)/usernode/default/containers/storage
+  as_user "$USERNODE exec -- skopeo copy --quiet oci:/opt/k8s/images/pause-3.10-local-oci:3.10-local 'containers-storage:[$storage]localhost/pause:3.10-local'"
+  python3 /mnt/in/tests/e2e/make_busybox_archive.py /tmp/busybox.tar
+  chmod a+r /tmp/busybox.tar
+  as_user "$USERNODE exec -- skopeo copy --quiet docker-archive:/tmp/busybox.tar 'containers-storage:[$storage]localhost/busybox:e2e'"
+  local t0=$SECONDS
+  kubectl_admin create deployment web --image=localhost/busybox:e2e -- sh -c 'echo started; exec httpd -f -p 8080 -h /'
+  kubectl_admin patch deployment web --type=json -p '[{"op":"add","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"Never"}]'
+  wait_until 180 pod_running || { kubectl_admin describe pods -l app=web | tail -20; false; }
+  echo "# Deployment to pod Running: $((SECONDS - t0)) s" >&3
+  pod=$(kubectl_admin get pods -l app=web -o 'jsonpath={.items[0].metadata.name}')
+  wait_until 30 pod_logged "$pod"
+  [ "$(kubectl_admin exec "$pod" -- echo exec-works)" = exec-works ]
+  kubectl_admin expose deployment web --type=NodePort --port=8080 --name=web
+  np=$(kubectl_admin get service web -o 'jsonpath={.spec.ports[0].nodePort}')
+  wait_until 30 user_ports_have "$np"
+  # From the VM host, through the port usernode published, kube-proxy in the node, to the pod.
+  wait_until 60 answers "$NODE_IP" "$np"
+  kubectl_admin delete service web
+  wait_until 30 user_ports_lack "$np"
+  run answers "$NODE_IP" "$np"
+  [ "$status" -ne 0 ]
+}
+
+@test "a stopped node goes NotReady; run again, it rejoins under its name with the same client certificate" {
+  local pem=/home/$USER_NAME/.local/share/usernode/default/kubelet/pki/kubelet-client-current.pem
+  local before
+  before=$(openssl x509 -noout -serial -in "$pem")
+  as_user "$USERNODE stop"
+  wait_until 90 not_ready
+  start_node
+  wait_until 120 node_ready
+  [ "$(openssl x509 -noout -serial -in "$pem")" = "$before" ]
+  as_user "$USERNODE stop"
+}
