@@ -27,6 +27,10 @@ int cluster_join_validate_ca_cert_hash(const char *value) {
         return ca_pins_validate(value);
 }
 
+int cluster_join_validate_node_ip(const char *value) {
+        return value[0] == '\0' ? 0 : cluster_join_validate_addresses(value);
+}
+
 int cluster_join_validate_addresses(const char *value) {
         size_t count = 0;
         for (const char *p = value + strspn(value, ", "); *p; p += strspn(p, ", ")) {
@@ -46,6 +50,10 @@ int cluster_join_validate_addresses(const char *value) {
 }
 
 /* DNS-1123 subdomain: dot-separated labels of a-z, 0-9 and '-', at most 253 characters. */
+int cluster_join_validate_node_name(const char *value) {
+        return value[0] == '\0' ? 0 : cluster_join_validate_domain(value);
+}
+
 int cluster_join_validate_domain(const char *value) {
         size_t len = strlen(value), label = 0;
         if (len == 0 || len > 253)

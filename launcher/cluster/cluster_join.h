@@ -47,4 +47,8 @@ int cluster_join_validate_server(const char *value);
 int cluster_join_validate_token(const char *value);
 int cluster_join_validate_ca_cert_hash(const char *value);
 int cluster_join_validate_addresses(const char *value);
+/* The same, or empty ([cluster] node_ip: the source of the route to the server then). */
+int cluster_join_validate_node_ip(const char *value);
 int cluster_join_validate_domain(const char *value);
+/* The same, or empty ([cluster] node_name: the hostname then). */
+int cluster_join_validate_node_name(const char *value);

@@ -161,7 +161,7 @@ const struct config_key config_schema[] = {
           .key = "node_name",
           .type = CONFIG_CUSTOM,
           .default_value = "",
-          .validate = cluster_join_validate_domain,
+          .validate = cluster_join_validate_node_name,
           .allowed = "use a DNS-1123 name: lowercase letters, digits, '-' and '.'",
           .help = "the node's name in the cluster; empty: the hostname (HOSTNAME-NODE for nodes other "
                   "than default)" },
@@ -169,7 +169,7 @@ const struct config_key config_schema[] = {
           .key = "node_ip",
           .type = CONFIG_CUSTOM,
           .default_value = "",
-          .validate = cluster_join_validate_addresses,
+          .validate = cluster_join_validate_node_ip,
           .allowed = "use one IP address of this host",
           .help = "where the API server reaches the node (10250 is published there); empty: the "
                   "source address of the host's route to the server" },
