@@ -51,6 +51,12 @@ for t in "$build"/unit/test_*; do
   tally < <(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1; rc=$?; [ $rc -eq 0 ] || echo "# exit status $rc")
 done
 
+# The Makefile as packagers use it: the environment's flags, no forced -Werror, make install.
+if [ $asan -eq 0 ]; then
+  echo "== build tests"
+  tally < <(bats --tap tests/build 2>&1)
+fi
+
 # libFuzzer targets (tests/fuzz), briefly: CHECK_FUZZ_SECONDS each (20; `make fuzz` runs 60).
 if [ $asan -eq 0 ] && command -v clang >/dev/null; then
   echo "== fuzzing, ${CHECK_FUZZ_SECONDS:-20} s per target"
