@@ -29,6 +29,13 @@ cat >/etc/cni/net.d/10-gen1.conflist <<'EOF'
   { "type": "portmap", "capabilities": { "portMappings": true } } ] }
 EOF
 
+# An image policy where the host has none (Debian's containers-common ships one).
+if [ ! -e /etc/containers/policy.json ]; then
+  rm -rf /etc/containers
+  mkdir -p /etc/containers
+  echo '{ "default": [{ "type": "insecureAcceptAnything" }] }' >/etc/containers/policy.json
+fi
+
 # The page's CRI-O drop-in (native overlayfs: kernel >= 5.11 needs no fuse-overlayfs)...
 cat >/etc/crio/crio.conf.d/00-rootless.conf <<EOF
 [crio]

@@ -99,6 +99,8 @@ u_round() {
 
 # gen1: rootlesskit + slirp4netns + gen1_node.sh ------------------------------------------------
 g_child() { cat "$work/rk/child_pid" 2>/dev/null; }
+g_socket() { local c; c=$(g_child) && [ -n "$c" ] && [ -S "/proc/$c/root/run/crio/crio.sock" ]; }
+g_started() { [ -n "$(g_child)" ]; }
 g_in() { nsenter --preserve-credentials -U -m -n -t "$(g_child)" "$@"; }
 g_running() { [ -n "$(g_in crictl --runtime-endpoint unix:///run/crio/crio.sock ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
 g_gone() { ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|rootlesskit|slirp4netns' >/dev/null; }
@@ -112,13 +114,13 @@ g_start() {
 }
 g_load() {
   g_start
-  wait_until 120 test -S "/proc/$(g_child)/root/run/crio/crio.sock"
+  wait_until 120 g_socket
   g_in skopeo copy --quiet "oci:$work/busybox-oci:vm" "containers-storage:[overlay@$gen1/storage+/run/containers/storage]localhost/busybox:vm"
   g_in skopeo copy --quiet "oci:$pause_oci:3.10-local" "containers-storage:[overlay@$gen1/storage+/run/containers/storage]localhost/pause:3.10-local"
   g_stop
 }
 g_stop() {
-  kill -TERM "$(pgrep -u "$(id -u)" -x rootlesskit | head -n1)"
+  kill -TERM "$g_pid" # systemd-run --scope execs rootlesskit: this is its parent process
   wait "$g_pid" 2>/dev/null || true
   wait_until 60 g_gone
 }
@@ -126,7 +128,7 @@ g_round() {
   local t0 parent child slirp
   t0=$(now)
   g_start
-  wait_until 120 test -n "$(g_child)"
+  wait_until 120 g_started
   wait_until 300 g_running
   echo "$(since "$t0")" >>"$work/g.run"
   sleep 5

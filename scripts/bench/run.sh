@@ -17,6 +17,9 @@ cp -a scripts tests configs "$stage/"
 chmod -R a+rX "$stage"
 chmod 755 "$stage"
 bench_env=(USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage")
+# The staged copy is not beside ../shared/k8s: name it, so node_vm.sh finds the VM image that
+# carries the real binaries (its key hashes them).
+[ -d ../shared/k8s ] && bench_env+=(USERNODE_K8S_DIST="$(cd ../shared/k8s && pwd)")
 
 as_user() {
   if [ "$(id -u)" -eq 0 ]; then
