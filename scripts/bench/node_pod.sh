@@ -47,9 +47,11 @@ cat >"$XDG_CONFIG_HOME/usernode/$node.ini" <<EOF
 path = $USERNODE_K8S_BIN/crio
 runtime = $USERNODE_K8S_BIN/crun
 pause_image = localhost/pause:3.10-local
+ready_timeout = 300s
 [kubelet]
 path = $USERNODE_K8S_BIN/kubelet
 static_pod_path = $pods
+ready_timeout = 300s
 EOF
 pod_yaml='apiVersion: v1
 kind: Pod
@@ -75,7 +77,7 @@ u_start() { "$USERNODE" run --node "$node" >>"$work/usernode.log" 2>&1 3>&- & }
 u_load() {
   local storage="overlay@$XDG_DATA_HOME/usernode/$node/containers/storage+$u_state/containers/storage"
   u_start
-  wait_until 300 u_ready
+  wait_until 600 u_ready
   "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$work/busybox-oci:vm" "containers-storage:[$storage]localhost/busybox:vm"
   "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$pause_oci:3.10-local" "containers-storage:[$storage]localhost/pause:3.10-local"
   "$USERNODE" stop --node "$node"

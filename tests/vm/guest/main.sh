@@ -54,7 +54,7 @@ run_phase() {
     modprobe -a bridge veth br_netfilter nf_tables nft_compat nft_chain_nat nf_nat nf_conntrack \
       xt_MASQUERADE xt_addrtype xt_comment xt_mark xt_multiport xt_conntrack 2>/dev/null
     t0=$(date +%s)
-    run_phase 720 "$here"/node-*.bats
+    run_phase 900 "$here"/node-*.bats
     echo "# node phase: $(($(date +%s) - t0)) s"
   fi
   if [ -n "$USERNODE_VM_ONLY" ] && wanted bench; then

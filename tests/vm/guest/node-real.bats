@@ -72,7 +72,7 @@ start_node() {
   local t0=$SECONDS
   "$USERNODE" run --node "$NODE" -p "$PUBLISHED:$POD_PORT" >>"$WORK/node.log" 2>&1 3>&- &
   echo $! >"$WORK/node.pid"
-  wait_for 300 node_up || { tail -n 30 "$WORK/node.log"; return 1; }
+  wait_for 600 node_up || { tail -n 30 "$WORK/node.log"; return 1; }
   node_ready || { echo "usernode run exited:"; tail -n 30 "$WORK/node.log"; return 1; }
   echo "# node ready (crio socket + kubelet healthz) $((SECONDS - t0)) s after usernode run" >&3
 }
@@ -93,9 +93,12 @@ host_loopback = true
 path = $USERNODE_K8S_BIN/crio
 runtime = $USERNODE_K8S_BIN/crun
 pause_image = localhost/pause:3.10-local
+# TCG on a busy host: crio took over 60 s (the default) to listen, and was killed for it
+ready_timeout = 300s
 [kubelet]
 path = $USERNODE_K8S_BIN/kubelet
 static_pod_path = $WORK/pods
+ready_timeout = 300s
 EOF
   if [ -n "${USERNODE_VM_KUBELET_V:-}" ]; then
     mkdir -p "$WORK/config/usernode/$NODE.kubelet.d"
