@@ -9,7 +9,8 @@
 # session: both nodes get a delegated cgroup (usernode its transient scope, rootlesskit a
 # `systemd-run --user --scope -p Delegate=yes` one). The same binaries (USERNODE_K8S_BIN), the same
 # busybox pod and images, loaded once into each node's persistent storage before the rounds.
-# Env: USERNODE, USERNODE_K8S_BIN, ROUNDS (default 3); BENCH_RAW=1 prints every sample on stderr.
+# Env: USERNODE, USERNODE_K8S_BIN, ROUNDS (default 3); BENCH_RAW=1 prints every sample on stderr;
+# BENCH_SAMPLES=FILE appends each sample to FILE as it is taken.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${USERNODE:?}" "${USERNODE_K8S_BIN:?}"
@@ -40,6 +41,8 @@ wait_until() {
     sleep 0.2
   done
 }
+# sample FILE VALUE: one measurement, kept in $work and, as it comes, in $BENCH_SAMPLES.
+sample() { echo "$2" >>"$work/$1"; [ -z "${BENCH_SAMPLES:-}" ] || echo "$1 $2" >>"$BENCH_SAMPLES"; }
 rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $t; }
 
 cat >"$XDG_CONFIG_HOME/usernode/$node.ini" <<EOF
@@ -88,14 +91,14 @@ u_round() {
   t0=$(now)
   u_start
   wait_until 300 u_running
-  echo "$(since "$t0")" >>"$work/u.run"
+  sample u.run "$(since "$t0")"
   sleep 5 # idle: the pod runs, nothing else happens
   pids="$(cat "$u_state/pid") $(cat "$u_state/child_pid") $(cat "$u_state/engine.pid")"
   # shellcheck disable=SC2086
-  rss_kib $pids >>"$work/u.rss"
+  sample u.rss "$(rss_kib $pids)"
   t0=$(now)
   "$USERNODE" stop --node "$node"
-  echo "$(since "$t0")" >>"$work/u.stop"
+  sample u.stop "$(since "$t0")"
   wait_until 60 u_gone
 }
 
@@ -103,7 +106,8 @@ u_round() {
 g_child() { cat "$work/rk/child_pid" 2>/dev/null; }
 g_socket() { local c; c=$(g_child) && [ -n "$c" ] && [ -S "/proc/$c/root/run/crio/crio.sock" ]; }
 g_started() { [ -n "$(g_child)" ]; }
-g_in() { nsenter --preserve-credentials -U -m -n -t "$(g_child)" "$@"; }
+# -p too: the mount namespace's /proc is the new pid namespace's, where only its members exist.
+g_in() { nsenter --preserve-credentials -U -m -n -p -t "$(g_child)" "$@"; }
 g_running() { [ -n "$(g_in crictl --runtime-endpoint unix:///run/crio/crio.sock ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
 g_gone() { ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|rootlesskit|slirp4netns' >/dev/null; }
 g_start() {
@@ -132,15 +136,15 @@ g_round() {
   g_start
   wait_until 120 g_started
   wait_until 300 g_running
-  echo "$(since "$t0")" >>"$work/g.run"
+  sample g.run "$(since "$t0")"
   sleep 5
   child=$(g_child)
   parent=$(ps -o ppid= -p "$child" | tr -d ' ')
   slirp=$(pgrep -u "$(id -u)" -x slirp4netns | head -n1)
-  rss_kib "$parent" "$child" "$slirp" >>"$work/g.rss"
+  sample g.rss "$(rss_kib "$parent" "$child" "$slirp")"
   t0=$(now)
   g_stop
-  echo "$(since "$t0")" >>"$work/g.stop"
+  sample g.stop "$(since "$t0")"
 }
 
 : >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
