@@ -70,7 +70,9 @@ other_pid() { local p; p=$(pid_of "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
 # start_node: `usernode run` in the background; waits (bounded) until every service is ready.
 start_node() {
   local t0=$SECONDS
-  "$USERNODE" run --node "$NODE" -p "$PUBLISHED:$POD_PORT" >>"$WORK/node.log" 2>&1 3>&- &
+  # To the node's address, where the hostPort's DNAT applies (127.0.0.1, the default, would
+  # need route_localnet: the published port did not answer that way).
+  "$USERNODE" run --node "$NODE" -p "$PUBLISHED:$POD_PORT:10.0.2.100" >>"$WORK/node.log" 2>&1 3>&- &
   echo $! >"$WORK/node.pid"
   wait_for 600 node_up || { tail -n 30 "$WORK/node.log"; return 1; }
   node_ready || { echo "usernode run exited:"; tail -n 30 "$WORK/node.log"; return 1; }
@@ -168,7 +170,10 @@ spec:
   - name: web
     image: localhost/busybox:vm
     imagePullPolicy: Never
-    command: ["sh", "-c", "echo hello from the pod >/www/index.html && exec httpd -f -p $POD_PORT -h /www"]
+    # uid 1000 in the node: a subordinate uid on the VM host (the node's root is vmuser itself)
+    securityContext:
+      runAsUser: 1000
+    command: ["sh", "-c", "mkdir -p /tmp/www && echo hello from the pod >/tmp/www/index.html && exec httpd -f -p $POD_PORT -h /tmp/www"]
     ports:
     - containerPort: $POD_PORT
       hostPort: $POD_PORT
@@ -184,7 +189,7 @@ EOF
   run in_node crictl exec "$(web_container)" id -u
   echo "$output"
   [ "$status" -eq 0 ]
-  [ "$output" = 0 ]
+  [ "$output" = 1000 ]
 }
 
 @test "real node: pod network: an address on the bridge, the VM's loopback through slirp, a published hostPort" {
