@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "launcher/cli/commands.h"
+#include "launcher/services/oci_runtime.h"
 
 #ifndef USERNODE_VERSION
 #define USERNODE_VERSION "0.1.0"
@@ -51,6 +52,10 @@ int main(int argc, char **argv) {
                 {},
         };
         int c;
+
+        /* CRI-O runs this binary as its OCI runtime through a symlink (oci_runtime.h). */
+        if (argc > 0 && oci_runtime_wrapper_invoked(argv[0]))
+                return oci_runtime_wrapper_main(argc, argv);
 
         /* '+': stop at the subcommand; its options are its own. */
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
