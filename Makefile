@@ -3,7 +3,7 @@
 #   make            build ./usernode
 #   make check      install what is missing (as root), build, run every test, print "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
-#   make lint       clang-format --dry-run and cppcheck
+#   make lint       the include layering, clang-format --dry-run and cppcheck
 #   make bench      scripts/bench/*.sh, one table of ratios against the tools a user would otherwise pick
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
 
@@ -66,6 +66,7 @@ asan:
 	scripts/check.sh --asan
 
 lint:
+	scripts/check-layering.sh
 	clang-format --dry-run --Werror $(C_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -I. \

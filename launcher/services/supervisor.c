@@ -1,4 +1,5 @@
-/* supervisor.c: the node's service supervisor on sd-event.
+/* supervisor.c: the node's service supervisor on sd-event, its life cycle: start order, exits,
+ * restart with backoff, stop, reload and status (supervisor_internal.h lists the other files).
  *
  * Each service runs in its own session (setsid), so its process group can be signalled as a
  * whole; whatever escapes the group dies with the node's pid namespace when PID 1 exits. One
@@ -6,75 +7,24 @@
  * delay, or the grace period while stopping. */
 #include "launcher/services/supervisor.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <syslog.h>
-#include <systemd/sd-journal.h>
-#include <time.h>
+#include <unistd.h>
 
-#include "cgroup/cgroup_inside.h"
 #include "common/log.h"
 #include "launcher/services/service_log.h"
+#include "launcher/services/supervisor_internal.h"
 
-#define READY_POLL_USEC (20 * USEC_PER_MSEC)
-
-struct service {
-        struct supervisor *sup;
-        struct service_def def;
-        enum service_state state;
-        pid_t pid;
-        unsigned restarts;
-        unsigned failures; /* consecutive exits without a long enough run in between */
-        int last_exit_status;
-        usec_t started_mono;
-        long long started_realtime;
-        usec_t ready_deadline;
-        bool ever_ready;
-        bool killed_not_ready;
-        bool restart_after_stop; /* reload: its definition changed */
-        bool remove_after_stop; /* reload: it is gone from the plan */
-        sd_event_source *timer;
-        /* One pipe for the service's whole life: every run (and every process it leaves behind)
-         * writes to the same log, and the read side never sees EOF between restarts. */
-        int log_read_fd, log_write_fd;
-        sd_event_source *log_source;
-        struct service_log log;
-};
-
-struct supervisor {
-        sd_event *event;
-        struct service **services; /* in start order; stop goes backwards */
-        size_t n_services;
-        usec_t restart_delay_min, restart_delay_max, restart_reset_after;
-        char *log_dir;
-        uint64_t log_max_size;
-        unsigned log_keep;
-        bool journal;
-        struct supervisor_callbacks cb;
-        void *userdata;
-        bool started, stopping, stopped, ready_reported;
-};
-
-static usec_t now_mono(const struct supervisor *s) {
+usec_t supervisor_now(const struct supervisor *s) {
         uint64_t t = 0;
         sd_event_now(s->event, CLOCK_MONOTONIC, &t);
         return t;
 }
 
-static long long now_realtime(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
-static void status_text(struct supervisor *s, const char *format, ...) _printf_(2, 3);
-static void status_text(struct supervisor *s, const char *format, ...) {
+void supervisor_status_text(struct supervisor *s, const char *format, ...) {
         char text[512];
         va_list ap;
         va_start(ap, format);
@@ -96,7 +46,7 @@ static void service_fill_status(const struct service *svc, struct service_status
         snprintf(st->name, sizeof(st->name), "%s", svc->def.name);
 }
 
-static void service_set_state(struct service *svc, enum service_state state) {
+void service_set_state(struct service *svc, enum service_state state) {
         svc->state = state;
         if (svc->sup->cb.service_changed) {
                 struct service_status st;
@@ -112,65 +62,11 @@ static struct service *find_service(struct supervisor *s, const char *name) {
         return NULL;
 }
 
-static int arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_handler_t handler) {
+int service_arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_handler_t handler) {
         struct supervisor *s = svc->sup;
         svc->timer = sd_event_source_disable_unref(svc->timer);
         return sd_event_add_time_relative(s->event, &svc->timer, CLOCK_MONOTONIC, usec_from_now,
                                           USEC_PER_MSEC, handler, svc);
-}
-
-/* Everything in the service's cgroup leaf, daemons that left its process group included. */
-static void cgroup_kill(const struct service *svc) {
-        _cleanup_free_ char *path = NULL;
-        if (!svc->def.cgroup ||
-            asprintf(&path, "%s/%s/cgroup.kill", CGROUP_INSIDE_MOUNT, svc->def.cgroup) < 0)
-                return;
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd >= 0 && write(fd, "1", 1) != 1)
-                log_debug_errno(errno, "%s: cannot write %s: %m", svc->def.name, path);
-}
-
-static void signal_group(const struct service *svc, int sig) {
-        /* The group first: a service that forked workers has them stopped together with it. */
-        if (svc->pid > 0) {
-                kill(-svc->pid, sig);
-                kill(svc->pid, sig);
-        }
-}
-
-/* ---- logs ---- */
-
-static int on_log_readable(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        struct service *svc = userdata;
-        char buf[16384];
-        (void)source;
-        (void)revents;
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n > 0 && service_log_write(&svc->log, buf, (size_t)n) < 0)
-                log_debug("%s: cannot write its log %s", svc->def.name, svc->log.path ?: "?");
-        return 0;
-}
-
-static int service_log_setup(struct service *svc) {
-        struct supervisor *s = svc->sup;
-        int fds[2];
-        int r;
-
-        if (s->journal)
-                return 0; /* each run gets a journal stream of its own, see service_spawn() */
-        r = service_log_open(&svc->log, s->log_dir, svc->def.name, s->log_max_size, s->log_keep);
-        if (r < 0)
-                return log_error_errno(r, "%s: cannot open its log in %s: %m", svc->def.name, s->log_dir);
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-                return log_error_errno(errno, "%s: cannot create its log pipe: %m", svc->def.name);
-        svc->log_read_fd = fds[0];
-        svc->log_write_fd = fds[1];
-        /* Blocking writes for the service: a full pipe slows it down rather than losing lines. */
-        fcntl(svc->log_write_fd, F_SETFL, 0);
-        r = sd_event_add_io(s->event, &svc->log_source, svc->log_read_fd, EPOLLIN, on_log_readable, svc);
-        if (r < 0)
-                return log_error_errno(r, "%s: cannot watch its log pipe: %m", svc->def.name);
-        return 0;
 }
 
 /* ---- life cycle ---- */
@@ -214,175 +110,17 @@ static int service_new(struct supervisor *s, struct service_def *def, struct ser
         return 0;
 }
 
-static _noreturn_ void service_exec_child(const struct service *svc, int out_fd) {
-        sigset_t all;
-
-        /* The supervisor blocks the signals sd-event handles; a service starts with none blocked
-         * and default dispositions, as if started by a fresh init. */
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int sig = 1; sig < _NSIG; sig++)
-                signal(sig, SIG_DFL);
-        setsid();
-        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null_fd >= 0)
-                dup2(null_fd, STDIN_FILENO);
-        if (out_fd >= 0) {
-                dup2(out_fd, STDOUT_FILENO);
-                dup2(out_fd, STDERR_FILENO);
-        }
-        if (chdir("/") < 0)
-                _exit(127);
-        /* Its own leaf, before exec: nothing it starts can be outside it. */
-        if (svc->def.cgroup && cgroup_inside_move(svc->def.cgroup, 0) < 0)
-                _exit(127);
-        /* systemd's hand-over to usernode is not the service's: crio would otherwise answer the
-         * notify socket itself, and fds/streams named here are not the ones it has. */
-        static const char *const not_inherited[] = { "NOTIFY_SOCKET", "WATCHDOG_USEC",  "WATCHDOG_PID",
-                                                     "LISTEN_FDS",    "LISTEN_FDNAMES", "LISTEN_PID",
-                                                     "JOURNAL_STREAM" };
-        for (size_t i = 0; i < ELEMENTSOF(not_inherited); i++)
-                unsetenv(not_inherited[i]);
-        for (char **e = svc->def.env; e && *e; e++)
-                putenv(*e);
-        execvp(svc->def.argv[0], svc->def.argv);
-        dprintf(STDERR_FILENO, "usernode: cannot execute %s: %m\n", svc->def.argv[0]);
-        _exit(127);
-}
-
-static int on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata);
-
-static int service_spawn(struct service *svc) {
-        struct supervisor *s = svc->sup;
-        _cleanup_close_ int journal_fd = -EBADF;
-
-        if (s->journal) {
-                journal_fd = sd_journal_stream_fd(svc->def.name, LOG_INFO, false);
-                if (journal_fd < 0)
-                        log_warning_errno(journal_fd, "%s: no journal stream, its output is lost: %m",
-                                          svc->def.name);
-        }
-        if (svc->def.cgroup) {
-                int r = cgroup_inside_create_leaf(svc->def.cgroup);
-                if (r < 0)
-                        return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0)
-                return log_error_errno(errno, "%s: cannot fork: %m", svc->def.name);
-        if (pid == 0)
-                service_exec_child(svc, s->journal ? journal_fd : svc->log_write_fd);
-
-        svc->pid = pid;
-        svc->started_mono = now_mono(s);
-        svc->started_realtime = now_realtime();
-        svc->killed_not_ready = false;
-        if (svc->def.ready == READY_WHEN_STARTED) {
-                svc->ever_ready = true;
-                service_set_state(svc, SERVICE_RUNNING);
-                return 1;
-        }
-        svc->ready_deadline = svc->started_mono + svc->def.ready_timeout;
-        service_set_state(svc, SERVICE_STARTING);
-        if (svc->def.ready == READY_SOCKET)
-                status_text(s, "Waiting for %s to accept connections on %s", svc->def.name,
-                            svc->def.ready_target);
-        else
-                status_text(s, "Waiting for %s to answer http://127.0.0.1:%s", svc->def.name,
-                            svc->def.ready_target);
-        return arm_timer(svc, 0, on_ready_poll);
-}
-
-static void supervisor_start_waiting(struct supervisor *s);
-
-static void check_all_ready(struct supervisor *s) {
+void supervisor_check_all_ready(struct supervisor *s) {
         if (s->ready_reported || s->stopping)
                 return;
         for (size_t i = 0; i < s->n_services; i++)
                 if (!s->services[i]->ever_ready)
                         return;
         s->ready_reported = true;
-        status_text(s, "Node ready: %zu service%s running", s->n_services, s->n_services == 1 ? "" : "s");
+        supervisor_status_text(s, "Node ready: %zu service%s running", s->n_services,
+                               s->n_services == 1 ? "" : "s");
         if (s->cb.ready)
                 s->cb.ready(s->userdata);
-}
-
-static void service_became_ready(struct service *svc) {
-        svc->timer = sd_event_source_disable_unref(svc->timer);
-        svc->ever_ready = true;
-        service_set_state(svc, SERVICE_RUNNING);
-        log_info("%s is ready", svc->def.name);
-        supervisor_start_waiting(svc->sup);
-        check_all_ready(svc->sup);
-}
-
-static bool unix_socket_accepts(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return false;
-        memcpy(sa.sun_path, path, strlen(path) + 1);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-}
-
-/* target: "PORT/PATH". A loopback connection either answers at once or the service is busy:
- * one second bounds the (rare) wait inside the event loop. */
-static bool http_answers_ok(const char *target) {
-        char *end;
-        unsigned long port = strtoul(target, &end, 10);
-        if (port == 0 || port > 65535 || *end != '/')
-                return false;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return false;
-        struct timeval tv = { .tv_sec = 1 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                return false;
-        char request[512];
-        int len = snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", end);
-        if (len < 0 || len >= (int)sizeof(request) || write(fd, request, (size_t)len) != len)
-                return false;
-        char response[64] = {}, rest[512];
-        size_t got = 0;
-        while (got < sizeof(response) - 1) {
-                ssize_t n = read(fd, response + got, sizeof(response) - 1 - got);
-                if (n <= 0)
-                        break;
-                got += (size_t)n;
-        }
-        /* Read the answer to its end: closing with unread data would reset the connection and
-         * make the service log an error for a health check that succeeded. */
-        for (int i = 0; i < 64 && read(fd, rest, sizeof(rest)) > 0; i++)
-                ;
-        return got >= 12 && strncmp(response, "HTTP/1.", 7) == 0 && strncmp(response + 8, " 200", 4) == 0;
-}
-
-static int on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata) {
-        struct service *svc = userdata;
-        (void)source;
-        if (svc->state != SERVICE_STARTING || svc->pid <= 0)
-                return 0;
-        bool ready = svc->def.ready == READY_SOCKET ? unix_socket_accepts(svc->def.ready_target)
-                                                    : http_answers_ok(svc->def.ready_target);
-        if (ready) {
-                service_became_ready(svc);
-                return 0;
-        }
-        if (usec >= svc->ready_deadline) {
-                log_error("%s: not ready after %llus (%s %s); killing it", svc->def.name,
-                          (unsigned long long)(svc->def.ready_timeout / USEC_PER_SEC),
-                          svc->def.ready == READY_SOCKET ? "nothing accepts connections on"
-                                                         : "no HTTP 200 from port",
-                          svc->def.ready_target);
-                svc->killed_not_ready = true;
-                signal_group(svc, SIGKILL);
-                return 0;
-        }
-        return arm_timer(svc, READY_POLL_USEC, on_ready_poll);
 }
 
 static bool dependencies_ready(struct supervisor *s, const struct service *svc) {
@@ -397,7 +135,7 @@ static bool dependencies_ready(struct supervisor *s, const struct service *svc) 
 }
 
 static void service_start(struct service *svc) {
-        status_text(svc->sup, "Starting %s", svc->def.name);
+        supervisor_status_text(svc->sup, "Starting %s", svc->def.name);
         int r = service_spawn(svc);
         if (r < 0) {
                 svc->last_exit_status = -1;
@@ -405,7 +143,7 @@ static void service_start(struct service *svc) {
         }
 }
 
-static void supervisor_start_waiting(struct supervisor *s) {
+void supervisor_start_waiting(struct supervisor *s) {
         if (s->stopping || !s->started)
                 return;
         /* Start order is plan order; a service may start once everything it comes after is up. */
@@ -456,13 +194,13 @@ static void supervisor_remove(struct supervisor *s, struct service *svc);
 static void service_exited(struct service *svc, int status) {
         struct supervisor *s = svc->sup;
         char how[128];
-        usec_t up = now_mono(s) - svc->started_mono;
+        usec_t up = supervisor_now(s) - svc->started_mono;
 
         svc->timer = sd_event_source_disable_unref(svc->timer);
         /* What it left behind in its process group goes with it. Only the group: the pid itself
          * is reaped and may already belong to someone else. */
         kill(-svc->pid, SIGKILL);
-        cgroup_kill(svc);
+        service_cgroup_kill(svc);
         svc->pid = 0;
         svc->last_exit_status = status;
         describe_exit(status, how, sizeof(how));
@@ -490,21 +228,21 @@ static void service_exited(struct service *svc, int status) {
         if (up >= s->restart_reset_after)
                 svc->failures = 0;
         if (!restart) {
-                status_text(s, "%s %s; not restarted (restart=%s)", svc->def.name, how,
-                            restart_policy_to_string(svc->def.restart));
+                supervisor_status_text(s, "%s %s; not restarted (restart=%s)", svc->def.name, how,
+                                       restart_policy_to_string(svc->def.restart));
                 service_set_state(svc, SERVICE_EXITED);
                 supervisor_start_waiting(s);
                 return;
         }
         svc->failures++;
         usec_t delay = backoff_delay(s, svc->failures);
-        status_text(s, "%s %s%s; restarting in %llu.%03llus", svc->def.name, how,
-                    svc->killed_not_ready ? " (not ready in time)" : "",
-                    (unsigned long long)(delay / USEC_PER_SEC),
-                    (unsigned long long)(delay % USEC_PER_SEC / USEC_PER_MSEC));
+        supervisor_status_text(s, "%s %s%s; restarting in %llu.%03llus", svc->def.name, how,
+                               svc->killed_not_ready ? " (not ready in time)" : "",
+                               (unsigned long long)(delay / USEC_PER_SEC),
+                               (unsigned long long)(delay % USEC_PER_SEC / USEC_PER_MSEC));
         service_set_state(svc, svc->failures >= SERVICE_CRASH_LOOP_FAILURES ? SERVICE_CRASH_LOOP
                                                                             : SERVICE_BACKOFF);
-        if (arm_timer(svc, delay, on_restart_delay) < 0) {
+        if (service_arm_timer(svc, delay, on_restart_delay) < 0) {
                 log_error("%s: cannot arm its restart timer", svc->def.name);
                 service_set_state(svc, SERVICE_EXITED);
         }
@@ -528,18 +266,18 @@ static int on_stop_timeout(sd_event_source *source, uint64_t usec, void *userdat
         svc->timer = sd_event_source_disable_unref(svc->timer);
         log_warning("%s did not stop within %llus of SIGTERM; sending SIGKILL", svc->def.name,
                     (unsigned long long)(svc->def.stop_timeout / USEC_PER_SEC));
-        signal_group(svc, SIGKILL);
-        cgroup_kill(svc);
+        service_signal_group(svc, SIGKILL);
+        service_cgroup_kill(svc);
         return 0;
 }
 
 /* SIGTERM now, SIGKILL after the grace period; service_exited() takes it from there. */
 static void service_begin_stop(struct service *svc) {
-        status_text(svc->sup, "Stopping %s", svc->def.name);
+        supervisor_status_text(svc->sup, "Stopping %s", svc->def.name);
         service_set_state(svc, SERVICE_STOPPING);
-        signal_group(svc, SIGTERM);
-        if (arm_timer(svc, svc->def.stop_timeout, on_stop_timeout) < 0)
-                signal_group(svc, SIGKILL);
+        service_signal_group(svc, SIGTERM);
+        if (service_arm_timer(svc, svc->def.stop_timeout, on_stop_timeout) < 0)
+                service_signal_group(svc, SIGKILL);
 }
 
 static void supervisor_finish_stop(struct supervisor *s) {
@@ -551,7 +289,7 @@ static void supervisor_finish_stop(struct supervisor *s) {
          * touched: kill(-1) only reaches the node's own pid namespace. */
         if (getpid() == 1)
                 kill(-1, SIGKILL);
-        status_text(s, "All services stopped");
+        supervisor_status_text(s, "All services stopped");
         if (s->cb.stopped)
                 s->cb.stopped(s->userdata);
 }
@@ -576,7 +314,7 @@ void supervisor_stop(struct supervisor *s) {
         if (s->stopping)
                 return;
         s->stopping = true;
-        status_text(s, "Stopping the node");
+        supervisor_status_text(s, "Stopping the node");
         for (size_t i = 0; i < s->n_services; i++) {
                 struct service *svc = s->services[i];
                 if (svc->pid == 0) {
@@ -654,7 +392,7 @@ int supervisor_start(struct supervisor *s) {
         for (size_t i = 0; i < s->n_services; i++)
                 service_set_state(s->services[i], SERVICE_WAITING);
         supervisor_start_waiting(s);
-        check_all_ready(s);
+        supervisor_check_all_ready(s);
         return 0;
 }
 
@@ -743,114 +481,4 @@ size_t supervisor_n_services(const struct supervisor *s) {
 
 void supervisor_service_status(const struct supervisor *s, size_t i, struct service_status *ret) {
         service_fill_status(s->services[i], ret);
-}
-
-/* ---- standalone loop ---- */
-
-struct standalone {
-        struct supervisor *sup;
-        sd_event *event;
-        const struct supervisor_callbacks *user_cb;
-        void *user_data;
-};
-
-static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
-        struct standalone *st = userdata;
-        int status;
-        pid_t pid;
-        (void)source;
-        (void)si;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-                supervisor_child_exited(st->sup, pid, status);
-        return 0;
-}
-
-static int on_stop_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
-        struct standalone *st = userdata;
-        (void)source;
-        log_info("received %s, stopping", strsignal((int)si->ssi_signo));
-        supervisor_stop(st->sup);
-        return 0;
-}
-
-static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
-        struct standalone *st = userdata;
-        (void)source;
-        (void)si;
-        supervisor_reload(st->sup);
-        return 0;
-}
-
-static void st_service_changed(const struct service_status *status, void *userdata) {
-        struct standalone *st = userdata;
-        if (st->user_cb->service_changed)
-                st->user_cb->service_changed(status, st->user_data);
-}
-
-static void st_status_text(const char *text, void *userdata) {
-        struct standalone *st = userdata;
-        if (st->user_cb->status_text)
-                st->user_cb->status_text(text, st->user_data);
-}
-
-static void st_ready(void *userdata) {
-        struct standalone *st = userdata;
-        if (st->user_cb->ready)
-                st->user_cb->ready(st->user_data);
-}
-
-static int st_reload(struct service_plan **ret, void *userdata) {
-        struct standalone *st = userdata;
-        return st->user_cb->reload ? st->user_cb->reload(ret, st->user_data) : -EOPNOTSUPP;
-}
-
-static void st_stopped(void *userdata) {
-        struct standalone *st = userdata;
-        if (st->user_cb->stopped)
-                st->user_cb->stopped(st->user_data);
-        sd_event_exit(st->event, 0);
-}
-
-int supervisor_run(struct service_plan *plan, const struct supervisor_callbacks *callbacks, void *userdata) {
-        static const struct supervisor_callbacks none = {};
-        static const struct supervisor_callbacks trampolines = {
-                .service_changed = st_service_changed,
-                .status_text = st_status_text,
-                .ready = st_ready,
-                .stopped = st_stopped,
-                .reload = st_reload,
-        };
-        struct standalone st = { .user_cb = callbacks ?: &none, .user_data = userdata };
-        sigset_t mask;
-        int r;
-
-        r = sd_event_new(&st.event);
-        if (r < 0) {
-                service_plan_free(plan);
-                return log_error_errno(r, "cannot create an event loop: %m");
-        }
-        /* sd-event's signal sources need the signals blocked. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        r = supervisor_new(st.event, plan, &trampolines, &st, &st.sup);
-        if (r < 0) {
-                sd_event_unref(st.event);
-                return log_error_errno(r, "cannot set up the supervisor: %m");
-        }
-        if (sd_event_add_signal(st.event, NULL, SIGCHLD, on_sigchld, &st) < 0 ||
-            sd_event_add_signal(st.event, NULL, SIGTERM, on_stop_signal, &st) < 0 ||
-            sd_event_add_signal(st.event, NULL, SIGINT, on_stop_signal, &st) < 0 ||
-            sd_event_add_signal(st.event, NULL, SIGHUP, on_sighup, &st) < 0)
-                r = log_error_errno(EIO, "cannot watch signals");
-        if (r >= 0)
-                r = supervisor_start(st.sup);
-        if (r >= 0)
-                r = sd_event_loop(st.event);
-        supervisor_free(st.sup);
-        sd_event_unref(st.event);
-        return r;
 }

@@ -1,0 +1,86 @@
+/* supervisor_internal.h: what the supervisor's files (supervisor*.c) share, and nothing else
+ * includes: the service and supervisor structures and the functions one file calls in another.
+ *
+ *   supervisor.c             life cycle: start order, exits, restart with backoff, stop, reload, status
+ *   supervisor_spawn.c       a service's log pipe, fork and exec of its process, signals, cgroup.kill
+ *   supervisor_ready.c       readiness probes (socket accepts, HTTP 200 on loopback) and their poll
+ *   supervisor_standalone.c  supervisor_run(): an sd-event loop of its own with signals */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "common/macro.h"
+#include "launcher/services/service_log.h"
+#include "launcher/services/supervisor.h"
+
+struct service {
+        struct supervisor *sup;
+        struct service_def def;
+        enum service_state state;
+        pid_t pid;
+        unsigned restarts;
+        unsigned failures; /* consecutive exits without a long enough run in between */
+        int last_exit_status;
+        usec_t started_mono;
+        long long started_realtime;
+        usec_t ready_deadline;
+        bool ever_ready;
+        bool killed_not_ready;
+        bool restart_after_stop; /* reload: its definition changed */
+        bool remove_after_stop; /* reload: it is gone from the plan */
+        sd_event_source *timer;
+        /* One pipe for the service's whole life: every run (and every process it leaves behind)
+         * writes to the same log, and the read side never sees EOF between restarts. */
+        int log_read_fd, log_write_fd;
+        sd_event_source *log_source;
+        struct service_log log;
+};
+
+struct supervisor {
+        sd_event *event;
+        struct service **services; /* in start order; stop goes backwards */
+        size_t n_services;
+        usec_t restart_delay_min, restart_delay_max, restart_reset_after;
+        char *log_dir;
+        uint64_t log_max_size;
+        unsigned log_keep;
+        bool journal;
+        struct supervisor_callbacks cb;
+        void *userdata;
+        bool started, stopping, stopped, ready_reported;
+};
+
+/* ---- supervisor.c ---- */
+
+/* The event loop's monotonic time: what timers and the up time of a run are measured in. */
+usec_t supervisor_now(const struct supervisor *s);
+/* A line for the log and for callbacks->status_text (systemd's STATUS=). */
+void supervisor_status_text(struct supervisor *s, const char *format, ...) _printf_(2, 3);
+/* Sets the state and tells callbacks->service_changed. */
+void service_set_state(struct service *svc, enum service_state state);
+/* (Re)arms the service's one timer; whatever it was waiting for before is dropped. */
+int service_arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_handler_t handler);
+/* Starts every waiting service whose `after` services are ready. */
+void supervisor_start_waiting(struct supervisor *s);
+/* Calls callbacks->ready once, when every service has been ready. */
+void supervisor_check_all_ready(struct supervisor *s);
+
+/* ---- supervisor_spawn.c ---- */
+
+/* Opens the service's log file and the pipe every run of it writes to (nothing with the journal). */
+int service_log_setup(struct service *svc);
+/* Forks and executes the service; 1 when it counts as ready at once, 0 when readiness is polled,
+ * or a negative errno. */
+int service_spawn(struct service *svc);
+/* `sig` to the service's process group and to its main process. */
+void service_signal_group(const struct service *svc, int sig);
+/* cgroup.kill of the service's leaf, if it has one. */
+void service_cgroup_kill(const struct service *svc);
+
+/* ---- supervisor_ready.c ---- */
+
+/* The timer handler while a service is starting: probes it, marks it ready or kills it at its
+ * ready_timeout. */
+int service_on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata);
