@@ -9,3 +9,4 @@ int cmd_config(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_images(int argc, char **argv);

@@ -24,6 +24,7 @@ static const struct command commands[] = {
           "show the configuration (--default) or what a node would render (--render)" },
         { "logs", cmd_logs, "print (or follow) a node service's log" },
         { "status", cmd_status, "show a running node and its services" },
+        { "images", cmd_images, "load images from files into a node's storage, or list them" },
         { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)" },
 };
 

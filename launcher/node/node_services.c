@@ -5,6 +5,7 @@
 
 #include "common/channel.h"
 #include "common/log.h"
+#include "launcher/services/images.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 #include "launcher/services/render.h"
@@ -94,6 +95,9 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 service_plan_free(plan);
                 return r;
         }
+
+        /* Before crio: the pause image and the pods' images may be among them (air-gapped). */
+        images_import_dir(config->settings, config->tools);
 
         struct node_services *ns = calloc(1, sizeof(*ns));
         if (!ns) {
