@@ -8,6 +8,7 @@
 #include "launcher/services/images.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/oci_runtime.h"
 #include "launcher/services/render.h"
 #include "launcher/services/supervisor.h"
 #include "launcher/node/node_protocol.h"
@@ -58,6 +59,9 @@ static int on_reload(struct service_plan **ret, void *userdata) {
                 return r;
         s.cgroups_delegated = old->cgroups_delegated;
         r = host_tools_find(&s, &t);
+        /* The wrapper's links again, to the runtime the configuration names now (oci_runtime.h). */
+        if (r >= 0 && s.cgroups_delegated)
+                r = oci_runtime_wrapper_install(s.state_dir, t.runtime_path, &t.runtime_wrapper);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);
