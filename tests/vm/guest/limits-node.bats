@@ -42,6 +42,13 @@ cgroup_of() {
   in_node cat "/proc/$pid/cgroup" | sed -n 's/^0:://p'
 }
 pod_uid() { crictl_n pods --name "^$1-" -o json | json 'd["items"][0]["metadata"]["uid"]'; }
+# pod_parent NAME: the cgroup kubelet made for the pod and gave CRI-O as its parent (with cgroupRoot
+# /kubepods kubelet nests its own "kubepods" below it: /kubepods/kubepods/burstable/podUID).
+pod_parent() {
+  local id
+  id=$(crictl_n pods --name "^$1-" -q | head -n1)
+  crictl_n inspectp -o json "$id" | json 'd["info"]["runtimeSpec"]["annotations"]["io.kubernetes.cri-o.CgroupParent"]'
+}
 subordinate() {
   local start count
   IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
@@ -155,8 +162,10 @@ setup() {
   cid=$(running limited)
   cg=$(cgroup_of "$cid")
   uid=$(pod_uid limited)
-  echo "cgroup $cg, pod uid $uid"
-  [ "$cg" = "/kubepods/burstable/pod$uid/crio-$cid" ]
+  parent=$(pod_parent limited)
+  echo "cgroup $cg, pod uid $uid, kubelet's pod cgroup $parent"
+  [[ "$parent" == /kubepods/*/burstable/pod"$uid" ]]
+  [ "$cg" = "$parent/crio-$cid" ]
   run in_node cat "/sys/fs/cgroup$cg/cpu.max" "/sys/fs/cgroup$cg/memory.max" "/sys/fs/cgroup${cg%/*}/pids.max"
   echo "$output"
   [ "${lines[0]}" = "25000 100000" ]
@@ -178,18 +187,21 @@ cs = json.load(sys.stdin)["containers"]
 print(max(c["metadata"].get("attempt", 0) for c in cs) if cs else -1)' | { read -r a; [ "$a" -ge 1 ]; }
   }
   wait_for 240 oom_killed || { crictl_n ps -a; false; }
-  # The first run ended with the OOM killer, as CRI-O reports it (memory.events oom_kill).
-  first=$(crictl_n ps -a --name '^hog$' -o json | json '[c["id"] for c in d["containers"] if c["metadata"].get("attempt", 0) == 0][0]')
-  run crictl_n inspect --output go-template --template '{{.status.reason}} {{.status.exitCode}}' "$first"
+  # A run that ended did so by the OOM killer, as CRI-O reports it (memory.events oom_kill); kubelet
+  # keeps only the last exited one.
+  exited=$(crictl_n ps -a --name '^hog$' --state exited -q | head -n1)
+  run crictl_n inspect --output go-template --template '{{.status.reason}} {{.status.exitCode}}' "$exited"
   echo "$output"
   [ "$output" = "OOMKilled 137" ]
 }
 
-@test "limits: a Guaranteed pod runs in /kubepods/pod<UID>; kubelet's oom_score_adj by QoS as far as the user namespace allows" {
+@test "limits: a Guaranteed pod runs in its pod cgroup right under kubelet's kubepods; kubelet's oom_score_adj by QoS as far as the user namespace allows" {
   cid=$(running guaranteed)
   cg=$(cgroup_of "$cid")
   echo "guaranteed: $cg"
-  [ "$cg" = "/kubepods/pod$(pod_uid guaranteed)/crio-$cid" ]
+  parent=$(pod_parent guaranteed)
+  [[ "$parent" == /kubepods/*/pod"$(pod_uid guaranteed)" && "$parent" != */burstable/* ]]
+  [ "$cg" = "$parent/crio-$cid" ]
   run in_node cat "/sys/fs/cgroup$cg/memory.max" "/sys/fs/cgroup$cg/cpu.max"
   [ "${lines[0]}" = 33554432 ]
   [ "${lines[1]}" = "10000 100000" ]
