@@ -78,6 +78,28 @@ static int inside_leaf_path(const char *name, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Enables in each inner cgroup on the way to `path` (below the root, which setup did) every
+ * controller it has: a leaf sees only what its parent enabled, and CRI-O drops every pod limit
+ * whose controller its own leaf services/crio lacks ("rootless: cgroup v2 cpu controller is not
+ * delegated"). Inner cgroups here hold no process, so the kernel allows it. */
+static int enable_along(const char *path) {
+        _cleanup_free_ char *inner = strdup(path);
+        if (!inner)
+                return -ENOMEM;
+        size_t root_len = strlen(CGROUP_INSIDE_MOUNT);
+        for (char *slash = strchr(inner + root_len + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                _cleanup_free_ char *available = NULL;
+                *slash = '\0';
+                int r = cgroup_fs_read(inner, "cgroup.controllers", &available);
+                if (r >= 0 && available[0])
+                        r = cgroup_fs_enable(inner, available, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "cgroups: cannot enable the controllers of %s: %m", inner);
+                *slash = '/';
+        }
+        return 0;
+}
+
 int cgroup_inside_create_leaf(const char *name) {
         _cleanup_free_ char *path = NULL;
         int r = inside_leaf_path(name, &path);
@@ -87,7 +109,7 @@ int cgroup_inside_create_leaf(const char *name) {
         r = mkdir_p(path, 0755);
         if (r < 0)
                 return log_error_errno(r, "cgroups: cannot create %s: %m", path);
-        return 0;
+        return enable_along(path);
 }
 
 int cgroup_inside_move(const char *name, pid_t pid) {

@@ -15,6 +15,7 @@
 #include "launcher/ports_setup.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/oci_runtime.h"
 
 /* A node whose kubelet got its certificate in an earlier run: the CA it trusted then. */
 static int run_services_joined_before(struct run_services *rs, const char *node) {
@@ -96,6 +97,11 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         r = host_tools_find(&rs->settings, &rs->tools);
         if (r < 0)
                 return EXIT_HOST;
+        /* With a delegated subtree the pods' cgroups are the node's own: the wrapper puts each
+         * container back into its pod's cgroup, which _CRIO_ROOTLESS=1 takes it out of. */
+        if (cgroups_delegated &&
+            oci_runtime_wrapper_install(state_dir, rs->tools.runtime_path, &rs->tools.runtime_wrapper) < 0)
+                return EXIT_RUNTIME;
         /* The node init plans (and renders) again when it starts the services; here it is done to
          * reject a bad [service:NAME] or an unrenderable value before any namespace exists. */
         r = node_plan_build(&rs->settings, &rs->tools, &plan);

@@ -16,6 +16,8 @@ const struct cli_command cli_commands[] = {
         { "logs", cmd_logs, "print (or follow) a node service's log", cli_options_logs,
           "crio kubelet usernode" },
         { "status", cmd_status, "show a running node and its services", cli_options_status, "" },
+        { "images", cmd_images, "load images from files into a node's storage, or list them",
+          cli_options_images, "load ls" },
         { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)",
           cli_options_status, "" },
         { "ls", cmd_ls, "list your nodes, running or not", cli_options_ls, "" },

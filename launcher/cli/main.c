@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
+#include "launcher/services/oci_runtime.h"
 
 /* The Makefile passes `git describe` of the tree the binary was built from. */
 #ifndef USERNODE_VERSION
@@ -44,6 +45,10 @@ int main(int argc, char **argv) {
                 {},
         };
         int c;
+
+        /* CRI-O runs this binary as its OCI runtime through a symlink (oci_runtime.h). */
+        if (argc > 0 && oci_runtime_wrapper_invoked(argv[0]))
+                return oci_runtime_wrapper_main(argc, argv);
 
         /* '+': stop at the subcommand; its options are its own. */
         opterr = 0;

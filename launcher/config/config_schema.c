@@ -218,6 +218,9 @@ const struct config_key config_schema[] = {
                               "how long crio may take until its socket accepts connections"),
         RESTART_KEY("crio", "always"),
         DURATION_KEY("crio", "stop_timeout", "30s", "grace period between SIGTERM and SIGKILL on stop"),
+        DURATION_KEY("crio", "pod_grace_max", "30s",
+                     "node stop: before crio, every container gets SIGTERM and its pod's "
+                     "terminationGracePeriodSeconds, at most this long"),
 
         /* [kubelet] */
         { .section = "kubelet",

@@ -8,8 +8,10 @@
 
 #include "common/channel.h"
 #include "common/log.h"
+#include "launcher/services/images.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/oci_runtime.h"
 #include "launcher/services/render.h"
 #include "launcher/services/service_log.h"
 #include "launcher/services/supervisor.h"
@@ -122,6 +124,9 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         r = node_settings_copy_join(&s, old);
         if (r >= 0)
                 r = host_tools_find(&s, &t);
+        /* The wrapper's links again, to the runtime the configuration names now (oci_runtime.h). */
+        if (r >= 0 && s.cgroups_delegated)
+                r = oci_runtime_wrapper_install(s.state_dir, t.runtime_path, &t.runtime_wrapper);
         if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);
@@ -163,6 +168,9 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 service_plan_free(plan);
                 return r;
         }
+
+        /* Before crio: the pause image and the pods' images may be among them (air-gapped). */
+        images_import_dir(config->settings, config->tools);
 
         struct node_services *ns = calloc(1, sizeof(*ns));
         if (!ns) {

@@ -354,6 +354,7 @@ void host_tools_done(struct host_tools *t) {
         free(t->pinns);
         free(t->runtime_name);
         free(t->runtime_path);
+        free(t->runtime_wrapper);
         free(t->fuse_overlayfs);
         strv_freep(&t->cni_plugin_dirs);
         *t = (struct host_tools){};

@@ -17,6 +17,7 @@ struct host_tools {
         char *pinns;
         char *runtime_name; /* "crun" or "runc" */
         char *runtime_path;
+        char *runtime_wrapper; /* STATE/oci-runtime/usernode-oci-runtime, crio's runtime_path; NULL: none */
         char *fuse_overlayfs; /* NULL when native overlay works */
         bool native_overlay;
         char **cni_plugin_dirs; /* NULL-terminated; only directories holding the bridge plugin */

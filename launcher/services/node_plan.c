@@ -100,7 +100,10 @@ static int add_crio(const struct node_settings *s, const struct host_tools *t,
         d->ready = READY_SOCKET;
         d->ready_target = node_crio_socket(s);
         d->ready_timeout = s->crio_ready_timeout;
-        if (!d->argv || !d->env || !d->after || !d->ready_target)
+        if (asprintf(&d->drain_endpoint, "unix://%s", d->ready_target ?: "") < 0)
+                d->drain_endpoint = NULL;
+        d->drain_grace_max = s->crio_pod_grace_max;
+        if (!d->argv || !d->env || !d->after || !d->ready_target || !d->drain_endpoint)
                 return -ENOMEM;
         return service_def_fingerprint(d, extra);
 }

@@ -58,6 +58,7 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
                 .crio_ready_timeout = 60 * USEC_PER_SEC,
                 .crio_restart = RESTART_ALWAYS,
                 .crio_stop_timeout = 30 * USEC_PER_SEC,
+                .crio_pod_grace_max = 30 * USEC_PER_SEC,
                 .healthz_port = 10248,
                 .kubelet_ready_timeout = 120 * USEC_PER_SEC,
                 .kubelet_restart = RESTART_ALWAYS,

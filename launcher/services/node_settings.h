@@ -49,6 +49,7 @@ struct node_settings {
         usec_t crio_ready_timeout;
         enum restart_policy crio_restart;
         usec_t crio_stop_timeout;
+        usec_t crio_pod_grace_max; /* node stop: each container's grace period, at most this */
 
         /* [kubelet] */
         char *kubelet_path;

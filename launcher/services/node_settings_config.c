@@ -106,6 +106,7 @@ static const struct setting_key keys[] = {
         S("crio", "ready_timeout", V_DURATION, crio_ready_timeout),
         S("crio", "restart", V_RESTART, crio_restart),
         S("crio", "stop_timeout", V_DURATION, crio_stop_timeout),
+        S("crio", "pod_grace_max", V_DURATION, crio_pod_grace_max),
         S("kubelet", "path", V_STRING, kubelet_path),
         S("kubelet", "kubeconfig", V_STRING, kubeconfig),
         S("kubelet", "static_pod_path", V_PATH_OR_DEFAULT, static_pod_path),

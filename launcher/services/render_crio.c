@@ -52,7 +52,7 @@ int render_crio_conf(const struct node_settings *s, const struct host_tools *t, 
         q_socket = socket ? template_quote(socket) : NULL;
         q_conmon = template_quote(t->conmon);
         q_pinns = template_quote(t->pinns);
-        q_runtime_path = template_quote(t->runtime_path);
+        q_runtime_path = template_quote(t->runtime_wrapper ?: t->runtime_path);
         q_pause = template_quote(s->pause_image);
         q_policy = template_quote(policy);
         q_node = template_quote(s->node_name);

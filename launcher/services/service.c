@@ -87,6 +87,7 @@ void service_def_done(struct service_def *d) {
         free(d->ready_target);
         free(d->fingerprint);
         free(d->cgroup);
+        free(d->drain_endpoint);
         *d = (struct service_def){};
 }
 

@@ -26,6 +26,10 @@ struct service_def {
         usec_t ready_timeout;
         char *fingerprint; /* differs iff the service must restart after a reload */
         char *cgroup; /* its leaf below the node's cgroup root, e.g. "services/crio"; NULL: none */
+        /* crio: when the node stops, first stop every container over this CRI endpoint with its
+         * pod's grace period, at most drain_grace_max (pod_drain.h); NULL: none. */
+        char *drain_endpoint;
+        usec_t drain_grace_max;
 };
 
 struct service_plan {

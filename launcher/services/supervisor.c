@@ -189,6 +189,7 @@ static void describe_exit(int status, char *buf, size_t size) {
 
 static void supervisor_stop_next(struct supervisor *s);
 static void supervisor_remove(struct supervisor *s, struct service *svc);
+static void drain_end(struct service *svc);
 
 /* The service's main process is gone: account for it, then restart, wait, or move on. */
 static void service_exited(struct service *svc, int status) {
@@ -197,6 +198,10 @@ static void service_exited(struct service *svc, int status) {
         usec_t up = supervisor_now(s) - svc->started_mono;
 
         svc->timer = sd_event_source_disable_unref(svc->timer);
+        if (svc->drain_pid > 0) { /* crio died while its containers were being stopped */
+                kill(-svc->drain_pid, SIGKILL);
+                svc->drain_pid = 0;
+        }
         /* What it left behind in its process group goes with it. Only the group: the pid itself
          * is reaped and may already belong to someone else. */
         kill(-svc->pid, SIGKILL);
@@ -249,11 +254,20 @@ static void service_exited(struct service *svc, int status) {
 }
 
 int supervisor_child_exited(struct supervisor *s, pid_t pid, int status) {
-        for (size_t i = 0; i < s->n_services; i++)
-                if (s->services[i]->pid == pid) {
-                        service_exited(s->services[i], status);
+        for (size_t i = 0; i < s->n_services; i++) {
+                struct service *svc = s->services[i];
+                if (svc->pid == pid) {
+                        service_exited(svc, status);
                         return 1;
                 }
+                if (svc->drain_pid == pid) {
+                        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+                                log_warning("%s: the pod drain failed; stopping %s", svc->def.name,
+                                            svc->def.name);
+                        drain_end(svc);
+                        return 1;
+                }
+        }
         return 0;
 }
 
@@ -272,12 +286,57 @@ static int on_stop_timeout(sd_event_source *source, uint64_t usec, void *userdat
 }
 
 /* SIGTERM now, SIGKILL after the grace period; service_exited() takes it from there. */
-static void service_begin_stop(struct service *svc) {
-        supervisor_status_text(svc->sup, "Stopping %s", svc->def.name);
-        service_set_state(svc, SERVICE_STOPPING);
+static void service_terminate(struct service *svc) {
         service_signal_group(svc, SIGTERM);
         if (service_arm_timer(svc, svc->def.stop_timeout, on_stop_timeout) < 0)
                 service_signal_group(svc, SIGKILL);
+}
+
+/* What crictl takes beyond the longest grace period: the SIGKILLs, the sandboxes' network. */
+#define DRAIN_MARGIN (15 * USEC_PER_SEC)
+
+static void drain_end(struct service *svc) {
+        svc->timer = sd_event_source_disable_unref(svc->timer);
+        if (svc->drain_pid > 0)
+                kill(-svc->drain_pid, SIGKILL); /* a crictl still waiting */
+        svc->drain_pid = 0;
+        if (svc->pid > 0)
+                service_terminate(svc);
+}
+
+static int on_drain_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct service *svc = userdata;
+        (void)source;
+        (void)usec;
+        log_warning("%s: the pods' containers did not stop within %llus; stopping %s anyway", svc->def.name,
+                    (unsigned long long)((svc->def.drain_grace_max + DRAIN_MARGIN) / USEC_PER_SEC),
+                    svc->def.name);
+        drain_end(svc);
+        return 0;
+}
+
+static void service_begin_stop(struct service *svc) {
+        supervisor_status_text(svc->sup, "Stopping %s", svc->def.name);
+        service_set_state(svc, SERVICE_STOPPING);
+        /* Only when the node stops: crio restarted after a reload leaves the containers running,
+         * as CRI-O itself does. kubelet is stopped by now, so nothing starts them again. */
+        if (svc->sup->stopping && svc->def.drain_endpoint && !svc->drained) {
+                svc->drained = true;
+                pid_t pid = service_spawn_drain(svc);
+                if (pid > 0 &&
+                    service_arm_timer(svc, svc->def.drain_grace_max + DRAIN_MARGIN, on_drain_timeout) >= 0) {
+                        svc->drain_pid = pid;
+                        supervisor_status_text(
+                                svc->sup, "Stopping the pods' containers (grace period up to %llus)",
+                                (unsigned long long)(svc->def.drain_grace_max / USEC_PER_SEC));
+                        return;
+                }
+                if (pid > 0)
+                        kill(-pid, SIGKILL);
+                log_warning("%s: cannot start the pod drain; the containers get no grace period",
+                            svc->def.name);
+        }
+        service_terminate(svc);
 }
 
 static void supervisor_finish_stop(struct supervisor *s) {

@@ -2,7 +2,8 @@
  * includes: the service and supervisor structures and the functions one file calls in another.
  *
  *   supervisor.c             life cycle: start order, exits, restart with backoff, stop, reload, status
- *   supervisor_spawn.c       a service's log pipe, fork and exec of its process, signals, cgroup.kill
+ *   supervisor_spawn.c       a service's log pipe, fork and exec of its process, the pod drain,
+ *                            signals, cgroup.kill
  *   supervisor_ready.c       readiness probes (socket accepts, HTTP 200 on loopback) and their poll
  *   supervisor_standalone.c  supervisor_run(): an sd-event loop of its own with signals */
 #pragma once
@@ -30,6 +31,8 @@ struct service {
         bool killed_not_ready;
         bool restart_after_stop; /* reload: its definition changed */
         bool remove_after_stop; /* reload: it is gone from the plan */
+        pid_t drain_pid; /* node stop: pod_drain() running before its SIGTERM; 0: none */
+        bool drained;
         sd_event_source *timer;
         /* One pipe for the service's whole life: every run (and every process it leaves behind)
          * writes to the same log, and the read side never sees EOF between restarts. */
@@ -74,6 +77,9 @@ int service_log_setup(struct service *svc);
 /* Forks and executes the service; 1 when it counts as ready at once, 0 when readiness is polled,
  * or a negative errno. */
 int service_spawn(struct service *svc);
+/* Forks pod_drain() for the service's drain_endpoint, in a process group of its own writing to
+ * the service's log. Returns its pid or a negative errno. */
+pid_t service_spawn_drain(struct service *svc);
 /* `sig` to the service's process group and to its main process. */
 void service_signal_group(const struct service *svc, int sig);
 /* cgroup.kill of the service's leaf, if it has one. */

@@ -1,5 +1,6 @@
 /* supervisor_spawn.c: how the supervisor runs a service's process: the log pipe every run writes
- * to, fork and exec into a session and cgroup leaf of its own, and signalling what it left. */
+ * to, fork and exec into a session and cgroup leaf of its own, the pod drain before crio stops,
+ * and signalling what it left. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "cgroup/cgroup_inside.h"
 #include "common/log.h"
+#include "launcher/services/pod_drain.h"
 #include "launcher/services/service_log.h"
 #include "launcher/services/supervisor_internal.h"
 
@@ -75,11 +77,12 @@ int service_log_setup(struct service *svc) {
         return 0;
 }
 
-static _noreturn_ void service_exec_child(const struct service *svc, int out_fd) {
+/* A child of the supervisor as a fresh init would start it: no signal blocked, default
+ * dispositions (the supervisor blocks the ones sd-event handles), a session of its own, stdin
+ * /dev/null, stdout and stderr to out_fd (if any). */
+static void child_reset(int out_fd) {
         sigset_t all;
 
-        /* The supervisor blocks the signals sd-event handles; a service starts with none blocked
-         * and default dispositions, as if started by a fresh init. */
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         for (int sig = 1; sig < _NSIG; sig++)
@@ -92,6 +95,21 @@ static _noreturn_ void service_exec_child(const struct service *svc, int out_fd)
                 dup2(out_fd, STDOUT_FILENO);
                 dup2(out_fd, STDERR_FILENO);
         }
+}
+
+pid_t service_spawn_drain(struct service *svc) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return negative_errno();
+        if (pid > 0)
+                return pid;
+        /* No exec: the drain is this binary's own code, whatever binary embeds the supervisor. */
+        child_reset(svc->log_write_fd);
+        _exit(pod_drain("crictl", svc->def.drain_endpoint, svc->def.drain_grace_max) < 0 ? 1 : 0);
+}
+
+static _noreturn_ void service_exec_child(const struct service *svc, int out_fd) {
+        child_reset(out_fd);
         if (chdir("/") < 0)
                 _exit(127);
         /* Its own leaf, before exec: nothing it starts can be outside it. */

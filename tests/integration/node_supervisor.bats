@@ -104,6 +104,45 @@ PY
   grep -q '^service crio stopped ' "$OUT"
 }
 
+@test "stop: after kubelet and before crio's SIGTERM, every container is stopped with its pod's grace period, at most pod_grace_max" {
+  printf '[crio]\npod_grace_max = 5s\n' >> "$INI"
+  export STANDIN_CRICTL_PS='{"containers":[
+    {"id":"c1","state":"CONTAINER_RUNNING","annotations":{"io.kubernetes.pod.terminationGracePeriod":"2"}},
+    {"id":"c2","state":"CONTAINER_RUNNING","annotations":{"io.kubernetes.pod.terminationGracePeriod":"600"}},
+    {"id":"c3","state":"CONTAINER_RUNNING","annotations":{}}]}'
+  export STANDIN_CRICTL_PODS="p1 p2" STANDIN_CRICTL_STOP_SLEEP=0.5
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  kill -TERM "$SUP_PID"
+  wait_for 30 "! kill -0 $SUP_PID 2>/dev/null"
+  cat "$STANDIN_EVENTS"
+  grep -q '^crictl stop --timeout=2 c1 ' "$STANDIN_EVENTS"
+  grep -q '^crictl stop --timeout=5 c2 ' "$STANDIN_EVENTS"   # 600 s, bounded
+  grep -q '^crictl stop --timeout=5 c3 ' "$STANDIN_EVENTS"   # no annotation: kubelet's 30 s, bounded
+  grep -q '^crictl stopp p1 ' "$STANDIN_EVENTS"
+  grep -q '^crictl stopp p2 ' "$STANDIN_EVENTS"
+  [ "$(event_line kubelet sigterm)" -lt "$(event_line crictl ps)" ]
+  # crio gets SIGTERM only once every stop returned (each takes 0.5 s).
+  last_stop=$(grep -n '^crictl stopp ' "$STANDIN_EVENTS" | tail -n1 | cut -d: -f1)
+  [ "$last_stop" -lt "$(event_line crio sigterm)" ]
+  grep -q '^service crio stopped ' "$OUT"
+}
+
+@test "stop: a pod drain that hangs is cut off after pod_grace_max and a margin, then crio stops" {
+  printf '[crio]\npod_grace_max = 1s\n' >> "$INI"
+  export STANDIN_CRICTL_PS='{"containers":[{"id":"c1","state":"CONTAINER_RUNNING"}]}'
+  export STANDIN_CRICTL_STOP_SLEEP=1000
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  kill -TERM "$SUP_PID"
+  # 1 s + the 15 s margin, then crio's own stop.
+  wait_for 40 "! kill -0 $SUP_PID 2>/dev/null"
+  grep -q 'did not stop within 16s' "$WORK/supervise.err"
+  [ "$(events crio sigterm)" -ge 1 ]
+  # The hanging crictl went with the drain's process group.
+  wait_for 5 "! pgrep -u $(id -u) -xf 'sleep 1000' >/dev/null"
+}
+
 @test "SIGHUP restarts only the service whose configuration changed" {
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"

@@ -28,6 +28,14 @@ setup() {
   [[ "${lines[0]}" =~ ^[0-9]+$ ]]
   [ "${lines[1]}" = -- ]
   [[ "${lines[2]}" =~ ^[0-9]+$ ]]
+  # crio's own leaf has the delegated controllers: CRI-O keeps pod limits only for those it sees.
+  run "$USERNODE" exec --node vmsvc -- cat /sys/fs/cgroup/services/crio/cgroup.controllers
+  echo "$output"
+  [[ " $output " == *" cpu "* && " $output " == *" memory "* && " $output " == *" pids "* ]]
+  # crio runs containers through the wrapper, which execs the real runtime.
+  grep -q "runtime_path = \"$XDG_RUNTIME_DIR/usernode/vmsvc/oci-runtime/usernode-oci-runtime\"" \
+    "$XDG_RUNTIME_DIR/usernode/vmsvc/config/crio.conf"
+  [ "$(readlink "$XDG_RUNTIME_DIR/usernode/vmsvc/oci-runtime/runtime")" = "$bin/crun" ]
   kill -TERM $pid
   wait $pid || true
   grep -q 'All services stopped' "$out"
