@@ -4,9 +4,11 @@
 #include "common/log.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/pod_userns.h"
 
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
-                         const char *state_dir, const char *config_path, bool cgroups_delegated) {
+                         const char *state_dir, const char *config_path, bool cgroups_delegated,
+                         const struct pod_userns_host *pod_host) {
         struct service_plan *plan = NULL;
         int r;
 
@@ -16,6 +18,10 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
                 return EXIT_USAGE;
         rs->settings.cgroups_delegated = cgroups_delegated;
         r = host_tools_find(&rs->settings, &rs->tools);
+        if (r < 0)
+                return EXIT_HOST;
+        /* Before rendering: maxPods depends on the node's ids. */
+        r = pod_userns_decide(&rs->settings, pod_host);
         if (r < 0)
                 return EXIT_HOST;
         /* The node init plans (and renders) again when it starts the services; here it is done to

@@ -58,6 +58,8 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         s.cgroups_delegated = old->cgroups_delegated;
         r = host_tools_find(&s, &t);
         if (r >= 0)
+                r = pod_userns_decide(&s, &old->pod_host);
+        if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);
         node_settings_done(&s);
@@ -88,6 +90,7 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .data_dir = config->settings->data_dir,
                 .cni_conf_dir = cni_dir,
                 .own_network = config->own_network,
+                .kubelet_ids = &config->settings->pod_userns,
         };
         r = node_setup_services(&dirs);
         if (r < 0) {

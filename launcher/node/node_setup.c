@@ -15,6 +15,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/node/kubelet_user.h"
 
 /* A private, empty directory at `path` instead of the copied-up symlink to the host's. */
 static int make_private_dir(const char *path) {
@@ -93,6 +94,13 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                 if (r < 0)
                         return r;
         }
+        /* kubelet reads its ids for pods with hostUsers: false when it starts. */
+        if (dirs->kubelet_ids && dirs->kubelet_ids->pods > 0) {
+                r = kubelet_user_setup(dirs->kubelet_ids);
+                if (r < 0)
+                        return r;
+        }
+
         r = mkdir_p(dirs->cni_conf_dir, 0700);
         if (r >= 0 && mount(dirs->cni_conf_dir, "/etc/cni/net.d", NULL, MS_BIND, NULL) < 0)
                 r = negative_errno();
