@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "launcher/node/kubelet_user.h"
+#include "launcher/pod_userns_check.h"
 #include "launcher/services/node_settings.h"
 #include "launcher/services/pod_userns.h"
 
@@ -231,6 +232,37 @@ static void test_existing_kubelet_user_is_kept(void **state) {
         free(out);
 }
 
+static void test_check_on_this_host_is_consistent(void **state) {
+        struct pod_userns_check c;
+        (void)state;
+        assert_int_equal(pod_userns_check_run(NULL, &c), 0);
+        assert_non_null(c.user);
+        assert_true(c.node_uids >= 1);
+        if (c.possible) {
+                assert_true(c.slice.pods > 0);
+                assert_true(c.getsubids && c.map_helpers && c.kernel_ok);
+                assert_true(c.max_pods >= 1);
+        }
+        /* The usermod command is there exactly when ids are missing for 110 pods. */
+        assert_true((c.ids_missing > 0) == (c.usermod != NULL));
+        json_object *o = pod_userns_check_json(&c);
+        assert_non_null(o);
+        json_object *v;
+        assert_true(json_object_object_get_ex(o, "possible", &v));
+        assert_int_equal(json_object_get_boolean(v), c.possible);
+        assert_true(json_object_object_get_ex(o, "idsMissing", &v));
+        assert_int_equal(json_object_get_int64(v), (int64_t)c.ids_missing);
+        json_object_put(o);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        pod_userns_check_print(&c, f);
+        fclose(f);
+        assert_non_null(strstr(text, "pods with their own user namespace (hostUsers: false): "));
+        free(text);
+        pod_userns_check_done(&c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_the_common_65536_subids_leave_no_slice),
@@ -249,6 +281,7 @@ int main(void) {
                 cmocka_unit_test(test_kubelet_line_takes_the_highest_free_system_uid),
                 cmocka_unit_test(test_kubelet_line_after_a_last_line_without_newline),
                 cmocka_unit_test(test_existing_kubelet_user_is_kept),
+                cmocka_unit_test(test_check_on_this_host_is_consistent),
         };
         return cmocka_run_group_tests_name("pod_userns", tests, NULL, NULL);
 }
