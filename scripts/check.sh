@@ -24,6 +24,12 @@ if [ $asan -eq 1 ]; then
 fi
 make -s -j"$(nproc)" "${make_vars[@]}" tests || { echo "0 passed, 1 failed"; exit 1; }
 
+# The real CRI-O and kubelet for the real-node tests (tests/e2e here, the VM carries its own):
+# from ../shared/k8s when it is beside the repo, unless USERNODE_K8S_BIN already names them.
+if [ -z "${USERNODE_K8S_BIN:-}" ] && k8s_bin=$(scripts/k8s-bin.sh 2>/dev/null); then
+  export USERNODE_K8S_BIN=$k8s_bin
+fi
+
 passed=0 failed=0 skipped=0
 # Tally TAP lines (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, bats --tap) and echo them.
 tally() {
@@ -58,7 +64,8 @@ chmod 755 "$stage"
 # A hung test fails after this many seconds instead of hanging CI; tests bound their own waits.
 export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-120}
 test_env=(BATS_TEST_TIMEOUT="$BATS_TEST_TIMEOUT" USERNODE="$stage/usernode" USERNODE_HELPERS="$stage/helpers" USERNODE_TOP="$stage"
-          ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}")
+          ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}"
+          USERNODE_K8S_BIN="${USERNODE_K8S_BIN:-}")
 if [ "$(id -u)" -eq 0 ]; then
   # shellcheck source=scripts/test-user.sh
   . scripts/test-user.sh

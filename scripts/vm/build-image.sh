@@ -4,9 +4,14 @@
 # debootstrap (minbase + scripts/vm/packages.list) from the Debian mirror this host's apt already
 # uses, an ordinary user "vmuser" (uid 1000) with subordinate ids and lingering, a slim initrd,
 # a unit that runs the handed-in tests once user@1000.service is up, then `mkfs.ext4 -d` into a
-# raw image. The result is cached in $USERNODE_VM_CACHE (default /var/cache/usernode-vm as root,
-# ~/.cache/usernode-vm otherwise) under a key that hashes packages.list and this script, and holds
-# disk.raw, vmlinuz, initrd.img. Prints the image directory on stdout. Needs root to build.
+# raw image. The kernel is bookworm-backports' linux-image-amd64 (6.12: idmapped mounts of tmpfs
+# and overlayfs for user-namespaced pods; bookworm's 6.1 lacks them). When the real Kubernetes
+# binaries are at hand ($USERNODE_K8S_DIST, default ../shared/k8s beside the repo), their
+# install.sh unpacks them into /opt/k8s (bin/, images/) of the image.
+# The result is cached in $USERNODE_VM_CACHE (default /var/cache/usernode-vm as root,
+# ~/.cache/usernode-vm otherwise) under a key that hashes packages.list, this script and the
+# binaries' tarballs, and holds disk.raw, vmlinuz, initrd.img. Prints the image directory on
+# stdout. Needs root to build.
 #
 # --print-dir: print the directory the image would be in and exit 0 if it is built, 1 if not.
 set -euo pipefail
@@ -20,7 +25,16 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   cache=${USERNODE_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/usernode-vm}
 fi
-key=$(cat "$here/packages.list" "$here/build-image.sh" | sha256sum | cut -c1-16)
+k8s_dist=${USERNODE_K8S_DIST:-$here/../../../shared/k8s}
+k8s_inputs=()
+if [ -x "$k8s_dist/install.sh" ]; then
+  k8s_dist=$(cd "$k8s_dist" && pwd)
+  k8s_inputs=("$k8s_dist/install.sh" "$k8s_dist"/*.tar.xz)
+fi
+# The tarballs go in by content: the same binaries under another path or date reuse the image.
+key=$( { cat "$here/packages.list" "$here/build-image.sh"
+         [ ${#k8s_inputs[@]} -eq 0 ] || sha256sum "${k8s_inputs[@]}" | awk '{ print $1 }'; } |
+       sha256sum | cut -c1-16)
 image=$cache/$suite-$key
 
 # An ordinary user may boot the image root built: snapshot=on only reads it.
@@ -95,6 +109,32 @@ debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror" >
   exit 1
 }
 
+# A slim initrd: only what finds the root disk. Boots in seconds under TCG instead of probing
+# every driver of the "most" set. Set before the kernel goes in: its postinst builds the initrd.
+printf 'virtio_pci\nvirtio_blk\next4\n' >>"$root/etc/initramfs-tools/modules"
+sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
+
+# The kernel from bookworm-backports (the host's mirror carries that suite too), replacing none:
+# packages.list has no kernel, so the image holds exactly this one.
+echo "deb $mirror $suite-backports main" >"$root/etc/apt/sources.list.d/backports.list"
+cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+mount -t proc proc "$root/proc"
+{ chroot "$root" apt-get update -qq &&
+  DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends \
+    -t "$suite-backports" linux-image-amd64; } >"$work/kernel.log" 2>&1 || {
+  tail -n 30 "$work/kernel.log" >&2
+  echo "build-image.sh: installing linux-image-amd64 from $suite-backports failed" >&2
+  exit 1
+}
+umount "$root/proc"
+rm -f "$root/etc/apt/sources.list.d/backports.list"
+
+# The real node's binaries (test inputs, never part of usernode): /opt/k8s/bin and /opt/k8s/images.
+if [ ${#k8s_inputs[@]} -gt 0 ]; then
+  "$k8s_dist/install.sh" "$root/opt/k8s" >/dev/null
+  chmod -R a+rX "$root/opt/k8s"
+fi
+
 # The ordinary user the tests run as, with subordinate ids, lingering so that user@1000.service
 # (the user's systemd manager) starts at boot without a login.
 chroot "$root" useradd --uid "$vm_uid" --create-home --shell /bin/bash "$vm_user"
@@ -108,14 +148,6 @@ printf '127.0.0.1 localhost\n127.0.1.1 usernode-vm\n' >"$root/etc/hosts"
 echo '/dev/vda / ext4 rw,noatime 0 0' >"$root/etc/fstab"
 passwd_root=$(chroot "$root" passwd -d root 2>&1) || echo "$passwd_root" >&2
 
-# A slim initrd: only what finds the root disk. Boots in seconds under TCG instead of probing
-# every driver of the "most" set.
-printf 'virtio_pci\nvirtio_blk\next4\n' >>"$root/etc/initramfs-tools/modules"
-sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
-chroot "$root" update-initramfs -u -k all >"$work/initramfs.log" 2>&1 || {
-  cat "$work/initramfs.log" >&2
-  exit 1
-}
 
 # The test entry: mount the virtio-9p shares (tests/vm/run.sh hands in the built usernode and the
 # tests, and takes the results out), run the handed-in guest script, power off whatever happened.
@@ -154,15 +186,14 @@ mkdir -p "$work/out"
 cp "$(readlink -f "$root/vmlinuz")" "$work/out/vmlinuz"
 cp "$(readlink -f "$root/initrd.img")" "$work/out/initrd.img"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root/debootstrap"
-mkfs.ext4 -q -F -L usernode-vm -d "$root" "$work/out/disk.raw" 3G >&2
+mkfs.ext4 -q -F -L usernode-vm -d "$root" "$work/out/disk.raw" 5G >&2
 chmod 0644 "$work/out/"*
 
 rm -rf "$image"
 mv "$work/out" "$image"
-# Images of older package lists are never used again.
-for old in "$cache/$suite"-*; do
-  [ "$old" = "$image" ] || rm -rf "$old"
-done
+# Older images: the three newest stay (branches with other recipes share this cache and would
+# otherwise rebuild in turn), the rest go.
+ls -1dt "$cache/$suite"-* 2>/dev/null | tail -n +4 | while IFS= read -r old; do rm -rf "$old"; done
 echo "built in $(($(date +%s) - start)) s" >"$image/done"
 echo "build-image.sh: image built in $(($(date +%s) - start)) s: $image" >&2
 echo "$image"

@@ -3,10 +3,12 @@
 # skopeo and crictl. A static busybox pod whose image this test makes from the host's busybox
 # (no registry involved) runs as uid 0 inside and as a subordinate uid on the host; exec works;
 # after `usernode stop` nothing of the node is left. Skipped, naming what is missing, when the
-# binaries are not installed.
+# binaries are not installed (taken from $USERNODE_K8S_BIN, then PATH) or the host's cgroups are
+# not v2 only (crun refuses hybrid ones: there the VM's node-*.bats run the real node).
 
 TOP=${USERNODE_TOP:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 USERNODE=${USERNODE:-$TOP/usernode}
+[ -z "${USERNODE_K8S_BIN:-}" ] || PATH=$USERNODE_K8S_BIN:$PATH
 
 missing_binaries() {
   local missing=() b
@@ -24,6 +26,8 @@ setup() {
   local missing
   missing=$(missing_binaries)
   [ -z "$missing" ] || skip "real node: not installed here: $missing"
+  [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] ||
+    skip "real node: this host's cgroups are not v2 only (crun refuses hybrid ones); the VM tests run it"
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/usernode-e2e.XXXXXX")
   export XDG_DATA_HOME=$WORK/data XDG_CONFIG_HOME=$WORK/config
   mkdir -p "$WORK/config/usernode" "$WORK/pods"

@@ -73,7 +73,7 @@ chmod 0777 "$work/out"
 t0=$(date +%s)
 # snapshot=on: the image stays as built, every run starts from the same state.
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-  "${cpu[@]}" -smp 2 -m 2G -machine q35 \
+  "${cpu[@]}" -smp 2 -m 4G -machine q35 \
   -nodefaults -display none -no-reboot -nic none \
   -serial "file:$work/console.log" \
   -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \

@@ -9,6 +9,9 @@ here=$(dirname "$0")
 in=/mnt/in
 user=vmuser
 uid=$(id -u $user)
+# The real node's binaries, when the image carries them (scripts/vm/build-image.sh).
+k8s_bin=
+[ -x /opt/k8s/bin/kubelet ] && k8s_bin=/opt/k8s/bin
 
 # Wait (bounded) for the user's manager: the unit is ordered after it, but "active" is what counts.
 for _ in $(seq 100); do
@@ -21,7 +24,7 @@ done
 run_phase() {
   limit=$1
   shift
-  timeout "$limit" su -l $user -c "env PROBE=$in/helpers/cgroup_node_probe USERNODE=$in/usernode bats --tap $*" 2>&1
+  timeout "$limit" su -l $user -c "env PROBE=$in/helpers/cgroup_node_probe USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin bats --tap $*" 2>&1
 }
 
 {
