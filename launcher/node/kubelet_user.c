@@ -63,6 +63,28 @@ int kubelet_user_passwd(const char *passwd, char **ret) {
         return 0;
 }
 
+int kubelet_user_ids_mapped(const char *map, const struct pod_userns *ids) {
+        uint64_t first = ids->start, end = (uint64_t)ids->start + ids->count;
+        /* The extents are few (at most 340) and the slice is one interval: grow the covered
+         * prefix of [first, end) until no extent extends it. */
+        for (bool grown = true; grown && first < end;) {
+                grown = false;
+                for (const char *line = map; *line;) {
+                        unsigned long long inner, outer, count;
+                        int used = 0;
+                        if (sscanf(line, " %llu %llu %llu%n", &inner, &outer, &count, &used) != 3)
+                                return -EINVAL;
+                        if (inner <= first && inner + count > first) {
+                                first = inner + count;
+                                grown = true;
+                        }
+                        line += used;
+                        line += strspn(line, " \n");
+                }
+        }
+        return first >= end;
+}
+
 /* Read at most PASSWD_MAX bytes of `path` as a string. */
 static int read_text(const char *path, char **ret) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -111,7 +133,25 @@ static int replace_file(const char *path, const char *text) {
 
 int kubelet_user_setup(const struct pod_userns *ids) {
         _cleanup_free_ char *passwd = NULL, *with_kubelet = NULL, *subids = NULL;
+        static const char *const maps[] = { "/proc/self/uid_map", "/proc/self/gid_map" };
         int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(maps); i++) {
+                _cleanup_free_ char *map = NULL;
+                r = read_text(maps[i], &map);
+                if (r >= 0)
+                        r = kubelet_user_ids_mapped(map, ids);
+                if (r < 0)
+                        return log_error_errno(r, "cannot read the node's %s: %m", maps[i]);
+                if (r == 0) {
+                        log_warning(
+                                "the node does not map ids %" PRIu32 "-%" PRIu64 " (see the warning about "
+                                "newuidmap above): no \"" KUBELET_USER "\" user, pods with hostUsers: false "
+                                "will fail",
+                                ids->start, (uint64_t)ids->start + ids->count - 1);
+                        return 0;
+                }
+        }
 
         r = read_text("/etc/passwd", &passwd);
         if (r < 0)

@@ -14,6 +14,12 @@
  * -ENOMEM. */
 int kubelet_user_passwd(const char *passwd, char **ret);
 
-/* /etc/passwd, /etc/subuid and /etc/subgid of the node for `ids` (ids->pods > 0). Returns 0 or a
- * negative errno, logged. */
+/* Does a uid_map or gid_map text (as read inside the namespace: INNER OUTER COUNT lines) map
+ * every id of `ids`? Returns 1 yes, 0 no, -EINVAL for a text that is no map. */
+int kubelet_user_ids_mapped(const char *map, const struct pod_userns *ids);
+
+/* /etc/passwd, /etc/subuid and /etc/subgid of the node for `ids` (ids->pods > 0). When the node's
+ * maps do not hold the slice (newuidmap failed and the launcher mapped only the user's own id), no
+ * user is made and a warning says pods with hostUsers: false will fail. Returns 0 or a negative
+ * errno, logged. */
 int kubelet_user_setup(const struct pod_userns *ids);

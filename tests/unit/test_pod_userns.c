@@ -232,6 +232,22 @@ static void test_existing_kubelet_user_is_kept(void **state) {
         free(out);
 }
 
+static void test_slice_is_mapped_by_the_nodes_own_map_only_when_covered(void **state) {
+        const struct pod_userns eleven = { .start = 65536, .count = 11 * 65536, .pods = 11 };
+        (void)state;
+        /* As /proc/self/uid_map reads inside the node: the user, then two ranges. */
+        assert_int_equal(kubelet_user_ids_mapped("         0       1000          1\n"
+                                                 "         1     100000      65536\n"
+                                                 "     65537     165536     720896\n",
+                                                 &eleven),
+                         1);
+        /* newuidmap failed: only the user's own id. */
+        assert_int_equal(kubelet_user_ids_mapped("         0       1000          1\n", &eleven), 0);
+        /* One id short at the end (the slice ends at 786431). */
+        assert_int_equal(kubelet_user_ids_mapped("0 1000 1\n1 100000 786430\n", &eleven), 0);
+        assert_int_equal(kubelet_user_ids_mapped("nonsense\n", &eleven), -EINVAL);
+}
+
 static void test_check_on_this_host_is_consistent(void **state) {
         struct pod_userns_check c;
         (void)state;
@@ -281,6 +297,7 @@ int main(void) {
                 cmocka_unit_test(test_kubelet_line_takes_the_highest_free_system_uid),
                 cmocka_unit_test(test_kubelet_line_after_a_last_line_without_newline),
                 cmocka_unit_test(test_existing_kubelet_user_is_kept),
+                cmocka_unit_test(test_slice_is_mapped_by_the_nodes_own_map_only_when_covered),
                 cmocka_unit_test(test_check_on_this_host_is_consistent),
         };
         return cmocka_run_group_tests_name("pod_userns", tests, NULL, NULL);
