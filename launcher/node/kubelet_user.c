@@ -178,5 +178,5 @@ int kubelet_user_setup(const struct pod_userns *ids) {
         }
         log_debug("node user \"" KUBELET_USER "\": ids %" PRIu32 "-%" PRIu64 " for %" PRIu32 " pods",
                   ids->start, (uint64_t)ids->start + ids->count - 1, ids->pods);
-        return 0;
+        return 1;
 }

@@ -20,6 +20,6 @@ int kubelet_user_ids_mapped(const char *map, const struct pod_userns *ids);
 
 /* /etc/passwd, /etc/subuid and /etc/subgid of the node for `ids` (ids->pods > 0). When the node's
  * maps do not hold the slice (newuidmap failed and the launcher mapped only the user's own id), no
- * user is made and a warning says pods with hostUsers: false will fail. Returns 0 or a negative
- * errno, logged. */
+ * user is made and a warning says pods with hostUsers: false will fail. Returns 1 (made), 0 (not made) or a
+ * negative errno, logged. */
 int kubelet_user_setup(const struct pod_userns *ids);
