@@ -3,12 +3,15 @@
 
 #include <assert.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "launcher/config/config.h"
@@ -57,12 +60,21 @@ static int write_state_file(const char *dir, const char *name, const char *text)
 
 int network_write_node_files(const struct network_options *options, const char *state_dir,
                              const char *hostname) {
-        _cleanup_free_ char *resolv = NULL, *hosts = NULL;
+        _cleanup_free_ char *resolv = NULL, *hosts = NULL, *names = NULL;
+        char uts_name[HOST_NAME_MAX + 1] = "";
         int r;
 
+        /* The node shares the host's UTS name until something sets its own, and kubelet takes
+         * that name as its node name and resolves it for the node's address. Not in hosts, it
+         * goes to DNS through slirp: seconds per lookup where the resolver is slow or
+         * unreachable, on every node status kubelet builds (problem 13 in REFERENCE.md). */
+        if (gethostname(uts_name, sizeof(uts_name) - 1) < 0 || strcmp(uts_name, hostname) == 0)
+                uts_name[0] = '\0';
+        if (asprintf(&names, "%s%s%s", hostname, uts_name[0] ? "\t" : "", uts_name) < 0)
+                return log_error_errno(ENOMEM, "cannot render the node's hosts: %m");
         r = network_render_resolv_conf(options, &resolv);
         if (r >= 0)
-                r = network_render_hosts(options, hostname, &hosts);
+                r = network_render_hosts(options, names, &hosts);
         if (r < 0)
                 return log_error_errno(r, "cannot render the node's resolv.conf and hosts: %m");
         r = write_state_file(state_dir, "resolv.conf", resolv);

@@ -75,11 +75,12 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .stopped = on_stopped,
                 .reload = on_reload,
         };
-        _cleanup_free_ char *cni_dir = node_cni_conf_dir(config->settings);
+        _cleanup_free_ char *cni_dir = node_cni_conf_dir(config->settings),
+                            *crio_socket = node_crio_socket(config->settings);
         struct service_plan *plan = NULL;
         int r;
 
-        if (!cni_dir)
+        if (!cni_dir || !crio_socket)
                 return log_error_errno(ENOMEM, "cannot start the node's services: %m");
         /* Render first: the conflist's directory must exist before it is bound on /etc/cni/net.d. */
         r = node_plan_build(config->settings, config->tools, &plan);
@@ -89,6 +90,7 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .state_dir = config->settings->state_dir,
                 .data_dir = config->settings->data_dir,
                 .cni_conf_dir = cni_dir,
+                .crio_socket = crio_socket,
                 .own_network = config->own_network,
                 .kubelet_ids = &config->settings->pod_userns,
         };

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/fileio.h"
 #include "common/log.h"
@@ -41,6 +42,30 @@ static int bind_data_dir(const char *data_dir, const char *name, const char *tar
                 return r;
         if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return log_error_errno(errno, "cannot bind %s on %s: %m", source, target);
+        return 0;
+}
+
+/* crio's socket at the path tools look for when nobody tells them (cAdvisor inside kubelet asks
+ * /var/run/crio/crio.sock for container details; crictl's default endpoints), and crictl's
+ * config naming it, so `usernode exec -- crictl ps` needs no flags. The socket itself stays in
+ * the state dir, where the supervisor and the host side find it. */
+static int setup_crio_socket_path(const char *crio_socket) {
+        if (symlink(crio_socket, "/run/crio/crio.sock") < 0 && errno != EEXIST)
+                return log_error_errno(errno, "cannot link /run/crio/crio.sock to %s: %m", crio_socket);
+        struct stat st;
+        if (lstat("/etc/crictl.yaml", &st) == 0 && S_ISLNK(st.st_mode) && unlink("/etc/crictl.yaml") < 0)
+                return log_error_errno(errno, "cannot remove the host's /etc/crictl.yaml from the node: %m");
+        /* timeout: crictl's 2 s default is too short for a busy crio on a slow machine. */
+        static const char crictl_yaml[] = "runtime-endpoint: unix:///run/crio/crio.sock\n"
+                                          "image-endpoint: unix:///run/crio/crio.sock\n"
+                                          "timeout: 30\n";
+        _cleanup_close_ int fd =
+                open("/etc/crictl.yaml", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot write /etc/crictl.yaml in the node: %m");
+        ssize_t n = write(fd, crictl_yaml, sizeof(crictl_yaml) - 1);
+        if (n != (ssize_t)sizeof(crictl_yaml) - 1)
+                return log_error_errno(n < 0 ? errno : EIO, "cannot write /etc/crictl.yaml in the node: %m");
         return 0;
 }
 
@@ -94,6 +119,9 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                 if (r < 0)
                         return r;
         }
+        r = setup_crio_socket_path(dirs->crio_socket);
+        if (r < 0)
+                return r;
         /* kubelet reads its ids for pods with hostUsers: false when it starts. */
         if (dirs->kubelet_ids && dirs->kubelet_ids->pods > 0) {
                 r = kubelet_user_setup(dirs->kubelet_ids);

@@ -51,20 +51,53 @@ static int split_command(const char *section, const char *key, const char *text,
         return 0;
 }
 
+/* PATH for crio and kubelet: the user's, plus the sbin directories it lacks (Debian gives ordinary
+ * users none). crio finds iptables or nft there for its hostport manager and exits without them;
+ * the CNI plugins it runs look up iptables the same way. */
+static char *service_path_env(void) {
+        static const char *const sbin[] = { "/usr/local/sbin", "/usr/sbin", "/sbin" };
+        const char *path = getenv("PATH");
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&buf, &size);
+        if (!out)
+                return NULL;
+        fprintf(out, "PATH=%s", path && path[0] ? path : "/usr/local/bin:/usr/bin:/bin");
+        for (size_t i = 0; i < ELEMENTSOF(sbin); i++) {
+                bool found = false;
+                for (const char *p = path ?: ""; *p && !found;) {
+                        size_t len = strcspn(p, ":");
+                        found = len == strlen(sbin[i]) && strncmp(p, sbin[i], len) == 0;
+                        p += len + (p[len] == ':');
+                }
+                if (!found)
+                        fprintf(out, ":%s", sbin[i]);
+        }
+        if (fclose(out) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 static int add_crio(const struct node_settings *s, const struct host_tools *t,
                     const struct render_set *files, struct service_plan *plan) {
-        _cleanup_free_ char *conf = NULL, *registries = NULL, *registries_env = NULL, *extra = NULL;
+        _cleanup_free_ char *conf = NULL, *registries = NULL, *registries_env = NULL, *extra = NULL,
+                            *path_env = service_path_env();
         struct service_def *d = service_plan_add(plan, "crio");
-        if (!d || asprintf(&conf, "%s/%s", s->state_dir, rendered_file_path(RENDERED_CRIO_CONF)) < 0 ||
+        if (!d || !path_env ||
+            asprintf(&conf, "%s/%s", s->state_dir, rendered_file_path(RENDERED_CRIO_CONF)) < 0 ||
             asprintf(&registries, "%s/%s", s->state_dir, rendered_file_path(RENDERED_REGISTRIES_CONF)) < 0 ||
             asprintf(&registries_env, "CONTAINERS_REGISTRIES_CONF=%s", registries) < 0 ||
             asprintf(&extra, "%s\n%s\n%s", files->text[RENDERED_CRIO_CONF],
                      files->text[RENDERED_REGISTRIES_CONF], files->text[RENDERED_POLICY_JSON]) < 0)
                 return -ENOMEM;
-        const char *argv[] = { t->crio, "--config", conf };
+        /* --config-dir "": no drop-ins at all, so a crio on the host (its /etc/crio/crio.conf.d)
+         * cannot change this node's crio; everything is in the rendered crio.conf. */
+        const char *argv[] = { t->crio, "--config", conf, "--config-dir", "" };
         /* _CRIO_ROOTLESS: CRI-O's switch for running as root of a user namespace (no sysctls it
          * cannot write, no OOM score changes). */
-        const char *env[] = { "_CRIO_ROOTLESS=1", registries_env };
+        const char *env[] = { "_CRIO_ROOTLESS=1", registries_env, path_env };
         d->argv = strv_of(argv, ELEMENTSOF(argv));
         d->env = strv_of(env, ELEMENTSOF(env));
         d->after = strv_new(0);
@@ -115,11 +148,11 @@ static char *dropins_text(const char *dir) {
 static int add_kubelet(const struct node_settings *s, const struct host_tools *t,
                        const struct render_set *files, struct service_plan *plan) {
         _cleanup_free_ char *config = NULL, *dropin = NULL, *kubeconfig = NULL, *extra = NULL,
-                            *dropins = NULL;
+                            *dropins = NULL, *path_env = service_path_env();
         struct service_def *d = service_plan_add(plan, "kubelet");
         bool standalone = !s->kubeconfig || !s->kubeconfig[0];
 
-        if (!d ||
+        if (!d || !path_env ||
             asprintf(&config, "--config=%s/%s", s->state_dir, rendered_file_path(RENDERED_KUBELET_CONFIG)) <
                     0 ||
             asprintf(&dropin, "--config-dir=%s", s->kubelet_dropin_dir) < 0 ||
@@ -131,7 +164,7 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
         bool has_dropins = access(s->kubelet_dropin_dir, F_OK) == 0;
         const char *argv[] = { t->kubelet, config, has_dropins ? dropin : NULL, kubeconfig };
         /* --config-dir is alpha in 1.28/1.29 and needs this variable set to be honoured. */
-        const char *env[] = { "KUBELET_CONFIG_DROPIN_DIR_ALPHA=1" };
+        const char *env[] = { "KUBELET_CONFIG_DROPIN_DIR_ALPHA=1", path_env };
         d->argv = strv_of(argv, ELEMENTSOF(argv));
         d->env = strv_of(env, ELEMENTSOF(env));
         const char *after[] = { "crio" };

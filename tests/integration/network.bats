@@ -138,6 +138,15 @@ import socket; print(socket.create_connection((\"192.0.2.1\", 8080), timeout=10)
   ! grep -q "written by usernode" /etc/resolv.conf
 }
 
+@test "the node's hosts file maps the UTS name it shares with the host to the node's address" {
+  # kubelet takes that name as its node name and resolves it; through DNS it waited out the
+  # resolver's timeout on every node object it built (REFERENCE.md, problem 13).
+  run node -- sh -c 'getent hosts "$(hostname)"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == "10.0.2.100 "* ]]
+}
+
 @test "dns with addresses puts exactly those nameservers in the node's resolv.conf" {
   run --separate-stderr node --dns=192.0.2.53,2001:db8::53 -- grep ^nameserver /etc/resolv.conf
   [ "$status" -eq 0 ]

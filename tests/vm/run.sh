@@ -9,8 +9,11 @@
 # "ok 1 # skip why" line when this host cannot run the VM. Exit status 0 unless a test failed.
 #
 # Environment: USERNODE (the binary, default ./usernode), USERNODE_HELPERS (helper binaries,
-# default build/helpers), USERNODE_VM_TIMEOUT (seconds, default 600), USERNODE_VM_ACCEL (kvm|tcg),
-# USERNODE_VM_KEEP=DIR (keep console log and results in DIR).
+# default build/helpers), USERNODE_VM_TIMEOUT (seconds, default 1800), USERNODE_VM_ACCEL (kvm|tcg),
+# USERNODE_VM_KEEP=DIR (keep console log, results and the real node's logs in DIR),
+# USERNODE_VM_ONLY="phase1 node phase2" (only those phases of tests/vm/guest/main.sh),
+# USERNODE_VM_KUBELET_V=N (kubelet's log verbosity in the real-node phase),
+# USERNODE_VM_ROUNDS=N (rounds of the "bench" phase, scripts/bench/node_vm.sh runs it).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -23,7 +26,7 @@ skip() {
 
 binary=${USERNODE:-$top/usernode}
 helpers=${USERNODE_HELPERS:-$top/build/helpers}
-timeout_s=${USERNODE_VM_TIMEOUT:-600}
+timeout_s=${USERNODE_VM_TIMEOUT:-1800}
 [ -x "$binary" ] || skip "no usernode binary at $binary (run make first)"
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -67,6 +70,10 @@ mkdir -p "$work/in/helpers" "$work/in/tests/vm" "$work/out"
 cp "$binary" "$work/in/usernode"
 cp -a "$helpers"/. "$work/in/helpers/" 2>/dev/null
 cp -a tests/vm/guest "$work/in/tests/vm/"
+mkdir -p "$work/in/scripts" && cp -a scripts/bench "$work/in/scripts/"
+for v in USERNODE_VM_ONLY USERNODE_VM_KUBELET_V USERNODE_VM_ROUNDS; do
+  printf "%s='%s'\n" "$v" "$(printenv "$v" | tr -cd 'a-z0-9 ')" >>"$work/in/env"
+done
 chmod -R a+rX "$work/in"
 chmod 0777 "$work/out"
 

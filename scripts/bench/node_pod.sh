@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# node_pod.sh: a real node, start to a static pod's container Running, usernode against the
+# Usernetes gen1 way (rootlesskit 1.1 + slirp4netns running gen1_node.sh), alternating, ROUNDS
+# rounds; also the stop time and the idle RSS of what each tool itself runs (usernode: launcher +
+# node init + slirp engine; gen1: rootlesskit parent + child + slirp4netns), measured once the
+# container runs. Prints table rows as lib.sh's row() does.
+#
+# Runs in the VM of tests/vm (scripts/bench/node_vm.sh boots it) as the ordinary user, in a login
+# session: both nodes get a delegated cgroup (usernode its transient scope, rootlesskit a
+# `systemd-run --user --scope -p Delegate=yes` one). The same binaries (USERNODE_K8S_BIN), the same
+# busybox pod and images, loaded once into each node's persistent storage before the rounds.
+# Env: USERNODE, USERNODE_K8S_BIN, ROUNDS (default 3); BENCH_RAW=1 prints every sample on stderr.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+: "${USERNODE:?}" "${USERNODE_K8S_BIN:?}"
+rounds=${ROUNDS:-3}
+export PATH=$USERNODE_K8S_BIN:$PATH:/usr/sbin:/sbin
+work=${BENCH_WORK:-/tmp/usernode-bench-node}
+mkdir -p "$work"
+export XDG_DATA_HOME=$work/data XDG_CONFIG_HOME=$work/config
+node=bench
+pods=$work/pods
+gen1=$work/gen1
+mkdir -p "$XDG_CONFIG_HOME/usernode" "$pods" "$gen1/pods"
+
+row() {
+  local ratio
+  ratio=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+  printf '| %s | %s %s | %s %s (%s) | %s x (%s is better) |\n' "$1" "$2" "$4" "$3" "$4" "$5" "$ratio" "${6:-lower}"
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# wait_until SECONDS CMD...: polls every 0.2 s; fails after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || { echo "node_pod.sh: timed out waiting for: $*" >&2; return 1; }
+    sleep 0.2
+  done
+}
+rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $t; }
+
+cat >"$XDG_CONFIG_HOME/usernode/$node.ini" <<EOF
+[crio]
+path = $USERNODE_K8S_BIN/crio
+runtime = $USERNODE_K8S_BIN/crun
+pause_image = localhost/pause:3.10-local
+ready_timeout = 300s
+[kubelet]
+path = $USERNODE_K8S_BIN/kubelet
+static_pod_path = $pods
+ready_timeout = 300s
+EOF
+pod_yaml='apiVersion: v1
+kind: Pod
+metadata:
+  name: bb
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: bb
+    image: localhost/busybox:vm
+    imagePullPolicy: Never
+    command: ["sleep", "3600"]'
+[ -d "$work/busybox-oci" ] || python3 "$here/../../tests/vm/guest/make_oci_image.py" "$work/busybox-oci" vm
+pause_oci=$USERNODE_K8S_BIN/../images/pause-3.10-local-oci
+
+# usernode -------------------------------------------------------------------------------------
+u_state=$XDG_RUNTIME_DIR/usernode/$node
+u_crictl() { "$USERNODE" exec --node "$node" -- crictl "$@"; }
+u_running() { [ -n "$(u_crictl ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
+u_ready() { "$USERNODE" status --node "$node" --json 2>/dev/null | grep -q '"ready": *true'; }
+u_gone() { [ ! -e "$u_state/api.sock" ] && ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon' >/dev/null; }
+u_start() { "$USERNODE" run --node "$node" >>"$work/usernode.log" 2>&1 3>&- & }
+u_load() {
+  local storage="overlay@$XDG_DATA_HOME/usernode/$node/containers/storage+$u_state/containers/storage"
+  u_start
+  wait_until 600 u_ready
+  "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$work/busybox-oci:vm" "containers-storage:[$storage]localhost/busybox:vm"
+  "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$pause_oci:3.10-local" "containers-storage:[$storage]localhost/pause:3.10-local"
+  "$USERNODE" stop --node "$node"
+  wait_until 60 u_gone
+}
+u_round() {
+  local t0 pids
+  t0=$(now)
+  u_start
+  wait_until 300 u_running
+  echo "$(since "$t0")" >>"$work/u.run"
+  sleep 5 # idle: the pod runs, nothing else happens
+  pids="$(cat "$u_state/pid") $(cat "$u_state/child_pid") $(cat "$u_state/engine.pid")"
+  # shellcheck disable=SC2086
+  rss_kib $pids >>"$work/u.rss"
+  t0=$(now)
+  "$USERNODE" stop --node "$node"
+  echo "$(since "$t0")" >>"$work/u.stop"
+  wait_until 60 u_gone
+}
+
+# gen1: rootlesskit + slirp4netns + gen1_node.sh ------------------------------------------------
+g_child() { cat "$work/rk/child_pid" 2>/dev/null; }
+g_socket() { local c; c=$(g_child) && [ -n "$c" ] && [ -S "/proc/$c/root/run/crio/crio.sock" ]; }
+g_started() { [ -n "$(g_child)" ]; }
+g_in() { nsenter --preserve-credentials -U -m -n -t "$(g_child)" "$@"; }
+g_running() { [ -n "$(g_in crictl --runtime-endpoint unix:///run/crio/crio.sock ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
+g_gone() { ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|rootlesskit|slirp4netns' >/dev/null; }
+g_start() {
+  rm -rf "$work/rk"
+  systemd-run --user --scope --quiet -p Delegate=yes \
+    rootlesskit --net=slirp4netns --mtu=65520 --copy-up=/etc --copy-up=/run --copy-up=/var/lib \
+    --cgroupns --pidns --ipcns --utsns --propagation=rslave --evacuate-cgroup2=evac \
+    --state-dir="$work/rk" "$here/gen1_node.sh" "$gen1" >>"$work/gen1.log" 2>&1 3>&- &
+  g_pid=$!
+}
+g_load() {
+  g_start
+  wait_until 120 g_socket
+  g_in skopeo copy --quiet "oci:$work/busybox-oci:vm" "containers-storage:[overlay@$gen1/storage+/run/containers/storage]localhost/busybox:vm"
+  g_in skopeo copy --quiet "oci:$pause_oci:3.10-local" "containers-storage:[overlay@$gen1/storage+/run/containers/storage]localhost/pause:3.10-local"
+  g_stop
+}
+g_stop() {
+  kill -TERM "$g_pid" # systemd-run --scope execs rootlesskit: this is its parent process
+  wait "$g_pid" 2>/dev/null || true
+  wait_until 60 g_gone
+}
+g_round() {
+  local t0 parent child slirp
+  t0=$(now)
+  g_start
+  wait_until 120 g_started
+  wait_until 300 g_running
+  echo "$(since "$t0")" >>"$work/g.run"
+  sleep 5
+  child=$(g_child)
+  parent=$(ps -o ppid= -p "$child" | tr -d ' ')
+  slirp=$(pgrep -u "$(id -u)" -x slirp4netns | head -n1)
+  rss_kib "$parent" "$child" "$slirp" >>"$work/g.rss"
+  t0=$(now)
+  g_stop
+  echo "$(since "$t0")" >>"$work/g.stop"
+}
+
+: >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
+u_load
+g_load
+printf '%s\n' "$pod_yaml" >"$pods/bb.yaml"
+printf '%s\n' "$pod_yaml" >"$gen1/pods/bb.yaml"
+for i in $(seq "$rounds"); do
+  if [ $((i % 2)) -eq 1 ]; then u_round; g_round; else g_round; u_round; fi
+done
+if [ -n "${BENCH_RAW:-}" ]; then
+  for f in u.run g.run u.stop g.stop u.rss g.rss; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
+fi
+gen1="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
+row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1"
+row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1; its stop kills crio and kubelet with the pid namespace"
+row "real node: idle RSS of the tool's own processes (median of $rounds)" \
+  "$(median <"$work/u.rss" | awk '{ printf "%.1f", $1 / 1024 }')" "$(median <"$work/g.rss" | awk '{ printf "%.1f", $1 / 1024 }')" MiB \
+  "rootlesskit parent + child + slirp4netns"
