@@ -127,20 +127,6 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                 r = kubelet_user_setup(dirs->kubelet_ids);
                 if (r < 0)
                         return r;
-                /* crun gives such pods idmapped mounts of what kubelet binds in from its pods dir
-                 * (etc-hosts, termination-log, emptyDir): the kernel allows that only on a file
-                 * system owned by the node's user namespace, never on the host's disk (EPERM, VM
-                 * test userns-pods.bats). A tmpfs mounted here is the node's (idmappable from
-                 * Linux 6.3); what pods keep there lives as long as the node. */
-                if (r > 0) {
-                        r = mkdir_p("/var/lib/kubelet/pods", 0750);
-                        if (r >= 0 && mount("tmpfs", "/var/lib/kubelet/pods", "tmpfs", MS_NOSUID | MS_NODEV,
-                                            "mode=0750") < 0)
-                                r = negative_errno();
-                        if (r < 0)
-                                return log_error_errno(r,
-                                                       "cannot mount a tmpfs on /var/lib/kubelet/pods: %m");
-                }
         }
 
         r = mkdir_p(dirs->cni_conf_dir, 0700);

@@ -17,6 +17,5 @@ struct node_setup_dirs {
 };
 
 /* Sysctls, /dev/kmsg, the data dir's bind mounts, private /run/crio and /etc/cni, the socket at
- * its well-known path and /etc/crictl.yaml, and the "kubelet" user (kubelet_user.h) with a tmpfs
- * on kubelet's pods dir. Returns 0 or a negative errno, logged. */
+ * its well-known path and /etc/crictl.yaml, and the "kubelet" user (kubelet_user.h). Returns 0 or a negative errno, logged. */
 int node_setup_services(const struct node_setup_dirs *dirs);
