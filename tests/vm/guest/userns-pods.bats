@@ -33,12 +33,14 @@ STATE=$XDG_RUNTIME_DIR/usernode/$NODE
 
 in_node() { "$USERNODE" exec --node "$NODE" -- "$@"; }
 cri() { in_node crictl --runtime-endpoint "unix://$STATE/crio/crio.sock" --timeout 30s "$@"; }
+# uid_map NAME: the container's /proc/self/uid_map, without crictl's warnings (stderr).
+uid_map() { cri exec "$(container "$1")" cat /proc/self/uid_map 2>/dev/null; }
 node_ready() { "$USERNODE" status --node "$NODE" --json 2>/dev/null | grep -q '"ready": *true'; }
 # container NAME: the running container's id.
 container() { cri ps --name "^$1\$" --state running -q 2>/dev/null | head -n1; }
 running() { [ -n "$(container "$1")" ]; }
 # uid_map_outer NAME: the node id the container's uid 0 maps to (first line of its uid_map).
-uid_map_outer() { cri exec "$(container "$1")" cat /proc/self/uid_map | awk 'NR == 1 { print $2 }'; }
+uid_map_outer() { uid_map "$1" | awk 'NR == 1 { print $2 }'; }
 # host_uid ARG: the VM host's uid of the pod process running `sleep ARG`.
 host_uid() { ps -eo uid=,args= | awk -v a="$1" '$2 == "sleep" && $3 == a { print $1; exit }'; }
 
@@ -151,9 +153,9 @@ setup() {
 
 @test "userns: a static pod with hostUsers: false runs; its uid 0 is node id 65536*k (k >= 1), not the node's 0" {
   static_pod una false 3601 volumes
-  run cri exec "$(container una)" cat /proc/self/uid_map
-  echo "$output"
-  read -r inner outer count <<<"${lines[0]}"
+  map=$(uid_map una)
+  echo "$map"
+  read -r inner outer count <<<"$map"
   [ "$inner" = 0 ]
   [ "$count" = 65536 ]
   [ "$outer" -ge 65536 ]
@@ -205,10 +207,10 @@ setup() {
 
 @test "userns: a pod with hostUsers: true still runs beside them, in the node's own user namespace" {
   static_pod unhost true 3603
-  run cri exec "$(container unhost)" cat /proc/self/uid_map
-  echo "$output"
+  map=$(uid_map unhost)
+  echo "$map"
   # Read from inside the node's namespace itself: the node's own map, the user's uid first.
-  read -r inner outer _ <<<"${lines[0]}"
+  read -r inner outer _ <<<"$map"
   [ "$inner" = 0 ]
   [ "$outer" = "$(id -u)" ]
   # Its root is the node's root: the user itself on the VM host.
