@@ -136,6 +136,40 @@ int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct
         return idmap_parse_subid_file(f, path, user, id, ret_ranges);
 }
 
+/* The end of the highest range in one subordinate id file, whoever owns it; 0 when none. */
+static uint64_t subid_file_end(const char *path) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        char line[SUBID_LINE_MAX];
+        uint64_t end = 0;
+
+        while (f && fgets(line, sizeof(line), f)) {
+                char *start = strchr(line, ':'), *count = start ? strchr(start + 1, ':') : NULL;
+                uint32_t s, c;
+                if (!count)
+                        continue;
+                *count++ = '\0';
+                count[strcspn(count, "\n")] = '\0';
+                if (parse_u32(start + 1, &s) == 0 && parse_u32(count, &c) == 0 && (uint64_t)s + c > end)
+                        end = (uint64_t)s + c;
+        }
+        return end;
+}
+
+uint64_t idmap_free_subid_start_in(const char *subuid_path, const char *subgid_path) {
+        uint64_t end = subid_file_end(subuid_path);
+        uint64_t gid_end = subid_file_end(subgid_path);
+        if (gid_end > end)
+                end = gid_end;
+        if (end < IDMAP_FIRST_SUBID)
+                end = IDMAP_FIRST_SUBID;
+        /* Rounded up to 65536: ranges on 65536 boundaries are what useradd hands out too. */
+        return (end + 65535) / 65536 * 65536;
+}
+
+uint64_t idmap_free_subid_start(void) {
+        return idmap_free_subid_start_in(idmap_subid_file(ID_KIND_UID), idmap_subid_file(ID_KIND_GID));
+}
+
 static bool ranges_overlap(uint32_t a, uint32_t a_count, uint32_t b, uint32_t b_count) {
         return (uint64_t)a < (uint64_t)b + b_count && (uint64_t)b < (uint64_t)a + a_count;
 }

@@ -42,10 +42,21 @@ int idmap_parse_subid_file(FILE *file, const char *file_name, const char *user, 
 /* Ranges of the user from libsubid, or from the file when libsubid cannot answer. */
 int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct id_range **ret_ranges);
 
-/* inner 0 -> own id, then the ranges from inner 1 on. Ranges that contain the user's own id or
- * overlap an earlier one are skipped with a warning; beyond IDMAP_EXTENTS_MAX they are dropped. */
+/* inner 0 -> own id, then the ranges from inner 1 on, one after the other: the inner ids are
+ * 0..idmap_size()-1 without a hole. Ranges that contain the user's own id or overlap an earlier
+ * one are skipped with a warning; beyond IDMAP_EXTENTS_MAX they are dropped. */
 void idmap_build(uint32_t own_id, const struct id_range *ranges, size_t n_ranges, const char *user,
                  enum id_kind kind, struct id_mapping *ret);
+
+/* useradd's SUB_UID_MIN default: subordinate ids start here on most hosts. */
+#define IDMAP_FIRST_SUBID 100000
+
+/* Where a new subordinate range could start for a usermod command in a message: above every
+ * range of /etc/subuid and /etc/subgid, whoever owns it, rounded up to 65536, and not below
+ * IDMAP_FIRST_SUBID. Ranges served by another nsswitch source are not seen. */
+uint64_t idmap_free_subid_start(void);
+/* The same from the given files (tests). */
+uint64_t idmap_free_subid_start_in(const char *subuid_path, const char *subgid_path);
 
 /* Total number of ids the mapping covers. */
 uint64_t idmap_size(const struct id_mapping *mapping);

@@ -376,9 +376,17 @@ static int launcher_run(struct launcher *l) {
         /* No command: the node's services. A missing crio or a bad INI file stops us here, before
          * any namespace exists. */
         if (!l->options->command) {
+                _cleanup_free_ char *getsubids = NULL;
+                const struct pod_userns_host pod_host = {
+                        .node_uids = idmap_size(&l->uid_mapping),
+                        .node_gids = idmap_size(&l->gid_mapping),
+                        .getsubids = find_executable("getsubids", &getsubids) >= 0,
+                        .user = l->user,
+                        .free_start = idmap_free_subid_start(),
+                };
                 r = run_services_prepare(&l->services, l->options->config, l->options->node, state_path,
                                          l->options->config_path,
-                                         l->cgroup.delegation != CGROUP_DELEGATION_NONE);
+                                         l->cgroup.delegation != CGROUP_DELEGATION_NONE, &pod_host);
                 if (r != 0)
                         return r;
         }

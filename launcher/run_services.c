@@ -15,6 +15,7 @@
 #include "launcher/ports_setup.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/pod_userns.h"
 #include "launcher/services/oci_runtime.h"
 
 /* A node whose kubelet got its certificate in an earlier run: the CA it trusted then. */
@@ -69,7 +70,8 @@ static int settings_set_join(struct node_settings *s, const struct join_files *f
 }
 
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
-                         const char *state_dir, const char *config_path, bool cgroups_delegated) {
+                         const char *state_dir, const char *config_path, bool cgroups_delegated,
+                         const struct pod_userns_host *pod_host) {
         struct service_plan *plan = NULL;
         _cleanup_(join_files_done) struct join_files files = {};
         int r;
@@ -95,6 +97,10 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         if (check_run_tools(&ctx) < 0)
                 return EXIT_HOST;
         r = host_tools_find(&rs->settings, &rs->tools);
+        if (r < 0)
+                return EXIT_HOST;
+        /* Before rendering: maxPods depends on the node's ids. */
+        r = pod_userns_decide(&rs->settings, pod_host);
         if (r < 0)
                 return EXIT_HOST;
         /* With a delegated subtree the pods' cgroups are the node's own: the wrapper puts each

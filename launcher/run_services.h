@@ -29,14 +29,17 @@ struct run_services {
  * when the cluster is not reachable or not trusted. Also the node's name and IP in the cluster. Call run_services_done() in either case. */
 int run_services_discover(struct run_services *rs, const struct config *config, const char *node);
 
-/* After run_services_discover(): the node's settings from its loaded configuration (config_path: the file it came from, NULL
+/* After run_services_discover(): the node's settings from its loaded configuration (pod_host: the
+ * node's id maps, for kubelet's maxPods and the slice of pods with their own user namespace,
+ * launcher/services/pod_userns.h) (config_path: the file it came from, NULL
  * for the default; kept for reloads); find crio, kubelet and their helpers; plan the services
  * (rendering into the state dir, which must exist); when joining, last, write the bootstrap
  * kubeconfig and the CA into the data dir. Returns 0, or the exit code to stop with
  * (EXIT_USAGE for the configuration, EXIT_HOST for the host), the cause logged. Call
  * run_services_done() in either case. */
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
-                         const char *state_dir, const char *config_path, bool cgroups_delegated);
+                         const char *state_dir, const char *config_path, bool cgroups_delegated,
+                         const struct pod_userns_host *pod_host);
 
 /* Joined, once the node is up (PF NULL with --net=host): publish kubelet's 10250 on the node IP,
  * serve the Services' ports on the control API and start the cluster agent. Nothing when not

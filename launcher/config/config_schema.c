@@ -8,6 +8,7 @@
 
 #include "common/macro.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/pod_userns.h"
 #include "netns/network_options.h"
 #include "launcher/cluster/cluster_join.h"
 #include "launcher/ports_setup.h"
@@ -251,6 +252,14 @@ const struct config_key config_schema[] = {
           .min = 1,
           .max = 65535,
           .help = "kubelet is ready when http://127.0.0.1:PORT/healthz answers" },
+        { .section = "kubelet",
+          .key = "max_pods",
+          .type = CONFIG_CUSTOM,
+          .default_value = "auto",
+          .validate = pod_userns_validate_max_pods,
+          .allowed = "use auto or a number of pods from 1 to 65535",
+          .help = "kubelet's maxPods; auto: what the subordinate ids hold for pods with their own "
+                  "user namespace, at most 110" },
         POSITIVE_DURATION_KEY("kubelet", "ready_timeout", "120s",
                               "how long kubelet may take until healthz answers"),
         RESTART_KEY("kubelet", "always"),

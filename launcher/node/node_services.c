@@ -128,6 +128,8 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         if (r >= 0 && s.cgroups_delegated)
                 r = oci_runtime_wrapper_install(s.state_dir, t.runtime_path, &t.runtime_wrapper);
         if (r >= 0)
+                r = pod_userns_decide(&s, &old->pod_host);
+        if (r >= 0)
                 r = node_plan_build(&s, &t, ret);
         host_tools_done(&t);
         node_settings_done(&s);
@@ -160,6 +162,7 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .cni_conf_dir = cni_dir,
                 .crio_socket = crio_socket,
                 .own_network = config->own_network,
+                .kubelet_ids = &config->settings->pod_userns,
         };
         r = node_setup_services(&dirs);
         if (r >= 0)

@@ -16,6 +16,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/node/kubelet_user.h"
 #include "launcher/node/node_network.h"
 
 /* A private, empty directory at `path` instead of the copied-up symlink to the host's. */
@@ -123,6 +124,13 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
         r = setup_crio_socket_path(dirs->crio_socket);
         if (r < 0)
                 return r;
+        /* kubelet reads its ids for pods with hostUsers: false when it starts. */
+        if (dirs->kubelet_ids && dirs->kubelet_ids->pods > 0) {
+                r = kubelet_user_setup(dirs->kubelet_ids);
+                if (r < 0)
+                        return r;
+        }
+
         r = mkdir_p(dirs->cni_conf_dir, 0700);
         if (r >= 0 && mount(dirs->cni_conf_dir, "/etc/cni/net.d", NULL, MS_BIND, NULL) < 0)
                 r = negative_errno();

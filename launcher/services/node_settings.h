@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "launcher/services/pod_userns.h"
+
 typedef uint64_t usec_t;
 #define USEC_PER_MSEC ((usec_t)1000)
 #define USEC_PER_SEC ((usec_t)1000000)
@@ -57,6 +59,7 @@ struct node_settings {
         char *static_pod_path;
         char *kubelet_dropin_dir;
         unsigned healthz_port;
+        uint32_t max_pods; /* 0: auto, what the node's ids allow (launcher/services/pod_userns.h) */
         usec_t kubelet_ready_timeout;
         enum restart_policy kubelet_restart;
         usec_t kubelet_stop_timeout;
@@ -101,6 +104,13 @@ struct node_settings {
          * a delegated subtree kubelet runs its pods under /kubepods and each service gets a leaf
          * services/NAME; without, kubelet is told to manage no cgroups. */
         bool cgroups_delegated;
+
+        /* Not from the configuration: the node's id maps (launcher/services/pod_userns.h). The slice
+         * becomes the node's "kubelet" user (pods == 0: no such user, no pod with its own user
+         * namespace); kubelet_max_pods is the maxPods rendered, 0 before pod_userns_decide(). */
+        struct pod_userns_host pod_host; /* what it was decided from, again on SIGHUP */
+        struct pod_userns pod_userns;
+        uint32_t kubelet_max_pods;
 };
 
 /* The embedded defaults for node `name` with the given directories; config_path may be NULL.

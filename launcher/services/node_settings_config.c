@@ -84,7 +84,7 @@ int node_config_validate_environment(const char *value) {
         return r;
 }
 
-enum value_type { V_STRING, V_PATH_OR_DEFAULT, V_DURATION, V_RESTART, V_UINT, V_BOOL, V_SIZE };
+enum value_type { V_STRING, V_PATH_OR_DEFAULT, V_DURATION, V_RESTART, V_UINT, V_BOOL, V_SIZE, V_MAX_PODS };
 
 struct setting_key {
         const char *section; /* "service:" for every [service:NAME] */
@@ -112,6 +112,7 @@ static const struct setting_key keys[] = {
         S("kubelet", "static_pod_path", V_PATH_OR_DEFAULT, static_pod_path),
         S("kubelet", "dropin_dir", V_PATH_OR_DEFAULT, kubelet_dropin_dir),
         S("kubelet", "healthz_port", V_UINT, healthz_port),
+        S("kubelet", "max_pods", V_MAX_PODS, max_pods),
         S("kubelet", "ready_timeout", V_DURATION, kubelet_ready_timeout),
         S("kubelet", "restart", V_RESTART, kubelet_restart),
         S("kubelet", "stop_timeout", V_DURATION, kubelet_stop_timeout),
@@ -169,6 +170,8 @@ static int convert(const struct setting_key *k, const char *value, void *base) {
         }
         case V_SIZE:
                 return parse_size(value, (uint64_t *)field);
+        case V_MAX_PODS:
+                return pod_userns_parse_max_pods(value, (uint32_t *)field);
         }
         return -EINVAL;
 }

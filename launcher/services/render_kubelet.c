@@ -6,6 +6,7 @@
  * authentication and authorization have no API server to ask. Joined through discovery, the
  * cluster CA authenticates the API server's calls to 10250 (logs, exec), the client certificate
  * rotates, and pods get the cluster's DNS. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,13 +57,17 @@ static int render_kubelet_cluster(const struct node_settings *s, bool standalone
 }
 
 int render_kubelet_config(const struct node_settings *s, char **ret) {
-        _cleanup_free_ char *socket = node_crio_socket(s), *volume_dir = NULL, *port = NULL;
+        _cleanup_free_ char *socket = node_crio_socket(s), *volume_dir = NULL, *port = NULL,
+                            *max_pods = NULL;
         _cleanup_free_ char *q_socket = NULL, *q_static = NULL, *q_volume = NULL, *q_node = NULL,
                             *q_dropin = NULL, *q_ca = NULL, *cluster = NULL;
         bool standalone = !s->kubeconfig || s->kubeconfig[0] == '\0';
 
         if (asprintf(&volume_dir, "%s/kubelet/volume-plugins", s->data_dir) < 0 ||
-            asprintf(&port, "%u", s->healthz_port) < 0)
+            asprintf(&port, "%u", s->healthz_port) < 0 ||
+            /* Before pod_userns_decide() (config --render): what was configured, or kubelet's own. */
+            asprintf(&max_pods, "%" PRIu32,
+                     s->kubelet_max_pods ?: s->max_pods ?: POD_USERNS_DEFAULT_MAX_PODS) < 0)
                 return log_error_errno(ENOMEM, "cannot render the kubelet config: %m");
         q_socket = socket ? template_quote(socket) : NULL;
         q_static = template_quote(s->static_pod_path);
@@ -81,6 +86,7 @@ int render_kubelet_config(const struct node_settings *s, char **ret) {
                 { "STATIC_POD_PATH", q_static },
                 { "HEALTHZ_PORT", port },
                 { "VOLUME_PLUGIN_DIR", q_volume },
+                { "MAX_PODS", max_pods },
                 { "WEBHOOK_AUTHN", standalone ? "false" : "true" },
                 { "AUTHORIZATION_MODE", standalone ? "AlwaysAllow" : "Webhook" },
                 { "CLIENT_CA_FILE", q_ca },

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "launcher/idmap.h"
@@ -104,6 +106,42 @@ static void test_map_is_capped_at_the_kernel_limit(void **state) {
         assert_int_equal(m.n_extents, IDMAP_EXTENTS_MAX);
 }
 
+static void test_several_ranges_are_all_mapped_without_a_hole(void **state) {
+        /* Twelve ranges of 65536 in no particular order: every one mapped, inner ids contiguous. */
+        struct id_range ranges[12];
+        struct id_mapping m;
+        (void)state;
+        for (size_t i = 0; i < 12; i++)
+                ranges[i] = (struct id_range){ (uint32_t)(2000000 - i * 100000), 65536 };
+        idmap_build(1000, ranges, 12, "alice", ID_KIND_UID, &m);
+        assert_int_equal(m.n_extents, 13);
+        for (size_t i = 1; i < m.n_extents; i++)
+                assert_int_equal(m.extents[i].inner, m.extents[i - 1].inner + m.extents[i - 1].count);
+        assert_int_equal(idmap_size(&m), 1 + 12 * 65536);
+}
+
+static char *write_temp(const char *text) {
+        char *path = strdup("/tmp/usernode-subid-XXXXXX");
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+        return path;
+}
+
+static void test_free_start_is_above_every_users_ranges(void **state) {
+        (void)state;
+        char *uids = write_temp("alice:100000:65536\nbob:165536:65536\n");
+        char *gids = write_temp("alice:100000:65536\nbob:165536:131072\n");
+        /* bob's gids end at 296608: rounded up to 65536 */
+        assert_int_equal(idmap_free_subid_start_in(uids, gids), 327680);
+        unlink(uids);
+        unlink(gids);
+        free(uids);
+        free(gids);
+        assert_int_equal(idmap_free_subid_start_in("/nonexistent/a", "/nonexistent/b"), 131072);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ranges_are_found_by_user_name),
@@ -114,6 +152,8 @@ int main(void) {
                 cmocka_unit_test(test_range_containing_own_id_is_skipped),
                 cmocka_unit_test(test_overlapping_ranges_are_skipped),
                 cmocka_unit_test(test_map_is_capped_at_the_kernel_limit),
+                cmocka_unit_test(test_several_ranges_are_all_mapped_without_a_hole),
+                cmocka_unit_test(test_free_start_is_above_every_users_ranges),
         };
         return cmocka_run_group_tests_name("idmap", tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #            as root (system units running usernode as the user)
 #   node:    a real CRI-O + kubelet node under that same delegation — node-*.bats (skipped in one
 #            line when the image carries no /opt/k8s)
+#   userns:  pods with hostUsers: false in a real node, the user given 65536 x 12 subordinate ids
+#            first (as root) — userns-*.bats
 #   phase 2: with the user@.service drop-in delegating cpuset and io too — phase2-*.bats
 # /mnt/in/env (written by tests/vm/run.sh) may set USERNODE_VM_ONLY="node phase1 ..." to run only
 # those phases, USERNODE_VM_KUBELET_V to raise kubelet's log verbosity in node-*.bats, and
@@ -56,6 +58,16 @@ run_phase() {
     t0=$(date +%s)
     run_phase 900 "$here"/node-*.bats
     echo "# node phase: $(($(date +%s) - t0)) s"
+  fi
+  if wanted userns; then
+    # Pods with their own user namespace (userns-*.bats): 65536 x 12 subordinate ids in all for
+    # the user, a second range right after the image's 100000:65536; the modules as for "node".
+    usermod --add-subuids 165536-886431 --add-subgids 165536-886431 $user
+    modprobe -a bridge veth br_netfilter nf_tables nft_compat nft_chain_nat nf_nat nf_conntrack \
+      xt_MASQUERADE xt_addrtype xt_comment xt_mark xt_multiport xt_conntrack 2>/dev/null
+    t0=$(date +%s)
+    run_phase 900 "$here"/userns-*.bats
+    echo "# userns phase: $(($(date +%s) - t0)) s"
   fi
   if [ -n "$USERNODE_VM_ONLY" ] && wanted bench; then
     modprobe -a bridge veth br_netfilter nf_tables nft_compat nft_chain_nat nf_nat nf_conntrack \

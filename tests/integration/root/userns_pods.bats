@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# Pods with their own user namespace (hostUsers: false) with enough subordinate ids: the test user
+# gets 12 x 65536 of them in a mount namespace of this test only (its own /etc/subuid and
+# /etc/subgid bound over the host's, which newuidmap and usernode then read), and runs a node with
+# the stand-ins of crio and kubelet. Run by scripts/check.sh as root.
+
+load ../helpers
+
+setup() {
+  [ "$(id -u)" -eq 0 ] || skip "not root"
+  command -v getsubids > /dev/null || skip "getsubids (Debian's uidmap) is not installed"
+  TOP=${USERNODE_TOP:-$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)}
+}
+
+# node_with_subids COUNT SCRIPT: in a private mount namespace, COUNT subordinate uids and gids
+# (from 400000) for the test user, a node of the stand-ins running as that user, then SCRIPT (bash,
+# as root, with $node, $init_pid and as_user CMD... defined); the node is stopped afterwards.
+node_with_subids() {
+  unshare -m --propagation private bash -c '
+    . "$TOP/scripts/test-user.sh" && test_user_setup > /dev/null || exit 99
+    work=$(mktemp -d /tmp/usernode-userns.XXXXXX) && chown "$TEST_USER" "$work" || exit 99
+    node=userns$$
+    # $! is the subshell running the shell function as_user; the launcher is its child.
+    stop_node() {
+      [ -z "${pid:-}" ] || { pkill -TERM -P "$pid"; wait "$pid"; }
+      rm -rf "$work"
+    }
+    trap stop_node EXIT
+    printf "%s:400000:%s\n" "$TEST_USER" "$1" > "$work/subuid" && cp "$work/subuid" "$work/subgid"
+    mount --bind "$work/subuid" /etc/subuid && mount --bind "$work/subgid" /etc/subgid || exit 99
+    as_user() {
+      run_as_test_user env PATH="$TOP/tests/helpers/standins:/usr/bin:/bin:/usr/sbin:/sbin" \
+        XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" STANDIN_EVENTS="$work/events" "$@"
+    }
+    as_user mkdir -p "$work/config/usernode"
+    as_user sh -c "printf \"[kubelet]\\nhealthz_port = 10248\\n\" > $work/config/usernode/$node.ini"
+    as_user "$USERNODE" run --net none --node "$node" > "$work/node.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do grep -q "Node ready" "$work/node.out" && break; sleep 0.1; done
+    grep -q "Node ready" "$work/node.out" || { cat "$work/node.out"; exit 98; }
+    init_pid=$(cat "/run/user/$TEST_UID/usernode/$node/child_pid")
+    eval "$2"' node_with_subids "$@"
+}
+
+@test "with 12 x 65536 subordinate ids the node maps them all and its kubelet user has the 11 pods above the node's own ids" {
+  export TOP USERNODE
+  run node_with_subids 786432 '
+    echo "uid_map: $(awk "{ printf \"%s %s %s;\", \$1, \$2, \$3 }" /proc/$init_pid/uid_map)"
+    echo "gid_map: $(awk "{ printf \"%s %s %s;\", \$1, \$2, \$3 }" /proc/$init_pid/gid_map)"
+    echo "getsubids: $(as_user "$USERNODE" exec --node "$node" -- getsubids kubelet)"
+    echo "getsubids -g: $(as_user "$USERNODE" exec --node "$node" -- getsubids -g kubelet)"
+    echo "passwd: $(as_user "$USERNODE" exec --node "$node" -- grep ^kubelet: /etc/passwd)"
+    echo "maxPods: $(sed -n "s/^maxPods: //p" "/run/user/$TEST_UID/usernode/$node/config/kubelet.yaml")"
+    echo "host subuid: $(cat /etc/subuid)"
+    echo "node output: $(tr "\n" " " < "$work/node.out")"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"uid_map: 0 $(id -u usernode-test) 1;1 400000 786432;"* ]]
+  [[ "$output" == *"gid_map: 0 $(id -g usernode-test) 1;1 400000 786432;"* ]]
+  # kubelet runs these two and needs them identical: start 65536, 11 x 65536 ids.
+  [[ "$output" == *"getsubids: 0: kubelet 65536 720896"* ]]
+  [[ "$output" == *"getsubids -g: 0: kubelet 65536 720896"* ]]
+  [[ "$output" =~ passwd:\ kubelet:x:[0-9]+:[0-9]+: ]]
+  [[ "$output" == *"maxPods: 11"* ]]
+  # kubelet's maxPods was capped by the ids: the run said so, and what to add for 110.
+  [[ "$output" == *"kubelet's maxPods is 11: that many pods with their own user namespace fit"* ]]
+  # The host's file as the launcher saw it: untouched by the node.
+  [[ "$output" == *"host subuid: usernode-test:400000:786432"* ]]
+}
+
+@test "with 2 x 65536 subordinate ids [kubelet] max_pods = 2 stops the run (exit 3) saying to add 65535 ids" {
+  export TOP USERNODE
+  run unshare -m --propagation private bash -c '
+    . "$TOP/scripts/test-user.sh" && test_user_setup > /dev/null || exit 99
+    work=$(mktemp -d /tmp/usernode-userns.XXXXXX) && chown "$TEST_USER" "$work" || exit 99
+    trap "rm -rf \"\$work\"" EXIT
+    printf "%s:400000:131072\n" "$TEST_USER" > "$work/subuid" && cp "$work/subuid" "$work/subgid"
+    mount --bind "$work/subuid" /etc/subuid && mount --bind "$work/subgid" /etc/subgid || exit 99
+    printf "[kubelet]\nmax_pods = 2\n" > "$work/node.ini" && chmod a+r "$work/node.ini"
+    run_as_test_user env PATH="$TOP/tests/helpers/standins:/usr/bin:/bin" XDG_DATA_HOME="$work/data" \
+      XDG_CONFIG_HOME="$work/config" "$USERNODE" run --net none --node userns-small$$ --config "$work/node.ini"'
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"max_pods = 2: pods with their own user namespace (hostUsers: false) need 196608 ids in the node"*"give it 131073: add 65535 of both, e.g. with: sudo usermod --add-subuids 589824-655359 --add-subgids 589824-655359 usernode-test (or set max_pods = auto: 1 pods)"* ]]
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# Pods with their own user namespace (hostUsers: false), as far as a node with the stand-ins of
+# crio and kubelet shows it: the test user has the usual 65536 subordinate ids, which hold no
+# pod of 65536 ids above the node's own 65536 (launcher/services/pod_userns.h). The case with
+# enough ids is tests/integration/root/userns_pods.bats (a bigger range for the test user in a
+# mount namespace of its own) and, with the real crio and kubelet, tests/vm/guest/userns-*.bats.
+
+load node_helpers
+
+setup() {
+  node_test_setup
+  sed -i 's/^healthz_port = .*/healthz_port = 10248/' "$INI"
+  NODE_OUT=$WORK/node.out
+}
+
+teardown() {
+  if [ -n "${NODE_PID:-}" ] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID"
+    wait_for 30 "! kill -0 $NODE_PID 2>/dev/null" || kill -KILL "$NODE_PID"
+  fi
+  node_test_teardown
+}
+
+subids_of_user() { # the count of the test user's subordinate uids, summed over its ranges
+  awk -F: -v u="$(id -un)" -v i="$(id -u)" '$1 == u || $1 == i { n += $3 } END { print n + 0 }' /etc/subuid
+}
+
+@test "with 65536 subordinate ids: no kubelet user in the node, maxPods 110, and a line saying what to add" {
+  [ "$(subids_of_user)" -lt $((2 * 65536)) ] || skip "this user has enough subordinate ids for a pod"
+  "$USERNODE" run --net none --node "$NODE" --config "$INI" > "$NODE_OUT" 2>&1 &
+  NODE_PID=$!
+  wait_for 60 "grep -q 'Node ready' '$NODE_OUT'" || { cat "$NODE_OUT"; false; }
+  grep -q '^maxPods: 110$' "$XDG_RUNTIME_DIR/usernode/$NODE/config/kubelet.yaml"
+  grep -q 'pods with hostUsers: false cannot run in this node: it has [0-9]* ids, one such pod needs 131072; for 110 pods: sudo usermod --add-subuids ' "$NODE_OUT"
+  run "$USERNODE" exec --node "$NODE" -- grep -c '^kubelet:' /etc/passwd
+  [ "$output" = 0 ]
+  # The node's /etc/subuid is still the host's (a link into the copied-up /etc).
+  run "$USERNODE" exec --node "$NODE" -- readlink /etc/subuid
+  [ "$output" = .usernode-host/subuid ]
+}
+
+@test "[kubelet] max_pods = 5 with 65536 subordinate ids stops the run (exit 3) saying how many ids to add and how" {
+  [ "$(subids_of_user)" -lt $((2 * 65536)) ] || skip "this user has enough subordinate ids for a pod"
+  node_ids=$(($(subids_of_user) + 1))
+  printf '[kubelet]\nmax_pods = 5\n' >> "$INI"
+  run "$USERNODE" run --net none --node "$NODE" --config "$INI"
+  echo "$output"
+  [ "$status" -eq 3 ]
+  missing=$((6 * 65536 - node_ids))
+  [[ "$output" == *"[kubelet] max_pods = 5: pods with their own user namespace (hostUsers: false) need 393216 ids in the node (65536 of its own, 65536 per pod) but the subordinate uids and gids of \"$(id -un)\" give it $node_ids: add $missing of both, e.g. with: sudo usermod --add-subuids "*" --add-subgids "*" $(id -un) (or set max_pods = auto: 0 pods)"* ]]
+  [ "$(events crio start)" -eq 0 ]
+}
+
+@test "[kubelet] max_pods = 0 is refused with what is allowed (exit 2)" {
+  printf '[kubelet]\nmax_pods = 0\n' >> "$INI"
+  run "$USERNODE" run --net none --node "$NODE" --config "$INI"
+  echo "$output"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"[kubelet] max_pods = \"0\": use auto or a number of pods from 1 to 65535"* ]]
+}
