@@ -48,10 +48,9 @@ static const struct {
         const struct check_def *defs;
         const size_t *count;
 } groups[] = {
-        { check_kernel_defs, &check_kernel_count },
-        { check_ids_defs, &check_ids_count },
-        { check_cgroup_defs, &check_cgroup_count },
-        { check_tools_defs, &check_tools_count },
+        { check_kernel_defs, &check_kernel_count },         { check_ids_defs, &check_ids_count },
+        { check_cgroup_defs, &check_cgroup_count },         { check_tools_defs, &check_tools_count },
+        { check_pod_userns_defs, &check_pod_userns_count },
 };
 
 size_t check_all_count(void) {

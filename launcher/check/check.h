@@ -52,8 +52,10 @@ void check_fail(struct check_result *r, const char *fix, const char *format, ...
 const char *check_state_to_string(enum check_state state);
 
 /* The checks of each concern, in the order they are printed. */
-extern const struct check_def check_kernel_defs[], check_ids_defs[], check_cgroup_defs[], check_tools_defs[];
-extern const size_t check_kernel_count, check_ids_count, check_cgroup_count, check_tools_count;
+extern const struct check_def check_kernel_defs[], check_ids_defs[], check_cgroup_defs[], check_tools_defs[],
+        check_pod_userns_defs[];
+extern const size_t check_kernel_count, check_ids_count, check_cgroup_count, check_tools_count,
+        check_pod_userns_count;
 
 /* Every check, results in ret (check_all_count() entries, same order as check_all_def()). */
 size_t check_all_count(void);

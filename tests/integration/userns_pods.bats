@@ -58,3 +58,16 @@ subids_of_user() { # the count of the test user's subordinate uids, summed over 
   [ "$status" -eq 2 ]
   [[ "$output" == *"[kubelet] max_pods = \"0\": use auto or a number of pods from 1 to 65535"* ]]
 }
+
+@test "usernode check says pods with their own user namespace are not possible with 65536 ids, with the usermod to run" {
+  [ "$(subids_of_user)" -lt $((2 * 65536)) ] || skip "this user has enough subordinate ids for a pod"
+  run "$USERNODE" check --json --config "$INI"
+  echo "$output"
+  python3 - "$output" <<'PY'
+import json, sys
+check = [c for c in json.loads(sys.argv[1])["checks"] if c["id"] == "pod_userns"]
+assert len(check) == 1, check
+assert check[0]["state"] == "warn", check
+assert "usermod --add-subuids" in check[0]["fix"], check
+PY
+}

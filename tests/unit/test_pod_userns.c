@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 #include "launcher/node/kubelet_user.h"
-#include "launcher/pod_userns_check.h"
+#include "launcher/check/pod_userns_check.h"
 #include "launcher/services/node_settings.h"
 #include "launcher/services/pod_userns.h"
 

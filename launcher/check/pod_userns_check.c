@@ -1,5 +1,5 @@
 /* pod_userns_check.c: `usernode check`'s part for pods with their own user namespace. */
-#include "launcher/pod_userns_check.h"
+#include "launcher/check/pod_userns_check.h"
 
 #include <inttypes.h>
 #include <pwd.h>
