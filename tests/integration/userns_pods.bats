@@ -42,7 +42,7 @@ subids_of_user() { # the count of the test user's subordinate uids, summed over 
 @test "[kubelet] max_pods = 5 with 65536 subordinate ids stops the run (exit 3) saying how many ids to add and how" {
   [ "$(subids_of_user)" -lt $((2 * 65536)) ] || skip "this user has enough subordinate ids for a pod"
   node_ids=$(($(subids_of_user) + 1))
-  printf '[kubelet]\nmax_pods = 5\n' >> "$INI"
+  ini_add kubelet "max_pods = 5"
   run "$USERNODE" run --net none --node "$NODE" --config "$INI"
   echo "$output"
   [ "$status" -eq 3 ]
@@ -52,7 +52,7 @@ subids_of_user() { # the count of the test user's subordinate uids, summed over 
 }
 
 @test "[kubelet] max_pods = 0 is refused with what is allowed (exit 2)" {
-  printf '[kubelet]\nmax_pods = 0\n' >> "$INI"
+  ini_add kubelet "max_pods = 0"
   run "$USERNODE" run --net none --node "$NODE" --config "$INI"
   echo "$output"
   [ "$status" -eq 2 ]
