@@ -103,6 +103,7 @@ static int add_crio(const struct node_settings *s, const struct host_tools *t,
         if (asprintf(&d->drain_endpoint, "unix://%s", d->ready_target ?: "") < 0)
                 d->drain_endpoint = NULL;
         d->drain_grace_max = s->crio_pod_grace_max;
+        d->leaf_outlives_exit = true;
         if (!d->argv || !d->env || !d->after || !d->ready_target || !d->drain_endpoint)
                 return -ENOMEM;
         return service_def_fingerprint(d, extra);

@@ -30,6 +30,10 @@ struct service_def {
          * pod's grace period, at most drain_grace_max (pod_drain.h); NULL: none. */
         char *drain_endpoint;
         usec_t drain_grace_max;
+        /* crio: what it started in its leaf (a conmon per container, which reports the
+         * container's exit) outlives a crash of crio, as conmon is made to; the leaf is killed
+         * when the service is stopped, not when it exits on its own. */
+        bool leaf_outlives_exit;
 };
 
 struct service_plan {

@@ -203,9 +203,11 @@ static void service_exited(struct service *svc, int status) {
                 svc->drain_pid = 0;
         }
         /* What it left behind in its process group goes with it. Only the group: the pid itself
-         * is reaped and may already belong to someone else. */
+         * is reaped and may already belong to someone else. Its leaf too, unless what it started
+         * there is meant to outlive it (crio's conmons) and nobody asked it to stop. */
         kill(-svc->pid, SIGKILL);
-        service_cgroup_kill(svc);
+        if (!svc->def.leaf_outlives_exit || svc->state == SERVICE_STOPPING || s->stopping)
+                service_cgroup_kill(svc);
         svc->pid = 0;
         svc->last_exit_status = status;
         describe_exit(status, how, sizeof(how));

@@ -58,6 +58,10 @@ run_phase() {
     t0=$(date +%s)
     run_phase 900 "$here"/node-*.bats
     echo "# node phase: $(($(date +%s) - t0)) s"
+    # Pod limits, the stop grace period and images (limits-*.bats), on a node of their own.
+    t0=$(date +%s)
+    run_phase 900 "$here"/limits-*.bats
+    echo "# limits phase: $(($(date +%s) - t0)) s"
   fi
   if wanted userns; then
     # Pods with their own user namespace (userns-*.bats): 65536 x 12 subordinate ids in all for
