@@ -72,7 +72,7 @@ start_node() {
   local t0=$SECONDS
   # To the node's address, where the hostPort's DNAT applies (127.0.0.1, the default, would
   # need route_localnet: the published port did not answer that way).
-  "$USERNODE" run --node "$NODE" -p "$PUBLISHED:$POD_PORT:10.0.2.100" >>"$WORK/node.log" 2>&1 3>&- &
+  "$USERNODE" run --node "$NODE" -p "127.0.0.1:$PUBLISHED:$POD_PORT:10.0.2.100" >>"$WORK/node.log" 2>&1 3>&- &
   echo $! >"$WORK/node.pid"
   wait_for 600 node_up || { tail -n 30 "$WORK/node.log"; return 1; }
   node_ready || { echo "usernode run exited:"; tail -n 30 "$WORK/node.log"; return 1; }
