@@ -110,7 +110,7 @@ int binary_version(const char *path, unsigned *major, unsigned *minor) {
 static int remove_tree_at(int parent, const char *name) {
         _cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         /* The kernel leaves workdir/work mode 000, which even its owner cannot open: make it
-         * readable first (it used to stay behind as DATA/.overlay-probe-XXXXXX/work/work). */
+         * readable first (it used to stay behind in the probe's DATA/.overlay-probe-XXXXXX). */
         if (fd < 0 && errno == EACCES && fchmodat(parent, name, 0700, 0) == 0)
                 fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
