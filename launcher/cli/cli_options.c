@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "common/log.h"
+#include "launcher/statedir.h"
 
 int cli_option_error(const char *command, int c, char *const *argv) {
         const char *arg = optind > 0 ? argv[optind - 1] : NULL;
@@ -61,4 +62,13 @@ void cli_json_errors_if_asked(int argc, char *const *argv) {
                         cli_json_errors();
                         return;
                 }
+}
+
+bool cli_node_name_ok(const char *command, const char *name) {
+        if (statedir_node_name_valid(name))
+                return true;
+        log_error("%s: invalid node name \"%s\": use 1-63 letters, digits, '_', '.' or '-', starting "
+                  "with a letter or digit",
+                  command, name);
+        return false;
 }

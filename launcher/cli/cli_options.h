@@ -5,6 +5,8 @@
  * cli_option_error() then says, in one line, which option was wrong and where to look. */
 #pragma once
 
+#include <stdbool.h>
+
 /* Log "COMMAND: --mtu needs a value; see 'usernode COMMAND --help'" (C == ':') or
  * "COMMAND: unknown option --frob; ..." (C == '?') for the option getopt_long() just refused,
  * and return EXIT_USAGE. ARGV is the argv given to getopt_long(). COMMAND NULL: the global
@@ -22,3 +24,7 @@ void cli_json_errors(void);
 /* cli_json_errors() when ARGV (before any "--") holds --json: errors of the option parsing
  * itself are then JSON too. */
 void cli_json_errors_if_asked(int argc, char *const *argv);
+
+/* A --node value: true when it names a node (statedir_node_name_valid()); otherwise logs
+ * "COMMAND: invalid node name "NAME": what is allowed" in one line and returns false. */
+bool cli_node_name_ok(const char *command, const char *name);

@@ -136,10 +136,8 @@ int cmd_check(int argc, char **argv) {
                         print_help();
                         return 0;
                 case 'n':
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("check: invalid node name \"%s\"", optarg);
+                        if (!cli_node_name_ok("check", optarg))
                                 return EXIT_USAGE;
-                        }
                         node = optarg;
                         break;
                 case 'c':

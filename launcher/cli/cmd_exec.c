@@ -138,10 +138,8 @@ int cmd_exec(int argc, char **argv) {
                         print_exec_help();
                         return 0;
                 case OPT_NODE:
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("invalid node name \"%s\"", optarg);
+                        if (!cli_node_name_ok("exec", optarg))
                                 return EXIT_USAGE;
-                        }
                         node = optarg;
                         break;
                 case OPT_STATE_DIR:

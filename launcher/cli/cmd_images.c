@@ -174,10 +174,8 @@ int cmd_images(int argc, char **argv) {
                         print_help();
                         return 0;
                 case 'n':
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("invalid node name \"%s\"", optarg);
+                        if (!cli_node_name_ok("images", optarg))
                                 return EXIT_USAGE;
-                        }
                         target.node = optarg;
                         break;
                 case 's':

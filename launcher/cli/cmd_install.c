@@ -126,10 +126,8 @@ int cmd_install(int argc, char **argv) {
                         print_install_help();
                         return 0;
                 case 'n':
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("install: invalid node name \"%s\"", optarg);
+                        if (!cli_node_name_ok("install", optarg))
                                 return EXIT_USAGE;
-                        }
                         node = optarg;
                         break;
                 case 'c':
@@ -217,10 +215,8 @@ int cmd_uninstall(int argc, char **argv) {
                                "Stops and disables usernode-NAME.service and removes its unit file.\n");
                         return 0;
                 case 'n':
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("uninstall: invalid node name \"%s\"", optarg);
+                        if (!cli_node_name_ok("uninstall", optarg))
                                 return EXIT_USAGE;
-                        }
                         node = optarg;
                         break;
                 default:

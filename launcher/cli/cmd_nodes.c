@@ -277,10 +277,8 @@ int cmd_rm(int argc, char **argv) {
                 return EXIT_USAGE;
         }
         const char *node = argv[optind];
-        if (!statedir_node_name_valid(node)) {
-                log_error("rm: invalid node name \"%s\"", node);
+        if (!cli_node_name_ok("rm", node))
                 return EXIT_USAGE;
-        }
         struct node_entry e;
         entry_fill(&e, node);
         if (!e.data_dir && !e.state_dir) {

@@ -225,10 +225,8 @@ int cmd_ports(int argc, char **argv) {
                         print_help();
                         return 0;
                 case 'n':
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("invalid node name \"%s\"", optarg);
+                        if (!cli_node_name_ok("ports", optarg))
                                 return EXIT_USAGE;
-                        }
                         target.node = optarg;
                         break;
                 case 's':

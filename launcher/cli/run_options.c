@@ -163,12 +163,8 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                         print_run_help();
                         return 1;
                 case OPT_NODE:
-                        if (!statedir_node_name_valid(optarg)) {
-                                log_error("invalid node name \"%s\": use 1-63 letters, digits, '_', '.' or "
-                                          "'-', starting with a letter or digit",
-                                          optarg);
+                        if (!cli_node_name_ok("run", optarg))
                                 return -EINVAL;
-                        }
                         ret->node = optarg;
                         break;
                 case OPT_STATE_DIR:
