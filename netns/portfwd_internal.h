@@ -30,7 +30,7 @@
 #include "netns/portfwd.h"
 #include "netns/portspec.h"
 
-#define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
+#define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst, by all workers together */
 #define UDP_DATAGRAM_MAX 65536
 #define UDP_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define SOCKET_POOL_MAX 32 /* unconnected node sockets kept at hand, per address family */
@@ -146,13 +146,16 @@ struct port_entry {
         struct listener listeners[];
 };
 
-/* Idle pipes kept for the next burst; each thread that pumps has its own. */
+/* Idle pipes kept for the next burst; each worker has its own, of PIPE_POOL_MAX / workers (at
+ * least 2): 1 MiB pipes count against the user's pipe budget (fs.pipe-user-pages-soft) even
+ * when empty, so more workers must not mean more of them idle. */
 struct pipe_pool {
         struct pooled_pipe {
                 int fds[2];
                 size_t capacity;
         } pipes[PIPE_POOL_MAX];
         unsigned n;
+        unsigned max;
 };
 
 /* A thread with its own event loop that pumps the connections handed to it (portfwd_worker.c). */

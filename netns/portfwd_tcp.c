@@ -58,7 +58,7 @@ static int pipe_take(struct pipe_pool *pool, struct tcp_half *h) {
 static void pipe_release(struct pipe_pool *pool, struct tcp_half *h) {
         if (h->pipe[0] < 0)
                 return;
-        if (h->pending == 0 && pool && pool->n < PIPE_POOL_MAX) {
+        if (h->pending == 0 && pool && pool->n < pool->max) {
                 pool->pipes[pool->n++] =
                         (struct pooled_pipe){ .fds = { h->pipe[0], h->pipe[1] }, .capacity = h->capacity };
         } else {

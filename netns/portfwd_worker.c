@@ -83,8 +83,9 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
-static int worker_init(struct portfwd *pf, struct portfwd_worker *w, unsigned index) {
+static int worker_init(struct portfwd *pf, struct portfwd_worker *w, unsigned index, unsigned n) {
         *w = (struct portfwd_worker){ .pf = pf, .index = index, .wake_fd = -EBADF };
+        w->pipes.max = PIPE_POOL_MAX / n >= 2 ? PIPE_POOL_MAX / n : 2;
         pthread_mutex_init(&w->lock, NULL);
         LIST_INIT(&w->inbox);
         LIST_INIT(&w->conns);
@@ -115,7 +116,7 @@ int portfwd_workers_start(struct portfwd *pf) {
         for (unsigned i = 0; i < n; i++) {
                 struct portfwd_worker *w = &pf->workers[i];
                 pf->n_workers++; /* from here portfwd_workers_stop() cleans it up */
-                r = worker_init(pf, w, i);
+                r = worker_init(pf, w, i, n);
                 if (r < 0)
                         break;
                 r = -pthread_create(&w->thread, NULL, worker_main, w);
