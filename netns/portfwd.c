@@ -45,10 +45,13 @@ static void listener_close(struct listener *l) {
 static void entry_free(struct port_entry *e) {
         for (unsigned i = 0; i < e->n_listeners; i++)
                 listener_close(&e->listeners[i]);
-        /* Open connections outlive their port: they just stop counting for it. */
+        /* Open connections outlive their port: they just stop counting for it. Workers may be
+         * freeing some of them right now, hence the lock. */
         struct tcp_conn *c;
+        pthread_mutex_lock(&e->pf->lock);
         for (c = LIST_FIRST(&e->conns); c; c = LIST_NEXT(c, entry_link))
                 c->entry = NULL;
+        pthread_mutex_unlock(&e->pf->lock);
         free(e);
 }
 
@@ -231,9 +234,11 @@ bool portfwd_get(struct portfwd *pf, size_t index, struct portfwd_port *ret) {
 
         for (e = TAILQ_FIRST(&pf->entries); e; e = TAILQ_NEXT(e, link))
                 if (i++ == index) {
+                        pthread_mutex_lock(&pf->lock);
                         *ret = (struct portfwd_port){ .id = e->id,
                                                       .spec = e->spec,
                                                       .connections = e->n_conns };
+                        pthread_mutex_unlock(&pf->lock);
                         return true;
                 }
         return false;
@@ -261,6 +266,7 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         if (!pf)
                 return -ENOMEM;
         pf->event = sd_event_ref(event);
+        pthread_mutex_init(&pf->lock, NULL);
         pf->dial_fd = TAKE_FD(owned);
         pf->udp_idle_usec = PORTFWD_UDP_IDLE_DEFAULT_USEC;
         pf->fd_limit = fd_limit;
@@ -285,6 +291,11 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
                 return r;
         }
         (void)sd_event_source_set_description(pf->dial_source, "portfwd-dial");
+        r = portfwd_workers_start(pf);
+        if (r < 0) {
+                portfwd_free(pf);
+                return r;
+        }
         portfwd_socket_pool_refill(pf, AF_INET);
         *ret = pf;
         return 0;
@@ -293,6 +304,9 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
 struct portfwd *portfwd_free(struct portfwd *pf) {
         if (!pf)
                 return NULL;
+        /* First the workers, which free the connections they hold (those still count for their
+         * ports until then). */
+        portfwd_workers_stop(pf);
         while (!TAILQ_EMPTY(&pf->entries)) {
                 struct port_entry *e = TAILQ_FIRST(&pf->entries);
                 TAILQ_REMOVE(&pf->entries, e, link);
@@ -301,12 +315,12 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
         while (!LIST_EMPTY(&pf->conns))
                 portfwd_conn_free(LIST_FIRST(&pf->conns));
         portfwd_dial_free_all(pf);
-        portfwd_pipe_pool_empty(pf);
         sd_event_source_disable_unref(pf->dial_source);
         if (pf->dial_fd >= 0)
                 close(pf->dial_fd);
         sd_event_unref(pf->event);
         free(pf->datagrams);
+        pthread_mutex_destroy(&pf->lock);
         free(pf);
         return NULL;
 }

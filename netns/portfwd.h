@@ -1,9 +1,11 @@
 /* portfwd.h: the port forwarder, publishing node ports on the host (DESIGN.md, "Process model").
  *
- * It runs in the launcher, in the host network namespace, on the launcher's event loop. For each
- * published port it listens on the host; for each TCP connection it gets a socket connected
- * inside the node and moves bytes between the two with splice(2), both directions, with
- * back-pressure, half-close and reset propagation. That socket is one the node init's dial
+ * It runs in the launcher, in the host network namespace. On the launcher's event loop it listens
+ * on the host for each published port; for each TCP connection it gets a socket connected inside
+ * the node, then hands the pair to one of its worker threads (one per usable CPU, each with its
+ * own event loop), which moves bytes between the two with splice(2), both directions, with
+ * back-pressure, half-close and reset propagation. The functions below are for the launcher's
+ * thread only. That socket is one the node init's dial
  * helper (dial.h) made in the node ahead of time, connected from here (no round trip per
  * connection), or, when none is at hand, one the helper dialed on request. UDP is relayed per
  * client address, each flow with its own socket inside the node, dropped when idle.

@@ -5,10 +5,19 @@
  *   portfwd.c       the public API, published ports and their listeners, bind errors
  *   portfwd_dial.c  requests to the node's dial helper and the pool of unconnected node sockets
  *   portfwd_tcp.c   TCP connections: pipes, the splice pump, accepting and pausing at the limit
- *   portfwd_udp.c   UDP flows: the per-listener flow table, datagrams both ways */
+ *   portfwd_worker.c  the worker threads that pump connected TCP connections, each on its own loop
+ *   portfwd_udp.c   UDP flows: the per-listener flow table, datagrams both ways
+ *
+ * Threads: the launcher's loop (the "main" thread) owns the listeners, the dials, the UDP flows
+ * and each TCP connection until both of its sockets are connected; then the connection is handed
+ * to a worker, whose thread alone touches it from there on. What both sides reach is guarded:
+ * pf->lock covers every port entry's conns list and n_conns and each connection's entry pointer;
+ * a worker's lock covers its inbox and requests. Nothing else is shared. */
 #pragma once
 
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
@@ -21,10 +30,11 @@
 #include "netns/portfwd.h"
 #include "netns/portspec.h"
 
-#define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst */
+#define PIPE_POOL_MAX 16 /* idle pipes kept for the next burst, by all workers together */
 #define UDP_DATAGRAM_MAX 65536
 #define UDP_BATCH 32 /* datagrams per recvmmsg/sendmmsg */
 #define SOCKET_POOL_MAX 32 /* unconnected node sockets kept at hand, per address family */
+#define PORTFWD_WORKERS_MAX 8 /* threads pumping TCP connections: one per usable CPU, at most this */
 
 enum { CLIENT, NODE };
 
@@ -53,12 +63,14 @@ struct tcp_half {
 };
 
 struct port_entry;
+struct portfwd_worker;
 
 struct tcp_conn {
         struct portfwd *pf;
-        struct port_entry *entry; /* NULL once its port was removed */
-        LIST_ENTRY(tcp_conn) entry_link;
-        LIST_ENTRY(tcp_conn) pf_link;
+        struct portfwd_worker *worker; /* NULL until handed over (both sockets connected) */
+        struct port_entry *entry; /* NULL once its port was removed (pf->lock) */
+        LIST_ENTRY(tcp_conn) entry_link; /* pf->lock */
+        LIST_ENTRY(tcp_conn) pf_link; /* in pf->conns, a worker's inbox, or its conns */
         int fd[2]; /* [CLIENT], [NODE] */
         sd_event_source *source[2];
         sd_event_source *resume; /* continues a pump that used up its rounds */
@@ -128,14 +140,48 @@ struct port_entry {
         struct portfwd *pf;
         unsigned id;
         struct port_spec spec;
-        struct conn_list conns;
-        uint64_t n_conns;
+        struct conn_list conns; /* pf->lock */
+        uint64_t n_conns; /* TCP connections and UDP flows; pf->lock */
         unsigned n_listeners; /* bound so far */
         struct listener listeners[];
 };
 
+/* Idle pipes kept for the next burst; each worker has its own, of PIPE_POOL_MAX / workers (at
+ * least 2): 1 MiB pipes count against the user's pipe budget (fs.pipe-user-pages-soft) even
+ * when empty, so more workers must not mean more of them idle. */
+struct pipe_pool {
+        struct pooled_pipe {
+                int fds[2];
+                size_t capacity;
+        } pipes[PIPE_POOL_MAX];
+        unsigned n;
+        unsigned max;
+};
+
+/* A thread with its own event loop that pumps the connections handed to it (portfwd_worker.c). */
+struct portfwd_worker {
+        struct portfwd *pf;
+        unsigned index;
+        pthread_t thread;
+        bool running; /* the thread was started and not joined yet */
+        sd_event *event; /* the thread's alone while it runs */
+        int wake_fd; /* eventfd: the inbox or a request changed */
+        sd_event_source *wake_source;
+        pthread_mutex_t lock; /* guards the three below */
+        struct conn_list inbox; /* handed over, not taken in yet */
+        bool quit;
+        bool empty_pool;
+        /* The worker thread's only: */
+        struct conn_list conns;
+        struct pipe_pool pipes;
+        atomic_uint n_conns; /* handed over and not freed yet: where the next one goes */
+};
+
 struct portfwd {
         sd_event *event;
+        pthread_mutex_t lock; /* see the top of this file */
+        struct portfwd_worker *workers;
+        unsigned n_workers;
         int dial_fd;
         sd_event_source *dial_source;
         bool dial_dead;
@@ -148,14 +194,9 @@ struct portfwd {
 
         TAILQ_HEAD(entry_list, port_entry) entries;
         unsigned next_id;
-        struct conn_list conns;
+        struct conn_list conns; /* TCP connections not handed to a worker yet */
         uint64_t udp_idle_usec;
 
-        struct pooled_pipe {
-                int fds[2];
-                size_t capacity;
-        } pool[PIPE_POOL_MAX];
-        unsigned n_pool;
         char *datagrams; /* UDP_BATCH slots of UDP_DATAGRAM_MAX bytes (pages touched as used) */
         uint8_t hash_key[SIPHASH_KEY_SIZE]; /* random, per process: flow buckets are unpredictable */
 
@@ -189,12 +230,26 @@ void portfwd_dial_free_all(struct portfwd *pf);
 
 /* ---- portfwd_tcp.c ---- */
 
-/* Closes both sockets of c and gives back its pipes. */
+/* Closes both sockets of c and gives back its pipes; on the thread that owns c. */
 void portfwd_conn_free(struct tcp_conn *c);
-/* Closes the idle pipes of the pool. */
-void portfwd_pipe_pool_empty(struct portfwd *pf);
+/* Closes the idle pipes of a pool. */
+void portfwd_pipe_pool_empty(struct pipe_pool *pool);
+/* On c's worker, just taken in: watches both sockets on the worker's loop. */
+void portfwd_conn_attach(struct tcp_conn *c);
 /* The event handler of a TCP listener (userdata: struct listener): accepts and forwards. */
 int portfwd_on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+
+/* ---- portfwd_worker.c ---- */
+
+/* Starts pf->n_workers threads (one per usable CPU, at most PORTFWD_WORKERS_MAX). */
+int portfwd_workers_start(struct portfwd *pf);
+/* Stops and joins them; each frees the connections it holds first. */
+void portfwd_workers_stop(struct portfwd *pf);
+/* Main thread: gives c, both sockets connected, to the least loaded worker. Returns a negative
+ * errno when it cannot (c is still the caller's then). */
+int portfwd_worker_hand_over(struct tcp_conn *c);
+/* Main thread: asks every worker to close its idle pipes (at the open-file limit). */
+void portfwd_workers_empty_pools(struct portfwd *pf);
 
 /* ---- portfwd_udp.c ---- */
 

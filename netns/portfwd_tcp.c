@@ -1,6 +1,7 @@
 /* portfwd_tcp.c: TCP through the port forwarder: each accepted connection gets a socket
- * connected inside the node (a pooled one connected from here, or a dial), and bytes move
- * between the two with splice(2) through pipes from a small pool, both directions, with
+ * connected inside the node (a pooled one connected from here, or a dial), on the launcher's
+ * loop; once connected it goes to a worker thread (portfwd_worker.c), where bytes move between
+ * the two with splice(2) through pipes from the worker's small pool, both directions, with
  * back-pressure, half-close and reset propagation. At the open-file limit listeners pause. */
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -34,9 +35,9 @@ static void set_reset_on_close(int fd) {
 
 /* ---- pipes ---- */
 
-static int pipe_take(struct portfwd *pf, struct tcp_half *h) {
-        if (pf->n_pool > 0) {
-                struct pooled_pipe *p = &pf->pool[--pf->n_pool];
+static int pipe_take(struct pipe_pool *pool, struct tcp_half *h) {
+        if (pool->n > 0) {
+                struct pooled_pipe *p = &pool->pipes[--pool->n];
                 h->pipe[0] = p->fds[0];
                 h->pipe[1] = p->fds[1];
                 h->capacity = p->capacity;
@@ -54,11 +55,11 @@ static int pipe_take(struct portfwd *pf, struct tcp_half *h) {
 
 /* An empty pipe goes back to the pool; one with bytes left in it (its connection died) is
  * closed. */
-static void pipe_release(struct portfwd *pf, struct tcp_half *h) {
+static void pipe_release(struct pipe_pool *pool, struct tcp_half *h) {
         if (h->pipe[0] < 0)
                 return;
-        if (h->pending == 0 && pf->n_pool < PIPE_POOL_MAX) {
-                pf->pool[pf->n_pool++] =
+        if (h->pending == 0 && pool && pool->n < pool->max) {
+                pool->pipes[pool->n++] =
                         (struct pooled_pipe){ .fds = { h->pipe[0], h->pipe[1] }, .capacity = h->capacity };
         } else {
                 close(h->pipe[0]);
@@ -69,9 +70,9 @@ static void pipe_release(struct portfwd *pf, struct tcp_half *h) {
 }
 
 /* Closes the idle pipes: at the open-file limit they are the first files to give back. */
-void portfwd_pipe_pool_empty(struct portfwd *pf) {
-        while (pf->n_pool > 0) {
-                struct pooled_pipe *p = &pf->pool[--pf->n_pool];
+void portfwd_pipe_pool_empty(struct pipe_pool *pool) {
+        while (pool->n > 0) {
+                struct pooled_pipe *p = &pool->pipes[--pool->n];
                 close(p->fds[0]);
                 close(p->fds[1]);
         }
@@ -79,23 +80,33 @@ void portfwd_pipe_pool_empty(struct portfwd *pf) {
 
 /* ---- TCP: the splice engine ---- */
 
+/* The loop of the thread that owns c. */
+static sd_event *conn_event(const struct tcp_conn *c) {
+        return c->worker ? c->worker->event : c->pf->event;
+}
+
 void portfwd_conn_free(struct tcp_conn *c) {
         struct portfwd *pf = c->pf;
 
-        portfwd_dial_cancel(pf, c->call);
+        if (c->call) /* only before the hand-over: the dial is the main thread's */
+                portfwd_dial_cancel(pf, c->call);
         for (int s = CLIENT; s <= NODE; s++) {
                 sd_event_source_disable_unref(c->source[s]);
                 if (c->fd[s] >= 0)
                         close(c->fd[s]);
-                pipe_release(pf, &c->half[s]);
+                pipe_release(c->worker ? &c->worker->pipes : NULL, &c->half[s]);
         }
         sd_event_source_disable_unref(c->resume);
         sd_event_source_disable_unref(c->silence_check);
+        pthread_mutex_lock(&pf->lock);
         if (c->entry) {
                 LIST_REMOVE(c, entry_link);
                 c->entry->n_conns--;
         }
+        pthread_mutex_unlock(&pf->lock);
         LIST_REMOVE(c, pf_link);
+        if (c->worker)
+                atomic_fetch_sub(&c->worker->n_conns, 1);
         free(c);
 }
 
@@ -136,7 +147,7 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
 
                 if (!h->eof && (h->pipe[0] < 0 || h->pending < h->capacity)) {
                         if (h->pipe[0] < 0) {
-                                r = pipe_take(c->pf, h);
+                                r = pipe_take(&c->worker->pipes, h);
                                 if (r < 0) {
                                         *failed = from;
                                         return r;
@@ -180,7 +191,7 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
 
         /* Idle halves hold no pipe: 500 idle connections cost 1000 sockets and no pipes. */
         if (h->pending == 0)
-                pipe_release(c->pf, h);
+                pipe_release(&c->worker->pipes, h);
         if (h->eof && h->pending == 0 && !h->shut) {
                 /* Half-close: the source's FIN becomes ours towards the destination. */
                 if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN) {
@@ -223,7 +234,7 @@ static void conn_pump(struct tcp_conn *c, unsigned mask) {
         if (unfinished) {
                 /* Edge-triggered: nothing will wake us for bytes we left behind; come back after
                  * the other connections had their turn. */
-                if (!c->resume && sd_event_add_defer(c->pf->event, &c->resume, on_conn_resume, c) < 0) {
+                if (!c->resume && sd_event_add_defer(conn_event(c), &c->resume, on_conn_resume, c) < 0) {
                         conn_reset(c, CLIENT);
                         return;
                 }
@@ -284,16 +295,16 @@ static int on_node_silence_check(sd_event_source *source, uint64_t usec, void *u
         return 0;
 }
 
-/* Both sockets are connected: watch them, edge-triggered. */
-static void conn_attach(struct tcp_conn *c) {
+/* On c's worker: watch both sockets, edge-triggered. */
+void portfwd_conn_attach(struct tcp_conn *c) {
         if (!c->node_answered &&
-            sd_event_add_time_relative(c->pf->event, &c->silence_check, CLOCK_MONOTONIC, NODE_SILENCE_USEC,
+            sd_event_add_time_relative(conn_event(c), &c->silence_check, CLOCK_MONOTONIC, NODE_SILENCE_USEC,
                                        NODE_SILENCE_USEC / 10, on_node_silence_check, c) < 0) {
                 conn_reset(c, NODE);
                 return;
         }
         for (int s = CLIENT; s <= NODE; s++) {
-                int r = sd_event_add_io(c->pf->event, &c->source[s], c->fd[s],
+                int r = sd_event_add_io(conn_event(c), &c->source[s], c->fd[s],
                                         EPOLLIN | EPOLLRDHUP | EPOLLET, on_conn_io, c);
                 if (r < 0) {
                         log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
@@ -303,6 +314,15 @@ static void conn_attach(struct tcp_conn *c) {
         }
         /* No pump here: adding an edge-triggered watch reports what is already readable (the
          * client may have written while we dialed), and the next turn of the loop pumps it. */
+}
+
+/* Both sockets are connected: from here on the connection is a worker's. */
+static void conn_attach(struct tcp_conn *c) {
+        int r = portfwd_worker_hand_over(c);
+        if (r < 0) {
+                log_warning_errno(r, "port forwarder: cannot hand a connection to a worker: %m");
+                conn_reset(c, NODE);
+        }
 }
 
 static void on_conn_dialed(void *owner, int fd_or_error) {
@@ -373,8 +393,10 @@ static void conn_start(struct listener *l, int client_fd) {
         for (int s = CLIENT; s <= NODE; s++)
                 c->half[s].pipe[0] = c->half[s].pipe[1] = -EBADF;
         LIST_INSERT_HEAD(&pf->conns, c, pf_link);
+        pthread_mutex_lock(&pf->lock);
         LIST_INSERT_HEAD(&l->entry->conns, c, entry_link);
         l->entry->n_conns++;
+        pthread_mutex_unlock(&pf->lock);
         int sock = portfwd_socket_pool_take(pf, node.ss_family);
         if (sock >= 0) {
                 conn_connect(c, sock, &node, node_length);
@@ -399,7 +421,7 @@ static int on_accept_resume(sd_event_source *source, uint64_t usec, void *userda
 static void listener_pause(struct listener *l, int error) {
         if (l->pause_timer)
                 return;
-        portfwd_pipe_pool_empty(l->entry->pf);
+        portfwd_workers_empty_pools(l->entry->pf);
         if (!l->at_limit)
                 log_warning_errno(error,
                                   "port forwarder: cannot accept more connections now (%m); they wait until "

@@ -59,7 +59,9 @@ static void flow_free(struct udp_flow *f) {
         }
         LIST_REMOVE(f, link);
         l->n_flows--;
+        pthread_mutex_lock(&l->entry->pf->lock);
         l->entry->n_conns--;
+        pthread_mutex_unlock(&l->entry->pf->lock);
         free(f);
 }
 
@@ -247,7 +249,9 @@ static struct udp_flow *flow_new(struct listener *l, const struct flow_key *key,
         STAILQ_INIT(&f->queue);
         LIST_INSERT_HEAD(flow_bucket_of(l, hash), f, link);
         l->n_flows++;
+        pthread_mutex_lock(&l->entry->pf->lock);
         l->entry->n_conns++;
+        pthread_mutex_unlock(&l->entry->pf->lock);
 
         if (sd_event_add_time(pf->event, &f->timer, CLOCK_MONOTONIC, f->last_active + pf->udp_idle_usec,
                               1000000ULL, on_flow_timer, f) < 0) {

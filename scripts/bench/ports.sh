@@ -19,6 +19,10 @@
 # splice, nothing else) in front of an iperf3 server on the host. Every splice forwarder moves
 # bytes the way that relay does, so usernode / relay near 1 means the forwarder costs nothing on
 # top of the kernel work any such forwarder has to do.
+# With USERNODE_BEFORE=another usernode binary (a change's before), that one runs beside the
+# others in the same rounds, and rows usernode / before are added; among them, for iperf3 -P 4,
+# the share of the launcher's CPU time its busiest thread spent (1.00: one thread did all the
+# forwarding; 1/N: N threads shared it evenly).
 # Standalone (PORTS_BENCH_RAW=1 adds the raw numbers), or through scripts/bench/run.sh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -29,8 +33,10 @@ conns=${PORTS_BENCH_CONNS:-5000}
 idle=${PORTS_BENCH_IDLE:-500}
 peer="$USERNODE_HELPERS/port_peer"
 tools=(usernode builtin slirp pasta)
+[ -n "${USERNODE_BEFORE:-}" ] && tools+=(before)
 throughput_tools=("${tools[@]}" relay direct)
-declare -A label=([usernode]=usernode [builtin]="rootlesskit 1.1 --port-driver=builtin"
+declare -A label=([usernode]=usernode [before]="usernode before this change"
+  [builtin]="rootlesskit 1.1 --port-driver=builtin"
   [slirp]="rootlesskit 1.1 --port-driver=slirp4netns" [pasta]="pasta (passt 2023-03) -t"
   [relay]="splice_relay: minimal splice relay, a thread per direction"
   [direct]="iperf3 over the host loopback, no forwarder")
@@ -68,6 +74,12 @@ servers="iperf3 -s -B 0.0.0.0 -p 5201 >/dev/null & $peer server tcp 0.0.0.0 7000
 setsid "$USERNODE" run --net=none -p "127.0.0.1:${iperf_port[usernode]}:5201" \
   -p "127.0.0.1:${rate_port[usernode]}:7000" -- sh -c "$servers" >"$tmp/usernode.log" 2>&1 &
 pid[usernode]=$!
+if [ -n "${USERNODE_BEFORE:-}" ]; then
+  mkdir -p "$tmp/before-state"
+  setsid "$USERNODE_BEFORE" run --state-dir "$tmp/before-state" --net=none -p "127.0.0.1:${iperf_port[before]}:5201" \
+    -p "127.0.0.1:${rate_port[before]}:7000" -- sh -c "$servers" >"$tmp/before.log" 2>&1 &
+  pid[before]=$!
+fi
 for driver in builtin slirp; do
   name=$driver
   [ "$driver" = slirp ] && name=slirp4netns
@@ -133,14 +145,29 @@ forwarder_ticks() {
   echo "$total"
 }
 
-declare -A thr thr4 rate rss elapsed ticks bytes
+# "TID TICKS" for every thread of process $1.
+thread_ticks() {
+  local f
+  for f in /proc/"$1"/task/*/stat; do awk '{ print $1, $14 + $15 }' "$f" 2>/dev/null || true; done
+}
+
+declare -A thr thr4 rate rss elapsed ticks bytes thread_delta
 # Four streams at once: does the forwarder use more than one core? (The slirp4netns driver is
 # left out: it is the slowest by far and one stream already saturates it.)
 parallel_tools=(usernode builtin pasta direct)
+[ -n "${USERNODE_BEFORE:-}" ] && parallel_tools+=(before)
 for r in $(seq "$rounds"); do
   for t in "${parallel_tools[@]}"; do
+    case $t in usernode | before) thread_ticks "${pid[$t]}" >"$tmp/threads-$t.before" ;; esac
     read -r g _ < <(iperf "${iperf_port[$t]}" 4)
     thr4[$t]+="$g "
+    case $t in usernode | before)
+      thread_ticks "${pid[$t]}" >"$tmp/threads-$t.after"
+      # the busiest thread's share of what the launcher spent in this round
+      share=$(awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; s += d; if (d > m) m = d }
+        END { if (s > 0) printf "%.2f", m / s; else print "n/a" }' "$tmp/threads-$t.before" "$tmp/threads-$t.after")
+      thread_delta[$t]+="$share "
+    esac
   done
 done
 for r in $(seq "$rounds"); do
@@ -177,6 +204,14 @@ for t in builtin slirp pasta relay direct; do
   row "ports: throughput host->node, iperf3 -t $seconds (median of $rounds)" \
     "$(median "${thr[usernode]}")" "$(median "${thr[$t]}")" Gbit/s "${label[$t]}" higher
 done
+if [ -n "${USERNODE_BEFORE:-}" ]; then
+  row "ports: throughput host->node, iperf3 -t $seconds (median of $rounds)" \
+    "$(median "${thr[usernode]}")" "$(median "${thr[before]}")" Gbit/s "${label[before]}" higher
+  row "ports: throughput host->node, iperf3 -P 4 -t $seconds (median of $rounds)" \
+    "$(median "${thr4[usernode]}")" "$(median "${thr4[before]}")" Gbit/s "${label[before]}" higher
+  row "ports: iperf3 -P 4, busiest launcher thread's share of its CPU (median of $rounds)" \
+    "$(median "${thread_delta[usernode]}")" "$(median "${thread_delta[before]}")" "" "${label[before]}" lower
+fi
 for t in builtin pasta direct; do
   row "ports: throughput host->node, iperf3 -P 4 -t $seconds (median of $rounds)" \
     "$(median "${thr4[usernode]}")" "$(median "${thr4[$t]}")" Gbit/s "${label[$t]}" higher
@@ -184,22 +219,24 @@ done
 overall() { awk -v e="${elapsed[$1]}" -v n=$(((conns / chunks) * chunks)) 'BEGIN { printf "%.0f", n / e }'; }
 # CPU seconds the forwarder spent per GB it moved, over all throughput rounds.
 cpu_per_gb() { awk -v t="${ticks[$1]}" -v hz="$(getconf CLK_TCK)" -v b="${bytes[$1]}" 'BEGIN { printf "%.3f", t / hz / b }'; }
-for t in builtin slirp pasta relay; do
+extra=()
+[ -n "${USERNODE_BEFORE:-}" ] && extra=(before)
+for t in builtin slirp pasta relay "${extra[@]}"; do
   row "ports: forwarder CPU per GB moved (iperf3 rounds)" "$(cpu_per_gb usernode)" "$(cpu_per_gb "$t")" s/GB \
     "${label[$t]}" lower
 done
-for t in builtin slirp pasta; do
+for t in builtin slirp pasta "${extra[@]}"; do
   row "ports: $conns sequential connect+request+close" "$(overall usernode)" "$(overall "$t")" conn/s \
     "${label[$t]}" higher
 done
-for t in builtin slirp pasta; do
+for t in builtin slirp pasta "${extra[@]}"; do
   row "ports: forwarder RSS with $idle idle connections" "$(mib "${rss[usernode]}")" "$(mib "${rss[$t]}")" MiB \
     "${label[$t]}" lower
 done
 if [ "${PORTS_BENCH_RAW:-0}" = 1 ]; then
   for t in "${tools[@]}"; do
     echo "raw ${label[$t]}: Gbit/s ${thr[$t]}| -P 4 ${thr4[$t]:-}| conn/s per chunk ${rate[$t]}| RSS ${rss[$t]} kB |" \
-      "CPU ${ticks[$t]} ticks for ${bytes[$t]} GB" >&2
+      "CPU ${ticks[$t]} ticks for ${bytes[$t]} GB${thread_delta[$t]:+ | -P 4 busiest thread share ${thread_delta[$t]}}" >&2
   done
   for t in relay direct; do echo "raw ${label[$t]}: Gbit/s ${thr[$t]}" >&2; done
 fi
