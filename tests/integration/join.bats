@@ -276,6 +276,29 @@ start_joined_node() {
   "$USERNODE" ports --node "$NODE" --state-dir "$STATE" ls | grep -qF "$NODE_IP:10250"
 }
 
+@test "kubelet's serving certificate names the node and its node IP; kept while they stay, made again when the IP changes" {
+  local name pem=$DATA/kubelet/pki/kubelet.crt serial
+  name=$(hostname | tr 'A-Z' 'a-z')-$NODE
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  openssl x509 -in "$pem" -noout -ext subjectAltName | grep -qF "DNS:$name, IP Address:$NODE_IP"
+  openssl x509 -in "$pem" -noout -ext extendedKeyUsage | grep -qF "TLS Web Server Authentication"
+  [ "$(stat -c %a "$DATA/kubelet/pki/kubelet.key")" = 600 ]
+  # The pair is one: the key's public half is the certificate's.
+  [ "$(openssl x509 -in "$pem" -noout -pubkey)" = "$(openssl pkey -in "$DATA/kubelet/pki/kubelet.key" -pubout)" ]
+  serial=$(openssl x509 -in "$pem" -noout -serial)
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  [ "$(openssl x509 -in "$pem" -noout -serial)" = "$serial" ]
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  local other=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+  sed -i "s/^node_ip = .*/node_ip = $other/" "$INI"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  openssl x509 -in "$pem" -noout -ext subjectAltName | grep -qF "IP Address:$other"
+  [ "$(openssl x509 -in "$pem" -noout -serial)" != "$serial" ]
+}
+
 @test "[cluster] node_name names the node; a name that is not DNS-1123 is refused, exit 2" {
   printf 'node_name = worker-7.example\n' >> "$INI"
   start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
