@@ -329,6 +329,19 @@ start_joined_node() {
   [[ "$output" == *"$DATA/kubelet/kubeconfig"* ]] # it got as far as the credentials
 }
 
+@test "[kube-proxy] gets the sbin directories on its PATH (it runs iptables by name), whatever the user's PATH" {
+  # A stand-in that shows its PATH; the user's PATH without any sbin, as on Debian.
+  printf '#!/bin/sh\necho "$PATH" > %s/kube-proxy.path\nexec sleep 300\n' "$WORK" > "$WORK/kube-proxy"
+  chmod +x "$WORK/kube-proxy"
+  sed -i 's/^\[cluster\]$/[kube-proxy]\nenabled = true\npath = '"${WORK//\//\\/}"'\/kube-proxy\nrestart = never\n[cluster]/' "$INI"
+  local nosbin
+  nosbin=$(tr : '\n' <<< "$PATH" | grep -v sbin | paste -sd:)
+  PATH=$nosbin start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  wait_for 30 "[ -s '$WORK/kube-proxy.path' ]"
+  cat "$WORK/kube-proxy.path"
+  [[ ":$(cat "$WORK/kube-proxy.path"):" == *:/usr/sbin:* ]]
+}
+
 # What kubelet's TLS bootstrap leaves for the node NAME: a client certificate of system:node:NAME
 # (here signed straight by the CA) and a kubeconfig pointing at it, for the server SERVER (default
 # the test's).
