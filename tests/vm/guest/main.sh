@@ -97,7 +97,7 @@ run_phase() {
       modprobe "$m" 2>/dev/null
     done
     t0=$(date +%s)
-    timeout 900 env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin USERNODE_VM_OUT=/mnt/out \
+    timeout 1200 env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin USERNODE_VM_OUT=/mnt/out \
       bats --tap "$here"/join-*.bats 2>&1
     echo "# join phase: $(($(date +%s) - t0)) s"
   fi
