@@ -12,6 +12,7 @@
 #include "launcher/check/check.h"
 #include "launcher/cluster/cluster_agent.h"
 #include "launcher/cluster/node_identity.h"
+#include "launcher/cluster/serving_cert.h"
 #include "launcher/ports_setup.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
@@ -114,7 +115,8 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         service_plan_free(plan);
         if (r < 0)
                 return EXIT_USAGE;
-        if (rs->join.joining && join_files_write(&files, &rs->cluster, rs->join.token_text) < 0)
+        if (rs->join.joining && (join_files_write(&files, &rs->cluster, rs->join.token_text) < 0 ||
+                                 serving_cert_ensure(files.cert_dir, rs->node_name, rs->node_ip) < 0))
                 return EXIT_RUNTIME;
         return 0;
 }

@@ -86,6 +86,7 @@ int cluster_join_from_config(const struct config *config, struct cluster_join *r
                 .server = nonempty(config_get(config, "cluster", "server")),
                 .discovery_file = nonempty(config_get(config, "cluster", "discovery_file")),
                 .ca_file = nonempty(config_get(config, "cluster", "ca_file")),
+                .discovery_timeout = (unsigned)config_get_int(config, "cluster", "discovery_timeout"),
         };
         ret->joining = ret->server || ret->discovery_file;
         if (!ret->joining) {

@@ -22,6 +22,7 @@ struct cluster_join {
         const char *ca_file;
         struct ca_pins pins; /* n == 0: trust comes from ca_file or discovery_file */
         struct bootstrap_token token;
+        unsigned discovery_timeout; /* seconds to keep trying a server not reachable yet */
         char token_text[BOOTSTRAP_TOKEN_ID_LEN + 1 + BOOTSTRAP_TOKEN_SECRET_LEN + 1];
         /* A node that joined before keeps its client certificate and the CA it trusted then: with
          * this set (DATA/cluster/ca.crt, when kubelet's kubeconfig exists) an expired token is a

@@ -5,7 +5,11 @@
  *      the kubeconfig in it with the token's secret (else the token or the server is wrong);
  *   3. the CA inside must carry a pinned public key;
  *   4. read it again, now over TLS verified with that CA, and get the same kubeconfig.
- * With a CA file or a discovery file, step 1 is verified already and 3-4 are not needed. */
+ * With a CA file or a discovery file, step 1 is verified already and 3-4 are not needed.
+ *
+ * Like kubeadm, step 1 is tried again while the server is not reachable yet or answers that it
+ * is not ready (5xx, 429): a node started with its control plane waits for it, up to [cluster]
+ * discovery_timeout. A server that answers and is not trusted is refused at once. */
 #include "launcher/cluster/cluster_join.h"
 
 #include <errno.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -49,16 +54,19 @@ static int trusted_endpoint_load(const struct cluster_join *j, struct cluster_en
         return 0;
 }
 
-static int fetch_cluster_info(const char *server, const struct cluster_endpoint *trusted,
-                              struct cluster_response *ret) {
+#define DISCOVERY_RETRY_SECONDS 2
+
+/* One GET of cluster-info. Returns 0 (RET->status set), -EAGAIN (not reachable, or not ready:
+ * worth another try; WHY says why), or another negative errno after logging. */
+static int fetch_cluster_info_once(const char *server, const struct cluster_endpoint *trusted,
+                                   struct cluster_response *ret, char *why, size_t why_size) {
         _cleanup_free_ char *url = NULL;
-        char why[256] = "";
         size_t n = strlen(server);
         if (asprintf(&url, "%.*s" CLUSTER_INFO_PATH, (int)(n && server[n - 1] == '/' ? n - 1 : n), server) <
             0)
                 return -ENOMEM;
         int r = cluster_fetch(url, trusted ? trusted->ca_pem : NULL, trusted ? trusted->ca_pem_size : 0, ret,
-                              why, sizeof(why));
+                              why, why_size);
         if (r == -EKEYREJECTED)
                 return log_error("cannot trust %s: its certificate does not verify against the cluster CA "
                                  "(%s)",
@@ -71,8 +79,42 @@ static int fetch_cluster_info(const char *server, const struct cluster_endpoint 
         if (r == -ENOMEM)
                 return log_error_errno(r, "cannot read cluster-info from %s: %m", server);
         if (r < 0)
-                return log_error("cannot reach the cluster at %s: %s", server, why), r;
+                return -EAGAIN;
+        if (ret->status >= 500 || ret->status == 429) {
+                snprintf(why, why_size, "HTTP %ld", ret->status);
+                cluster_response_done(ret);
+                return -EAGAIN;
+        }
         return 0;
+}
+
+static int fetch_cluster_info(const struct cluster_join *j, const char *server,
+                              const struct cluster_endpoint *trusted, struct cluster_response *ret) {
+        struct timespec start, now;
+        char why[256] = "";
+        unsigned tries = 0;
+
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                int r = fetch_cluster_info_once(server, trusted, ret, why, sizeof(why));
+                if (r != -EAGAIN)
+                        return r;
+                tries++;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (now.tv_sec - start.tv_sec + DISCOVERY_RETRY_SECONDS > (time_t)j->discovery_timeout)
+                        break;
+                if (tries == 1)
+                        log_info("cannot reach the cluster at %s yet (%s); trying again for up to %u s "
+                                 "([cluster] discovery_timeout)",
+                                 server, why, j->discovery_timeout);
+                sleep(DISCOVERY_RETRY_SECONDS);
+        }
+        if (tries > 1)
+                return log_error("cannot reach the cluster at %s: %s (tried %u times in %u s, [cluster] "
+                                 "discovery_timeout)",
+                                 server, why, tries, j->discovery_timeout),
+                       -EHOSTUNREACH;
+        return log_error("cannot reach the cluster at %s: %s", server, why), -EHOSTUNREACH;
 }
 
 /* From the ConfigMap's JSON: data.kubeconfig, and data.jws-kubeconfig-ID (NULL when absent). */
@@ -170,7 +212,7 @@ static int discover_with_hash(const struct cluster_join *j, struct cluster_endpo
         const char *why = NULL;
         int r;
 
-        r = fetch_cluster_info(j->server, NULL, &insecure);
+        r = fetch_cluster_info(j, j->server, NULL, &insecure);
         if (r >= 0)
                 r = cluster_info_parse(j->server, &insecure, j->token.id, &kubeconfig, &jws);
         cluster_response_done(&insecure);
@@ -194,7 +236,7 @@ static int discover_with_hash(const struct cluster_join *j, struct cluster_endpo
                 return -EKEYREJECTED;
         }
         /* Step 4: the server we talked to holds a key the now trusted CA certified. */
-        r = fetch_cluster_info(j->server, ret, &secure);
+        r = fetch_cluster_info(j, j->server, ret, &secure);
         if (r >= 0)
                 r = cluster_info_parse(j->server, &secure, j->token.id, &kubeconfig2, &jws2);
         cluster_response_done(&secure);
@@ -218,7 +260,7 @@ static int discover_with_ca(const struct cluster_join *j, struct cluster_endpoin
         int r = trusted_endpoint_load(j, ret);
         if (r < 0)
                 return r;
-        r = fetch_cluster_info(ret->server, ret, &resp);
+        r = fetch_cluster_info(j, ret->server, ret, &resp);
         if (r >= 0 && (resp.status == 401 || resp.status == 403 || resp.status == 404))
                 log_info("%s does not show cluster-info (HTTP %ld): the token is checked by the TLS "
                          "bootstrap",

@@ -159,6 +159,14 @@ const struct config_key config_schema[] = {
           .help = "a kubeconfig naming the server and its CA, instead of server and hash "
                   "(--discovery-file)" },
         { .section = "cluster",
+          .key = "discovery_timeout",
+          .type = CONFIG_INT,
+          .default_value = "300",
+          .min = 0,
+          .max = 86400,
+          .help = "seconds discovery keeps trying a server that does not answer yet (kubeadm's "
+                  "5 minutes); 0: one attempt" },
+        { .section = "cluster",
           .key = "node_name",
           .type = CONFIG_CUSTOM,
           .default_value = "",

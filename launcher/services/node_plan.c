@@ -190,18 +190,23 @@ static int add_kubelet(const struct node_settings *s, const struct host_tools *t
 /* [kube-proxy] enabled: after kubelet, whose TLS bootstrap wrote the kubeconfig it uses. */
 static int add_kube_proxy(const struct node_settings *s, const struct host_tools *t,
                           const struct render_set *files, struct service_plan *plan) {
-        _cleanup_free_ char *config = NULL;
+        _cleanup_free_ char *config = NULL, *path_env = service_path_env();
         const char *kubeconfig = node_kube_proxy_kubeconfig(s);
         if (!kubeconfig || !kubeconfig[0])
                 return log_error_errno(EINVAL, "[kube-proxy] enabled needs a cluster: join one (--join) or "
                                                "give [kube-proxy] kubeconfig");
         struct service_def *d = service_plan_add(plan, "kube-proxy");
-        if (!d || asprintf(&config, "--config=%s/%s", s->state_dir,
-                           rendered_file_path(RENDERED_KUBE_PROXY_CONFIG)) < 0)
+        if (!d || !path_env ||
+            asprintf(&config, "--config=%s/%s", s->state_dir,
+                     rendered_file_path(RENDERED_KUBE_PROXY_CONFIG)) < 0)
                 return -ENOMEM;
         const char *argv[] = { t->kube_proxy, config };
         const char *after[] = { "kubelet" };
+        /* The sbin directories too: kube-proxy runs iptables by name, and a user's PATH often
+         * lacks /usr/sbin ("iptables is not available on this host"). */
+        const char *env[] = { path_env };
         d->argv = strv_of(argv, ELEMENTSOF(argv));
+        d->env = strv_of(env, ELEMENTSOF(env));
         d->after = strv_of(after, 1);
         d->restart = s->kube_proxy_restart;
         d->stop_timeout = s->kube_proxy_stop_timeout;
@@ -209,7 +214,7 @@ static int add_kube_proxy(const struct node_settings *s, const struct host_tools
         if (asprintf(&d->ready_target, "%u/healthz", s->kube_proxy_healthz_port) < 0)
                 d->ready_target = NULL;
         d->ready_timeout = s->kubelet_ready_timeout;
-        if (!d->argv || !d->after || !d->ready_target)
+        if (!d->argv || !d->env || !d->after || !d->ready_target)
                 return -ENOMEM;
         return service_def_fingerprint(d, files->text[RENDERED_KUBE_PROXY_CONFIG]);
 }

@@ -134,6 +134,10 @@ setup() {
 }
 
 teardown() {
+  if [ -n "${RELAY_PID:-}" ]; then
+    pkill -P "$RELAY_PID" 2>/dev/null || true
+    kill "$RELAY_PID" 2>/dev/null || true
+  fi
   if [ -n "${NODE_PID:-}" ] && kill -0 "$NODE_PID" 2>/dev/null; then
     kill -TERM "$NODE_PID"
     wait_for 30 "! kill -0 $NODE_PID 2>/dev/null" || kill -KILL "$NODE_PID"
@@ -211,9 +215,35 @@ start_joined_node() {
   refused 3 'token ID "zzzzzz" is not valid for the cluster'
 }
 
-@test "a server nobody listens on is not reachable, exit 3" {
+@test "a server nobody listens on is not reachable, exit 3; with discovery_timeout = 0 at the first try" {
+  printf 'discovery_timeout = 0\n' >> "$INI"
   join --join "https://127.0.0.1:$(free_port)" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
   refused 3 "cannot reach the cluster at https://127.0.0.1:"
+}
+
+@test "discovery tries a server that is not reachable yet again, up to [cluster] discovery_timeout, then exit 3" {
+  sed -i '/^discovery_timeout = /d' "$INI"
+  printf 'discovery_timeout = 5\n' >> "$INI"
+  local t0=$SECONDS
+  join --join "https://127.0.0.1:$(free_port)" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [ $((SECONDS - t0)) -ge 4 ]
+  [[ "$output" == *"trying again for up to 5 s"* ]]
+  [[ "${lines[-1]}" =~ cannot\ reach\ the\ cluster\ at\ https://127.0.0.1:[0-9]+:\ .*\(tried\ [0-9]+\ times\ in\ 5\ s ]]
+  [ ! -e "$STATE" ]
+  [ ! -e "$DATA" ]
+}
+
+@test "a node started before its API server answers waits for it and joins (kubeadm's discovery retries)" {
+  local port
+  port=$(free_port)
+  # The server appears 4 s after the node starts: a TCP relay to the API server on a new port.
+  (sleep 4; exec socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$API_PORT") 3>&- &
+  RELAY_PID=$!
+  start_joined_node --join "https://127.0.0.1:$port" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  grep -q "cannot reach the cluster at https://127.0.0.1:$port yet" "$WORK/node.out"
+  [ -s "$DATA/cluster/bootstrap-kubeconfig" ]
 }
 
 @test "a CA file that did not sign the server's certificate is refused, exit 3" {
@@ -246,6 +276,29 @@ start_joined_node() {
   "$USERNODE" ports --node "$NODE" --state-dir "$STATE" ls | grep -qF "$NODE_IP:10250"
 }
 
+@test "kubelet's serving certificate names the node and its node IP; kept while they stay, made again when the IP changes" {
+  local name pem=$DATA/kubelet/pki/kubelet.crt serial
+  name=$(hostname | tr 'A-Z' 'a-z')-$NODE
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  openssl x509 -in "$pem" -noout -ext subjectAltName | grep -qF "DNS:$name, IP Address:$NODE_IP"
+  openssl x509 -in "$pem" -noout -ext extendedKeyUsage | grep -qF "TLS Web Server Authentication"
+  [ "$(stat -c %a "$DATA/kubelet/pki/kubelet.key")" = 600 ]
+  # The pair is one: the key's public half is the certificate's.
+  [ "$(openssl x509 -in "$pem" -noout -pubkey)" = "$(openssl pkey -in "$DATA/kubelet/pki/kubelet.key" -pubout)" ]
+  serial=$(openssl x509 -in "$pem" -noout -serial)
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  [ "$(openssl x509 -in "$pem" -noout -serial)" = "$serial" ]
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  local other=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+  sed -i "s/^node_ip = .*/node_ip = $other/" "$INI"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  openssl x509 -in "$pem" -noout -ext subjectAltName | grep -qF "IP Address:$other"
+  [ "$(openssl x509 -in "$pem" -noout -serial)" != "$serial" ]
+}
+
 @test "[cluster] node_name names the node; a name that is not DNS-1123 is refused, exit 2" {
   printf 'node_name = worker-7.example\n' >> "$INI"
   start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
@@ -276,8 +329,22 @@ start_joined_node() {
   [[ "$output" == *"$DATA/kubelet/kubeconfig"* ]] # it got as far as the credentials
 }
 
+@test "[kube-proxy] gets the sbin directories on its PATH (it runs iptables by name), whatever the user's PATH" {
+  # A stand-in that shows its PATH; the user's PATH without any sbin, as on Debian.
+  printf '#!/bin/sh\necho "$PATH" > %s/kube-proxy.path\nexec sleep 300\n' "$WORK" > "$WORK/kube-proxy"
+  chmod +x "$WORK/kube-proxy"
+  sed -i 's/^\[cluster\]$/[kube-proxy]\nenabled = true\npath = '"${WORK//\//\\/}"'\/kube-proxy\nrestart = never\n[cluster]/' "$INI"
+  local nosbin
+  nosbin=$(tr : '\n' <<< "$PATH" | grep -v sbin | paste -sd:)
+  PATH=$nosbin start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  wait_for 30 "[ -s '$WORK/kube-proxy.path' ]"
+  cat "$WORK/kube-proxy.path"
+  [[ ":$(cat "$WORK/kube-proxy.path"):" == *:/usr/sbin:* ]]
+}
+
 # What kubelet's TLS bootstrap leaves for the node NAME: a client certificate of system:node:NAME
-# (here signed straight by the CA) and a kubeconfig pointing at it.
+# (here signed straight by the CA) and a kubeconfig pointing at it, for the server SERVER (default
+# the test's).
 fake_kubelet_bootstrap() {
   mkdir -p "$DATA/kubelet/pki"
   local pem=$DATA/kubelet/pki/kubelet-client-current.pem
@@ -286,7 +353,7 @@ fake_kubelet_bootstrap() {
     openssl x509 -req -CA "$CP/ca.crt" -CAkey "$CP/ca.key" -CAcreateserial -days 1 -out "$WORK/node.crt" 2>/dev/null
   cat "$WORK/node.crt" "$WORK/node.key" > "$pem"
   printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: %s\n    server: %s\n  name: default-cluster\ncontexts:\n- context:\n    cluster: default-cluster\n    namespace: default\n    user: default-auth\n  name: default-context\ncurrent-context: default-context\nusers:\n- name: default-auth\n  user:\n    client-certificate: %s\n    client-key: %s\n' \
-    "$(base64 -w0 < "$CP/ca.crt")" "$SERVER" "$pem" "$pem" > "$DATA/kubelet/kubeconfig"
+    "$(base64 -w0 < "$CP/ca.crt")" "${2:-$SERVER}" "$pem" "$pem" > "$DATA/kubelet/kubeconfig"
 }
 
 @test "a joined node follows the cluster: its podCIDR into the CNI conflist, a NodePort Service published while it exists" {
@@ -309,6 +376,47 @@ fake_kubelet_bootstrap() {
   run "$HELPERS/port_peer" roundtrip "$NODE_IP" "$np"
   [ "$status" -ne 0 ]
   kubectl_admin delete node "$name"
+}
+
+# start_relay PORT: a TCP relay from 127.0.0.1:PORT to the API server (RELAY_PID).
+start_relay() {
+  socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" "TCP:127.0.0.1:$API_PORT" 3>&- &
+  RELAY_PID=$!
+  wait_for 10 "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $1), 1)'"
+}
+
+# stop_relay: the relay and every connection through it gone (the agent's watch breaks).
+stop_relay() {
+  pkill -P "$RELAY_PID" 2>/dev/null || true
+  kill "$RELAY_PID"
+  wait_for 10 "! kill -0 $RELAY_PID 2>/dev/null"
+  RELAY_PID=
+}
+
+published() {
+  "$USERNODE" ports --node "$NODE" --state-dir "$STATE" ls | grep -qF "$NODE_IP:$1:$1"
+}
+
+@test "the cluster agent lists and watches again after its connection to the API server breaks" {
+  local name port np1 np2
+  name=$(hostname | tr 'A-Z' 'a-z')-$NODE
+  port=$(free_port)
+  np1=$((30000 + RANDOM % 1300)) np2=$((31400 + RANDOM % 1300))
+  start_relay "$port"
+  start_joined_node --join "$SERVER" --token "$TOKEN" --discovery-token-ca-cert-hash "$CA_HASH"
+  # The agent talks to the API server through the relay, with the node's credentials.
+  fake_kubelet_bootstrap "$name" "https://127.0.0.1:$port"
+  kubectl_admin create service nodeport "a-$NODE" --tcp=8080:8080 --node-port="$np1"
+  wait_for 30 "published $np1"
+  stop_relay
+  # While the API server is out of reach: one Service goes, another comes.
+  kubectl_admin delete service "a-$NODE"
+  kubectl_admin create service nodeport "b-$NODE" --tcp=8080:8080 --node-port="$np2"
+  start_relay "$port"
+  wait_for 30 "published $np2"
+  wait_for 30 "! published $np1"
+  kubectl_admin delete service "b-$NODE"
+  wait_for 30 "! published $np2"
 }
 
 @test "a node that joined before starts again after its token expired; a node that never joined is refused" {

@@ -9,7 +9,7 @@
 # "ok 1 # skip why" line when this host cannot run the VM. Exit status 0 unless a test failed.
 #
 # Environment: USERNODE (the binary, default ./usernode), USERNODE_HELPERS (helper binaries,
-# default build/helpers), USERNODE_VM_TIMEOUT (seconds, default 1800), USERNODE_VM_ACCEL (kvm|tcg),
+# default build/helpers), USERNODE_VM_TIMEOUT (seconds, default 3600: every phase of main.sh, the join phase included), USERNODE_VM_ACCEL (kvm|tcg),
 # USERNODE_VM_KEEP=DIR (keep console log, results and the real node's logs in DIR),
 # USERNODE_VM_ONLY="phase1 node phase2" (only those phases of tests/vm/guest/main.sh),
 # USERNODE_VM_KUBELET_V=N (kubelet's log verbosity in the real-node phase),
@@ -26,7 +26,7 @@ skip() {
 
 binary=${USERNODE:-$top/usernode}
 helpers=${USERNODE_HELPERS:-$top/build/helpers}
-timeout_s=${USERNODE_VM_TIMEOUT:-1800}
+timeout_s=${USERNODE_VM_TIMEOUT:-3600}
 [ -x "$binary" ] || skip "no usernode binary at $binary (run make first)"
 
 if [ "$(id -u)" -eq 0 ]; then

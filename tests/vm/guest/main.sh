@@ -10,6 +10,7 @@
 #   userns:  pods with hostUsers: false in a real node, the user given 65536 x 12 subordinate ids
 #            first (as root) — userns-*.bats
 #   phase 2: with the user@.service drop-in delegating cpuset and io too — phase2-*.bats
+#   join:    as root a lean control plane, vmuser's node joining it — join-*.bats
 # /mnt/in/env (written by tests/vm/run.sh) may set USERNODE_VM_ONLY="node phase1 ..." to run only
 # those phases, USERNODE_VM_KUBELET_V to raise kubelet's log verbosity in node-*.bats, and
 # USERNODE_VM_ROUNDS for the "bench" phase (scripts/bench/node_pod.sh; only when named in ONLY).
@@ -87,10 +88,18 @@ run_phase() {
     systemctl restart "user@$uid.service"
     run_phase 120 "$here"/phase2-*.bats
   fi
-  # As root: a control plane, and vmuser's node joining it (issue 13). Only when named in
-  # USERNODE_VM_ONLY: it has not yet passed under TCG (docs: tests/vm/README.md).
-  if [ -n "$USERNODE_VM_ONLY" ] && wanted join; then
-    timeout 1800 env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin bats --tap "$here"/join-*.bats 2>&1
+  # As root: a control plane, and vmuser's node joining it (issue 13): the node modules as for
+  # "node", and those of kube-proxy's iptables rules (statistic, DNAT, REJECT).
+  if wanted join; then
+    for m in bridge veth br_netfilter nf_tables nft_compat nft_chain_nat nf_nat nf_conntrack \
+      xt_MASQUERADE xt_addrtype xt_comment xt_mark xt_multiport xt_conntrack xt_statistic xt_nat \
+      xt_tcpudp nf_reject_ipv4 ipt_REJECT nft_reject_inet; do
+      modprobe "$m" 2>/dev/null
+    done
+    t0=$(date +%s)
+    timeout 1200 env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin USERNODE_VM_OUT=/mnt/out \
+      bats --tap "$here"/join-*.bats 2>&1
+    echo "# join phase: $(($(date +%s) - t0)) s"
   fi
 } | awk '
   /^1\.\.[0-9]+$/ { next }
