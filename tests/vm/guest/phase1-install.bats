@@ -21,7 +21,9 @@ setup() {
   for role in crio kubelet conmon pinns crun; do
     ln -s "$(dirname "$PROBE")/fake_service" "$bin/$role"
   done
-  ini=$BATS_TEST_TMPDIR/$node.ini
+  # A blank, a % (a specifier to systemd) and a $ in its path: the unit quotes it for systemd.
+  ini=$BATS_TEST_TMPDIR/'my node 50% $x'/$node.ini
+  mkdir -p "$(dirname "$ini")"
   printf '[network]\nmode = none\n' >"$ini"
   printf '[Service]\nEnvironment=PATH=%s:/usr/local/bin:/usr/bin:/bin\nEnvironment=XDG_DATA_HOME=%s\n' \
     "$bin" "$BATS_TEST_TMPDIR/data" >"$dropin/test.conf"
@@ -125,4 +127,25 @@ journal_has() {
   no_process "$bin/"
   [ ! -e "$XDG_RUNTIME_DIR/usernode/$node" ]
   [ ! -e "$unit_file" ]
+}
+
+node_ready() { "$USERNODE" status --node "$node" 2>/dev/null | head -1 | grep -q "^node $node: ready, pid "; }
+
+@test "kill -9 of the launcher: systemd ends what it left (KillMode=mixed) and Restart=on-failure brings the node back" {
+  run "$USERNODE" install --node "$node" --config "$ini" --now
+  [ "$status" -eq 0 ]
+  main=$(systemctl --user show -p MainPID --value "$unit")
+  [ "$main" -gt 0 ]
+  old_crio=$(pgrep -u "$(id -u)" -f "$bin/crio")
+  kill -9 "$main"
+  # RestartSec=5s: a new launcher, a new crio, the old one gone, the node ready again.
+  wait_for 60 sh -c "m=\$(systemctl --user show -p MainPID --value $unit); [ \"\$m\" -gt 0 ] && [ \"\$m\" != $main ]"
+  wait_for 60 node_ready
+  [ "$(systemctl --user is-active "$unit")" = active ]
+  [ "$(systemctl --user show -p NRestarts --value "$unit")" -ge 1 ]
+  new_crio=$(pgrep -u "$(id -u)" -f "$bin/crio")
+  [ "$(echo "$new_crio" | wc -w)" -eq 1 ] # the old crio did not outlive its launcher
+  [ "$new_crio" != "$old_crio" ]
+  systemctl --user stop "$unit"
+  no_process "$bin/"
 }
