@@ -136,41 +136,32 @@ static void print_install_help(void) {
 }
 
 const struct option cli_options_install[] = {
-        { "help", no_argument, NULL, 'h' },         { "node", required_argument, NULL, 'n' },
-        { "config", required_argument, NULL, 'c' }, { "now", no_argument, NULL, 'N' },
-        { "print", no_argument, NULL, 'P' },        {},
+        CLI_OPTION_HELP,
+        CLI_OPTION_NODE,
+        CLI_OPTION_CONFIG,
+        { "now", no_argument, NULL, 'N' },
+        { "print", no_argument, NULL, 'P' },
+        {},
 };
 
 int cmd_install(int argc, char **argv) {
-        const struct option *options = cli_options_install;
-        const char *node = "default", *config_path = NULL;
+        struct cli_parse p = CLI_PARSE("install", ":h", cli_options_install, print_install_help);
         bool now = false, print_only = false;
         char exec[PATH_MAX];
         int c;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+        while ((c = cli_getopt(&p, argc, argv)) >= 0)
                 switch (c) {
-                case 'h':
-                        print_install_help();
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("install", optarg))
-                                return EXIT_USAGE;
-                        node = optarg;
-                        break;
-                case 'c':
-                        config_path = optarg;
-                        break;
                 case 'N':
                         now = true;
                         break;
                 case 'P':
                         print_only = true;
                         break;
-                default:
-                        return cli_option_error("install", c, argv);
                 }
+        if (c == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        const char *node = p.node, *config_path = p.config_path;
         if (optind < argc) {
                 log_error("install: unexpected argument \"%s\"; see 'usernode install --help'",
                           argv[optind]);
@@ -231,32 +222,23 @@ int cmd_install(int argc, char **argv) {
 }
 
 const struct option cli_options_uninstall[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, 'n' },
+        CLI_OPTION_HELP,
+        CLI_OPTION_NODE,
         {},
 };
 
-int cmd_uninstall(int argc, char **argv) {
-        const struct option *options = cli_options_uninstall;
-        const char *node = "default";
-        int c;
+static void print_uninstall_help(void) {
+        printf("usage: usernode uninstall [--node NAME]\n"
+               "\n"
+               "Stops and disables usernode-NAME.service and removes its unit file.\n");
+}
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("usage: usernode uninstall [--node NAME]\n"
-                               "\n"
-                               "Stops and disables usernode-NAME.service and removes its unit file.\n");
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("uninstall", optarg))
-                                return EXIT_USAGE;
-                        node = optarg;
-                        break;
-                default:
-                        return cli_option_error("uninstall", c, argv);
-                }
+int cmd_uninstall(int argc, char **argv) {
+        struct cli_parse p = CLI_PARSE("uninstall", ":h", cli_options_uninstall, print_uninstall_help);
+
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        const char *node = p.node;
         if (optind < argc) {
                 log_error("uninstall: unexpected argument \"%s\"", argv[optind]);
                 return EXIT_USAGE;
