@@ -200,15 +200,7 @@ int cmd_logs(int argc, char **argv) {
                 log_error("logs: cannot find the data dir of node \"%s\"; set HOME or XDG_DATA_HOME", node);
                 return EXIT_RUNTIME;
         }
-        if (filter.tail > 0 && !(filter.ring = calloc(filter.tail, sizeof(char *))))
-                return log_error_errno(ENOMEM, "logs: %m"), EXIT_RUNTIME;
-        /* Oldest first, so the output reads in the order it was written. */
-        for (unsigned n = LOGS_MAX_FILES; n >= 1; n--) {
-                _cleanup_free_ char *old = service_log_path(dir, service, n);
-                _cleanup_fclose_ FILE *f = old ? fopen(old, "re") : NULL;
-                if (f)
-                        filter_file(&filter, f);
-        }
+        /* Before the ring is allocated: this error path then has nothing to free. */
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 log_error_errno(
@@ -217,6 +209,17 @@ int cmd_logs(int argc, char **argv) {
                         "journalctl --user -t %s",
                         service, dir, service);
                 return EXIT_RUNTIME;
+        }
+        if (filter.tail > 0 && !(filter.ring = calloc(filter.tail, sizeof(char *)))) {
+                close(fd);
+                return log_error_errno(ENOMEM, "logs: %m"), EXIT_RUNTIME;
+        }
+        /* Oldest first, so the output reads in the order it was written. */
+        for (unsigned n = LOGS_MAX_FILES; n >= 1; n--) {
+                _cleanup_free_ char *old = service_log_path(dir, service, n);
+                _cleanup_fclose_ FILE *f = old ? fopen(old, "re") : NULL;
+                if (f)
+                        filter_file(&filter, f);
         }
         /* The FILE reads through a duplicate of fd, which shares its offset: fd is then at the end,
          * where following goes on. */
