@@ -343,7 +343,7 @@ static int launcher_run(struct launcher *l) {
         if (l->options->net == NET_MODE_SLIRP) {
                 if (network_options_from_config(l->options->config, &l->network) < 0)
                         return EXIT_USAGE;
-                if (tap_check_device() < 0)
+                if (check_run_tun() < 0)
                         return EXIT_HOST;
         }
 

@@ -101,6 +101,15 @@ int check_run_tools(const struct check_context *ctx) {
         return -ENOENT;
 }
 
+int check_run_tun(void) {
+        struct check_result r = {};
+        check_tun_decide(check_tun_open(), "slirp", &r);
+        if (r.state != CHECK_FAIL)
+                return 0;
+        log_error("%s; %s", r.detail, r.fix);
+        return -ENODEV;
+}
+
 int check_run_userns(void) {
         char label[256];
         struct userns_facts facts;

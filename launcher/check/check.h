@@ -68,6 +68,10 @@ void check_all(const struct check_context *ctx, struct check_result *ret);
  * with its fix and return -ENOENT. Warnings are left to `usernode check`. */
 int check_run_tools(const struct check_context *ctx);
 
+/* The /dev/net/tun check, as `run` needs it before it creates a node with its own network: on a
+ * failure, log ONE error with the cause and the fix and return -ENODEV. */
+int check_run_tun(void);
+
 /* The user namespace check, as `run` needs it before it creates any: on a failure, log ONE error
  * with the cause and the fix and return -EPERM. Warns when running as the host's root. */
 int check_run_userns(void);

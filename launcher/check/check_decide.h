@@ -34,6 +34,11 @@ void check_userns_decide(const struct userns_facts *f, struct check_result *r);
  * namespace (a rootless container) is an ordinary user to the kernel. */
 bool check_is_host_root(void);
 
+/* /dev/net/tun for the node's own network: ERR is 0 when it opens (check_tun_open()), else the
+ * errno of open(2); MODE is [network] mode (NULL: the default, slirp), which alone needs it. */
+int check_tun_open(void);
+void check_tun_decide(int err, const char *mode, struct check_result *r);
+
 /* net.ipv4.ip_unprivileged_port_start (-1 when absent). */
 void check_unprivileged_ports_decide(long start, struct check_result *r);
 

@@ -13,6 +13,7 @@
 #include "launcher/check/check.h"
 #include "launcher/check/check_decide.h"
 #include "launcher/services/host_tools.h"
+#include "netns/tap.h"
 
 long check_sysctl(const char *proc_sys, const char *name) {
         char path[512], buffer[32] = {};
@@ -88,16 +89,31 @@ static void check_userns(const struct check_context *ctx, struct check_result *r
         check_userns_decide(&facts, r);
 }
 
-static void check_tun(const struct check_context *ctx, struct check_result *r) {
-        const char *mode = config_get(ctx->config, "network", "mode");
-        _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-        if (fd >= 0)
-                return check_pass(r, "/dev/net/tun opens");
+int check_tun_open(void) {
+        _cleanup_close_ int fd = open(TAP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+        return fd >= 0 ? 0 : errno;
+}
+
+void check_tun_decide(int err, const char *mode, struct check_result *r) {
+        if (err == 0)
+                return check_pass(r, TAP_DEVICE_PATH " opens");
         if (mode && strcmp(mode, "slirp") != 0)
-                return check_pass(r, "/dev/net/tun does not open (%m), not needed with [network] mode = %s",
-                                  mode);
-        check_fail(r, "sudo chmod 0666 /dev/net/tun (udev does it on desktops), or run with --net host",
-                   "/dev/net/tun does not open: %m; the node's own network needs it");
+                return check_pass(r,
+                                  TAP_DEVICE_PATH " does not open (%s), not needed with [network] mode = %s",
+                                  strerror(err), mode);
+        if (err == ENOENT || err == ENXIO || err == ENODEV)
+                return check_fail(r, "load the tun module as root (modprobe tun), or run with --net=host",
+                                  TAP_DEVICE_PATH " is missing (%s)", strerror(err));
+        if (err == EACCES || err == EPERM)
+                return check_fail(r,
+                                  "as root run 'chmod 0666 " TAP_DEVICE_PATH
+                                  "' (udev does this on desktops), or run with --net=host",
+                                  TAP_DEVICE_PATH " may not be opened by this user (%s)", strerror(err));
+        check_fail(r, "run with --net=host", "cannot open " TAP_DEVICE_PATH " (%s)", strerror(err));
+}
+
+static void check_tun(const struct check_context *ctx, struct check_result *r) {
+        check_tun_decide(check_tun_open(), config_get(ctx->config, "network", "mode"), r);
 }
 
 /* The data dir, or the nearest existing directory above it: the file system the layers go to. */

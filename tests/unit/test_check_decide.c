@@ -1,5 +1,5 @@
 /* Unit tests of the checks' decisions (launcher/check/check_decide.h), from given inputs: the
- * user namespace sysctls (read from a fake /proc/sys tree too), unprivileged ports, subordinate
+ * user namespace sysctls (read from a fake /proc/sys tree too), /dev/net/tun, unprivileged ports, subordinate
  * ranges (none, too small, overlapping another owner's), delegated controllers and versions. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,6 +137,30 @@ static void test_userns_apparmor_fails_unconfined_passes_under_a_profile(void **
         assert_int_equal(userns(&f, &r), CHECK_PASS);
 }
 
+static void test_tun_fix_follows_the_errno_and_the_network_mode(void **state) {
+        struct check_result r = {};
+        (void)state;
+        check_tun_decide(0, NULL, &r);
+        assert_int_equal(r.state, CHECK_PASS);
+        check_tun_decide(EACCES, NULL, &r);
+        assert_int_equal(r.state, CHECK_FAIL);
+        assert_string_equal(r.detail, "/dev/net/tun may not be opened by this user (Permission denied)");
+        assert_non_null(strstr(r.fix, "chmod 0666 /dev/net/tun"));
+        assert_non_null(strstr(r.fix, "--net=host"));
+        check_tun_decide(ENOENT, "slirp", &r);
+        assert_int_equal(r.state, CHECK_FAIL);
+        assert_non_null(strstr(r.detail, "/dev/net/tun is missing"));
+        assert_non_null(strstr(r.fix, "modprobe tun"));
+        assert_null(strstr(r.fix, "chmod")); /* a mode cannot fix a missing device */
+        check_tun_decide(EIO, "slirp", &r);
+        assert_int_equal(r.state, CHECK_FAIL);
+        /* only the node's own network (slirp) needs it */
+        check_tun_decide(EACCES, "host", &r);
+        assert_int_equal(r.state, CHECK_PASS);
+        check_tun_decide(ENOENT, "none", &r);
+        assert_int_equal(r.state, CHECK_PASS);
+}
+
 static void test_unprivileged_ports(void **state) {
         struct check_result r = {};
         (void)state;
@@ -249,6 +273,7 @@ int main(void) {
                 cmocka_unit_test(test_userns_max_zero_fails_even_for_root),
                 cmocka_unit_test(test_userns_clone_zero_fails_for_users_only),
                 cmocka_unit_test(test_userns_apparmor_fails_unconfined_passes_under_a_profile),
+                cmocka_unit_test(test_tun_fix_follows_the_errno_and_the_network_mode),
                 cmocka_unit_test(test_unprivileged_ports),
                 cmocka_unit_test(test_subids_none_fails_small_or_overlapping_warns),
                 cmocka_unit_test(test_subids_overlap_names_the_other_owner_and_its_line),
