@@ -93,6 +93,10 @@ fake_systemctl() {
     > "$XDG_CONFIG_HOME/usernode/n1.ini"
   run "$USERNODE" install --node n1 --now
   [ "$status" -eq 0 ]
+  # Without linger the user's systemd, and the node, stop at logout: install says how to keep it.
+  if [ ! -e "/var/lib/systemd/linger/$(id -un)" ]; then
+    [[ "$output" == *"The node stops when you log out"*"sudo loginctl enable-linger $(id -un)"* ]]
+  fi
   unit=$XDG_CONFIG_HOME/systemd/user/usernode-n1.service
   [ -f "$unit" ]
   grep -qx 'Type=notify' "$unit"
