@@ -20,7 +20,7 @@
 #include "launcher/cli/commands.h"
 #include "launcher/config/config.h"
 #include "launcher/api/control_api.h"
-#include "launcher/hostcheck.h"
+#include "launcher/check/check.h"
 #include "launcher/network.h"
 #include "launcher/api/node_api.h"
 #include "launcher/ports_setup.h"
@@ -337,13 +337,13 @@ static int launcher_run(struct launcher *l) {
         int r;
 
         /* Refuse early, with the cause, what the kernel would refuse later with a bare EPERM. */
-        if (hostcheck_run() < 0)
+        if (check_run_userns() < 0)
                 return EXIT_HOST;
 
         if (l->options->net == NET_MODE_SLIRP) {
                 if (network_options_from_config(l->options->config, &l->network) < 0)
                         return EXIT_USAGE;
-                if (tap_check_device() < 0)
+                if (check_run_tun() < 0)
                         return EXIT_HOST;
         }
 

@@ -28,21 +28,3 @@ int tap_create(const char *name) {
                 log_debug_errno(errno, "%s: no checksum/TSO offload: %m", name);
         return TAKE_FD(fd);
 }
-
-int tap_check_device(void) {
-        _cleanup_close_ int fd = open(TAP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-
-        if (fd >= 0)
-                return 0;
-        if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
-                return log_error_errno(errno,
-                                       "%s is missing (%m); load the tun module as root (modprobe tun) "
-                                       "or run with --net=host",
-                                       TAP_DEVICE_PATH);
-        if (errno == EACCES || errno == EPERM)
-                return log_error_errno(errno,
-                                       "%s may not be opened by this user (%m); as root run "
-                                       "'chmod 0666 %s' (udev does this on desktops) or run with --net=host",
-                                       TAP_DEVICE_PATH, TAP_DEVICE_PATH);
-        return log_error_errno(errno, "cannot open %s: %m", TAP_DEVICE_PATH);
-}

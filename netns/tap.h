@@ -13,7 +13,3 @@
  * (O_CLOEXEC, blocking) or a negative errno: -ENOENT when /dev/net/tun is missing, -EACCES or
  * -EPERM when it may not be opened. */
 int tap_create(const char *name);
-
-/* Whether the user may open /dev/net/tun: 0, or a negative errno with one line logged that says
- * what is wrong and how to fix it. The launcher asks this before creating any namespace. */
-int tap_check_device(void);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "launcher/check/check_decide.h"
 
 static void set(struct check_result *r, enum check_state state, const char *fix, const char *format,
                 va_list ap) {
@@ -98,4 +99,29 @@ int check_run_tools(const struct check_context *ctx) {
                   "'usernode check' lists every requirement",
                   failed, failed > 1 ? "s are" : " is", message, getenv("PATH") ?: "");
         return -ENOENT;
+}
+
+int check_run_tun(void) {
+        struct check_result r = {};
+        check_tun_decide(check_tun_open(), "slirp", &r);
+        if (r.state != CHECK_FAIL)
+                return 0;
+        log_error("%s; %s", r.detail, r.fix);
+        return -ENODEV;
+}
+
+int check_run_userns(void) {
+        char label[256];
+        struct userns_facts facts;
+        struct check_result r = {};
+
+        check_userns_read("/proc/sys", label, sizeof(label), &facts);
+        if (facts.privileged)
+                log_warning("running as root: usernode is meant for ordinary users; the node gets "
+                            "root's subordinate ids, if any, and no more isolation than a user's node");
+        check_userns_decide(&facts, &r);
+        if (r.state != CHECK_FAIL)
+                return 0;
+        log_error("the node cannot start, user namespaces are %s; fix: %s", r.detail, r.fix);
+        return -EPERM;
 }

@@ -3,8 +3,10 @@
  *
  * A check is data plus one function: to add one, write `static void check_X(...)` in the file of
  * its concern (check_kernel.c, check_ids.c, check_cgroup.c, check_tools.c, or a new check_*.c)
- * and name it in the table of check.c. `usernode check` prints them all; `run` runs the tools
- * checks (check_run_tools()) so that every missing binary is named in one message. */
+ * and name it in the table of check.c; a decision worth testing on its own inputs goes into
+ * check_decide.h. `usernode check` prints them all; `run` decides with the same code: the user
+ * namespace check first (check_run_userns()), the tools checks (check_run_tools()) before the
+ * services start, so that every missing binary is named in one message. */
 #pragma once
 
 #include <stdbool.h>
@@ -65,3 +67,11 @@ void check_all(const struct check_context *ctx, struct check_result *ret);
 /* The tools checks only; on any failure, log ONE error naming every missing or too old binary
  * with its fix and return -ENOENT. Warnings are left to `usernode check`. */
 int check_run_tools(const struct check_context *ctx);
+
+/* The /dev/net/tun check, as `run` needs it before it creates a node with its own network: on a
+ * failure, log ONE error with the cause and the fix and return -ENODEV. */
+int check_run_tun(void);
+
+/* The user namespace check, as `run` needs it before it creates any: on a failure, log ONE error
+ * with the cause and the fix and return -EPERM. Warns when running as the host's root. */
+int check_run_userns(void);

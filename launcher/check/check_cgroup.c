@@ -9,18 +9,23 @@
 #include "cgroup/delegate_systemd.h"
 #include "common/log.h"
 #include "launcher/check/check.h"
+#include "launcher/check/check_decide.h"
 
 static bool cgroup_required(const struct check_context *ctx) {
         return config_get_bool(ctx->config, "cgroup", "require");
 }
 
 /* Without cgroups the node runs in a degraded mode (no limits), unless [cgroup] require = true. */
-static void degraded(const struct check_context *ctx, struct check_result *r, const char *fix,
-                     const char *what) {
-        if (cgroup_required(ctx))
+static void degraded_if(bool required, struct check_result *r, const char *fix, const char *what) {
+        if (required)
                 check_fail(r, fix, "%s, and [cgroup] require = true", what);
         else
                 check_warn(r, fix, "%s: the node runs without resource limits", what);
+}
+
+static void degraded(const struct check_context *ctx, struct check_result *r, const char *fix,
+                     const char *what) {
+        degraded_if(cgroup_required(ctx), r, fix, what);
 }
 
 static void check_cgroup_v2(const struct check_context *ctx, struct check_result *r) {
@@ -60,15 +65,11 @@ static void check_linger(const struct check_context *ctx, struct check_result *r
         check_warn(r, fix, "off: the user's systemd, and a node it runs, stop at logout");
 }
 
-static void check_controllers(const struct check_context *ctx, struct check_result *r) {
-        char dir[256];
-        _cleanup_free_ char *controllers = NULL, *missing = NULL;
-        /* What systemd delegates to the user's manager is what any node of the user can get. */
-        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/user.slice/user-%u.slice/user@%u.service",
-                 (unsigned)ctx->uid, (unsigned)ctx->uid);
-        if (cgroup_fs_read(dir, "cgroup.controllers", &controllers) < 0)
-                return degraded(ctx, r, "run usernode under the user's systemd (a login session)",
-                                "no cgroup of the user's systemd (user@UID.service) to read");
+void check_controllers_decide(const char *controllers, bool required, struct check_result *r) {
+        _cleanup_free_ char *missing = NULL;
+        if (!controllers)
+                return degraded_if(required, r, "run usernode under the user's systemd (a login session)",
+                                   "no cgroup of the user's systemd (user@UID.service) to read");
         if (cgroup_list_missing(controllers, CGROUP_WANTED_CONTROLLERS, &missing) < 0)
                 return check_fail(r, "", "out of memory");
         if (!*missing)
@@ -76,11 +77,22 @@ static void check_controllers(const struct check_context *ctx, struct check_resu
         char what[CHECK_TEXT_MAX];
         snprintf(what, sizeof(what), "%s not delegated to the user (kubelet enforces limits with them)",
                  missing);
-        degraded(ctx, r,
-                 "as root: mkdir -p " CGROUP_DROPIN_DIR
-                 " && printf '[Service]\\nDelegate=" CGROUP_WANTED_CONTROLLERS "\\n' > " CGROUP_DROPIN_PATH
-                 " && systemctl daemon-reload; then log in again",
-                 what);
+        degraded_if(required, r,
+                    "as root: mkdir -p " CGROUP_DROPIN_DIR
+                    " && printf '[Service]\\nDelegate=" CGROUP_WANTED_CONTROLLERS
+                    "\\n' > " CGROUP_DROPIN_PATH " && systemctl daemon-reload; then log in again",
+                    what);
+}
+
+static void check_controllers(const struct check_context *ctx, struct check_result *r) {
+        char dir[256];
+        _cleanup_free_ char *controllers = NULL;
+        /* What systemd delegates to the user's manager is what any node of the user can get. */
+        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/user.slice/user-%u.slice/user@%u.service",
+                 (unsigned)ctx->uid, (unsigned)ctx->uid);
+        if (cgroup_fs_read(dir, "cgroup.controllers", &controllers) < 0)
+                controllers = NULL;
+        check_controllers_decide(controllers, cgroup_required(ctx), r);
 }
 
 const struct check_def check_cgroup_defs[] = {

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "launcher/check/check.h"
+#include "launcher/check/check_decide.h"
 #include "launcher/idmap.h"
 #include "launcher/services/host_tools.h"
 
@@ -43,10 +44,8 @@ static void check_newgidmap(const struct check_context *ctx, struct check_result
         check_helper("newgidmap", r);
 }
 
-/* Whether another owner's line of FILE overlaps RANGES: "alice (line 3)" into `who`. */
-static bool overlapping_owner(const char *file, const char *user, uint32_t id, const struct id_range *ranges,
-                              int n, char *who, size_t size) {
-        _cleanup_fclose_ FILE *f = fopen(file, "re");
+bool check_subids_overlap(FILE *f, const char *user, uint32_t id, const struct id_range *ranges, int n,
+                          char *who, size_t size) {
         char line[512], own_id[16];
         unsigned number = 0;
         snprintf(own_id, sizeof(own_id), "%" PRIu32, id);
@@ -68,32 +67,40 @@ static bool overlapping_owner(const char *file, const char *user, uint32_t id, c
         return false;
 }
 
+void check_subids_decide(const char *user, const char *file, const char *flag, int n, uint64_t total,
+                         const char *overlap, struct check_result *r) {
+        char fix[CHECK_TEXT_MAX];
+        snprintf(fix, sizeof(fix), "sudo usermod %s 100000-165535 %s (a range no other user has in %s)",
+                 flag, user, file);
+        if (n <= 0)
+                return check_fail(r, fix, "no range for %s in %s: only the user's own id could be mapped",
+                                  user, file);
+        if (overlap)
+                return check_warn(r, fix, "%s's ranges in %s overlap those of %s: their nodes share ids",
+                                  user, file, overlap);
+        if (total < SUBIDS_WANTED)
+                return check_warn(r, fix, "%" PRIu64 " ids in %s; images with ids up to 65535 need %d",
+                                  total, file, SUBIDS_WANTED);
+        check_pass(r, "%" PRIu64 " ids in %d range%s of %s", total, n, n > 1 ? "s" : "", file);
+}
+
 static void check_subids(const struct check_context *ctx, enum id_kind kind, struct check_result *r) {
         const char *file = idmap_subid_file(kind);
         uint32_t id = kind == ID_KIND_UID ? ctx->uid : ctx->gid;
-        const char *flag = kind == ID_KIND_UID ? "--add-subuids" : "--add-subgids";
         _cleanup_free_ struct id_range *ranges = NULL;
-        char fix[CHECK_TEXT_MAX], who[300];
+        char who[300];
         uint64_t total = 0;
 
         int log_level = log_get_level();
         log_set_level(LOG_LEVEL_ERROR); /* malformed lines are named in the result, not as warnings */
         int n = idmap_lookup_subids(kind, ctx->user, id, &ranges);
         log_set_level(log_level);
-        snprintf(fix, sizeof(fix), "sudo usermod %s 100000-165535 %s (a range no other user has in %s)",
-                 flag, ctx->user, file);
-        if (n <= 0)
-                return check_fail(r, fix, "no range for %s in %s: only the user's own id could be mapped",
-                                  ctx->user, file);
         for (int i = 0; i < n; i++)
                 total += ranges[i].count;
-        if (overlapping_owner(file, ctx->user, id, ranges, n, who, sizeof(who)))
-                return check_warn(r, fix, "%s's ranges in %s overlap those of %s: their nodes share ids",
-                                  ctx->user, file, who);
-        if (total < SUBIDS_WANTED)
-                return check_warn(r, fix, "%" PRIu64 " ids in %s; images with ids up to 65535 need %d",
-                                  total, file, SUBIDS_WANTED);
-        check_pass(r, "%" PRIu64 " ids in %d range%s of %s", total, n, n > 1 ? "s" : "", file);
+        _cleanup_fclose_ FILE *f = n > 0 ? fopen(file, "re") : NULL;
+        bool overlap = f && check_subids_overlap(f, ctx->user, id, ranges, n, who, sizeof(who));
+        check_subids_decide(ctx->user, file, kind == ID_KIND_UID ? "--add-subuids" : "--add-subgids", n,
+                            total, overlap ? who : NULL, r);
 }
 
 static void check_subuid(const struct check_context *ctx, struct check_result *r) {

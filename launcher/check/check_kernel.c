@@ -11,53 +11,109 @@
 
 #include "common/log.h"
 #include "launcher/check/check.h"
+#include "launcher/check/check_decide.h"
 #include "launcher/services/host_tools.h"
+#include "netns/tap.h"
 
-/* The integer in /proc/sys/NAME, or -1 when this kernel has no such sysctl. */
-static long sysctl_value(const char *name) {
-        char path[256], buffer[32] = {};
-        snprintf(path, sizeof(path), "/proc/sys/%s", name);
+long check_sysctl(const char *proc_sys, const char *name) {
+        char path[512], buffer[32] = {};
+        if (snprintf(path, sizeof(path), "%s/%s", proc_sys, name) >= (int)sizeof(path))
+                return -1;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || read(fd, buffer, sizeof(buffer) - 1) <= 0)
                 return -1;
         return strtol(buffer, NULL, 10);
 }
 
-static void check_userns(const struct check_context *ctx, struct check_result *r) {
-        char label[256] = "";
-        (void)ctx;
-        if (sysctl_value("user/max_user_namespaces") == 0)
-                return check_fail(r, "sudo sysctl -w user.max_user_namespaces=28633",
-                                  "disabled (user.max_user_namespaces = 0)");
-        if (sysctl_value("kernel/unprivileged_userns_clone") == 0)
-                return check_fail(r, "sudo sysctl -w kernel.unprivileged_userns_clone=1",
-                                  "disabled for users (kernel.unprivileged_userns_clone = 0)");
+static long sysctl_value(const char *name) {
+        return check_sysctl("/proc/sys", name);
+}
+
+bool check_is_host_root(void) {
+        char buffer[128] = {};
+        unsigned long inner, outer, count;
+
+        if (geteuid() != 0)
+                return false;
+        _cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || read(fd, buffer, sizeof(buffer) - 1) <= 0)
+                return false;
+        return sscanf(buffer, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && outer == 0 &&
+               count == 4294967295UL;
+}
+
+void check_userns_read(const char *proc_sys, char *label, size_t size, struct userns_facts *ret) {
         _cleanup_close_ int fd = open("/proc/self/attr/apparmor/current", O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 fd = open("/proc/self/attr/current", O_RDONLY | O_CLOEXEC);
-        bool labelled = fd >= 0 && read(fd, label, sizeof(label) - 1) > 0;
-        /* As hostcheck.c: an unconfined process gets a user namespace without capabilities. */
-        if (sysctl_value("kernel/apparmor_restrict_unprivileged_userns") == 1 &&
-            (!labelled || strncmp(label, "unconfined", 10) == 0))
+        memset(label, 0, size);
+        bool labelled = fd >= 0 && size > 1 && read(fd, label, size - 1) > 0;
+        *ret = (struct userns_facts){
+                .max_user_namespaces = check_sysctl(proc_sys, "user/max_user_namespaces"),
+                .unprivileged_userns_clone = check_sysctl(proc_sys, "kernel/unprivileged_userns_clone"),
+                .apparmor_restrict = check_sysctl(proc_sys, "kernel/apparmor_restrict_unprivileged_userns"),
+                .apparmor_label = labelled ? label : NULL,
+                .privileged = check_is_host_root(),
+        };
+}
+
+void check_userns_decide(const struct userns_facts *f, struct check_result *r) {
+        if (f->max_user_namespaces == 0)
+                return check_fail(r, "sudo sysctl -w user.max_user_namespaces=28633",
+                                  "disabled (user.max_user_namespaces = 0)");
+        /* The two switches below stop unprivileged users only. */
+        if (!f->privileged && f->unprivileged_userns_clone == 0)
+                return check_fail(r, "sudo sysctl -w kernel.unprivileged_userns_clone=1",
+                                  "disabled for users (kernel.unprivileged_userns_clone = 0)");
+        /* Ubuntu 24.04: a user namespace created by an unconfined process gets no capabilities, so
+         * the node would fail later at its first mount. A process under an AppArmor profile may
+         * have been granted `userns` by that profile, so only the unconfined case is known to
+         * fail. */
+        if (!f->privileged && f->apparmor_restrict == 1 &&
+            (!f->apparmor_label || strncmp(f->apparmor_label, "unconfined", 10) == 0))
                 return check_fail(
                         r,
                         "an AppArmor profile for usernode granting 'userns,', or: sudo sysctl -w "
                         "kernel.apparmor_restrict_unprivileged_userns=0",
-                        "AppArmor restricts them (kernel.apparmor_restrict_unprivileged_userns = 1)");
-        long max = sysctl_value("user/max_user_namespaces");
-        check_pass(r, "enabled (user.max_user_namespaces = %ld)", max);
+                        "restricted by AppArmor (kernel.apparmor_restrict_unprivileged_userns = 1)");
+        if (f->max_user_namespaces < 0)
+                return check_pass(r, "enabled");
+        check_pass(r, "enabled (user.max_user_namespaces = %ld)", f->max_user_namespaces);
+}
+
+static void check_userns(const struct check_context *ctx, struct check_result *r) {
+        char label[256];
+        struct userns_facts facts;
+        (void)ctx;
+        check_userns_read("/proc/sys", label, sizeof(label), &facts);
+        check_userns_decide(&facts, r);
+}
+
+int check_tun_open(void) {
+        _cleanup_close_ int fd = open(TAP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+        return fd >= 0 ? 0 : errno;
+}
+
+void check_tun_decide(int err, const char *mode, struct check_result *r) {
+        if (err == 0)
+                return check_pass(r, TAP_DEVICE_PATH " opens");
+        if (mode && strcmp(mode, "slirp") != 0)
+                return check_pass(r,
+                                  TAP_DEVICE_PATH " does not open (%s), not needed with [network] mode = %s",
+                                  strerror(err), mode);
+        if (err == ENOENT || err == ENXIO || err == ENODEV)
+                return check_fail(r, "load the tun module as root (modprobe tun), or run with --net=host",
+                                  TAP_DEVICE_PATH " is missing (%s)", strerror(err));
+        if (err == EACCES || err == EPERM)
+                return check_fail(r,
+                                  "as root run 'chmod 0666 " TAP_DEVICE_PATH
+                                  "' (udev does this on desktops), or run with --net=host",
+                                  TAP_DEVICE_PATH " may not be opened by this user (%s)", strerror(err));
+        check_fail(r, "run with --net=host", "cannot open " TAP_DEVICE_PATH " (%s)", strerror(err));
 }
 
 static void check_tun(const struct check_context *ctx, struct check_result *r) {
-        const char *mode = config_get(ctx->config, "network", "mode");
-        _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-        if (fd >= 0)
-                return check_pass(r, "/dev/net/tun opens");
-        if (mode && strcmp(mode, "slirp") != 0)
-                return check_pass(r, "/dev/net/tun does not open (%m), not needed with [network] mode = %s",
-                                  mode);
-        check_fail(r, "sudo chmod 0666 /dev/net/tun (udev does it on desktops), or run with --net host",
-                   "/dev/net/tun does not open: %m; the node's own network needs it");
+        check_tun_decide(check_tun_open(), config_get(ctx->config, "network", "mode"), r);
 }
 
 /* The data dir, or the nearest existing directory above it: the file system the layers go to. */
@@ -91,9 +147,7 @@ static void check_overlay(const struct check_context *ctx, struct check_result *
                 dir ? dir : ctx->settings->data_dir);
 }
 
-static void check_unprivileged_ports(const struct check_context *ctx, struct check_result *r) {
-        long start = sysctl_value("net/ipv4/ip_unprivileged_port_start");
-        (void)ctx;
+void check_unprivileged_ports_decide(long start, struct check_result *r) {
         if (start < 0)
                 return check_warn(r, "a kernel >= 4.11",
                                   "net.ipv4.ip_unprivileged_port_start is missing: host ports below 1024 "
@@ -110,6 +164,11 @@ static void check_unprivileged_ports(const struct check_context *ctx, struct che
                    "net.ipv4.ip_unprivileged_port_start = %ld: host ports below it need "
                    "sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80 (or lower)",
                    start);
+}
+
+static void check_unprivileged_ports(const struct check_context *ctx, struct check_result *r) {
+        (void)ctx;
+        check_unprivileged_ports_decide(sysctl_value("net/ipv4/ip_unprivileged_port_start"), r);
 }
 
 /* mount_setattr(2) (Linux 5.12) is what idmapped mounts are made with; pods with a user namespace

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "launcher/check/check.h"
+#include "launcher/check/check_decide.h"
 #include "launcher/services/host_tools.h"
 
 /* Where the user sets a program's path: the file --config named, or the node's own file. */
@@ -14,14 +15,9 @@ static void ini_of(const struct check_context *ctx, char *buf, size_t size) {
                 snprintf(buf, size, "%s/%s.ini", ctx->settings->config_dir, ctx->settings->node_name);
 }
 
-/* NAME found (with a version of at least MIN_MAJOR.MIN_MINOR when MIN_MAJOR > 0)? */
-static void check_program(const char *name, unsigned min_major, unsigned min_minor, const char *fix,
-                          struct check_result *r) {
-        _cleanup_free_ char *path = NULL;
-        unsigned major, minor;
-        if (find_executable(name, &path) < 0)
-                return check_fail(r, fix, "%s not found%s", name, strchr(name, '/') ? "" : " on PATH");
-        if (binary_version(path, &major, &minor) < 0) {
+void check_version_decide(const char *path, bool have_version, unsigned major, unsigned minor,
+                          unsigned min_major, unsigned min_minor, const char *fix, struct check_result *r) {
+        if (!have_version) {
                 if (min_major > 0)
                         return check_fail(r, fix, "%s: cannot read its version from '%s --version'", path,
                                           path);
@@ -31,6 +27,17 @@ static void check_program(const char *name, unsigned min_major, unsigned min_min
                 return check_fail(r, fix, "%s is %u.%u, older than %u.%u", path, major, minor, min_major,
                                   min_minor);
         check_pass(r, "%s %u.%u", path, major, minor);
+}
+
+/* NAME found (with a version of at least MIN_MAJOR.MIN_MINOR when MIN_MAJOR > 0)? */
+static void check_program(const char *name, unsigned min_major, unsigned min_minor, const char *fix,
+                          struct check_result *r) {
+        _cleanup_free_ char *path = NULL;
+        unsigned major = 0, minor = 0;
+        if (find_executable(name, &path) < 0)
+                return check_fail(r, fix, "%s not found%s", name, strchr(name, '/') ? "" : " on PATH");
+        bool have_version = binary_version(path, &major, &minor) >= 0;
+        check_version_decide(path, have_version, major, minor, min_major, min_minor, fix, r);
 }
 
 static void check_crio(const struct check_context *ctx, struct check_result *r) {

@@ -72,3 +72,43 @@ bool cli_node_name_ok(const char *command, const char *name) {
                   command, name);
         return false;
 }
+
+int cli_getopt(struct cli_parse *p, int argc, char **argv) {
+        if (!p->node)
+                p->node = "default";
+        opterr = 0;
+        for (;;) {
+                int c = getopt_long(argc, argv, p->optstring, p->options, NULL);
+                switch (c) {
+                case 'h':
+                        if (p->help)
+                                p->help();
+                        else
+                                fputs(p->usage, stdout);
+                        p->exit_status = 0;
+                        return CLI_GETOPT_EXIT;
+                case CLI_OPT_NODE:
+                        if (!cli_node_name_ok(p->command, optarg)) {
+                                p->exit_status = EXIT_USAGE;
+                                return CLI_GETOPT_EXIT;
+                        }
+                        p->node = optarg;
+                        break;
+                case CLI_OPT_CONFIG:
+                        p->config_path = optarg;
+                        break;
+                case CLI_OPT_STATE_DIR:
+                        p->state_dir = optarg;
+                        break;
+                case CLI_OPT_JSON:
+                        p->json = true;
+                        break;
+                case ':':
+                case '?':
+                        p->exit_status = cli_option_error(p->command, c, argv);
+                        return CLI_GETOPT_EXIT;
+                default:
+                        return c < 0 ? CLI_GETOPT_DONE : c;
+                }
+        }
+}

@@ -115,43 +115,18 @@ static int run_checks(const char *node, const char *config_path, bool json) {
 }
 
 const struct option cli_options_check[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, 'n' },
-        { "config", required_argument, NULL, 'c' },
-        { "json", no_argument, NULL, 'j' },
-        {},
+        CLI_OPTION_HELP, CLI_OPTION_NODE, CLI_OPTION_CONFIG, CLI_OPTION_JSON, {},
 };
 
 int cmd_check(int argc, char **argv) {
-        const struct option *options = cli_options_check;
-        const char *node = "default", *config_path = NULL;
-        bool json = false;
-        int c;
+        struct cli_parse p = CLI_PARSE("check", ":h", cli_options_check, print_help);
 
         cli_json_errors_if_asked(argc, argv);
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_help();
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("check", optarg))
-                                return EXIT_USAGE;
-                        node = optarg;
-                        break;
-                case 'c':
-                        config_path = optarg;
-                        break;
-                case 'j':
-                        json = true;
-                        break;
-                default:
-                        return cli_option_error("check", c, argv);
-                }
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
         if (optind < argc) {
                 log_error("check: unexpected argument \"%s\"; see 'usernode check --help'", argv[optind]);
                 return EXIT_USAGE;
         }
-        return run_checks(node, config_path, json);
+        return run_checks(p.node, p.config_path, p.json);
 }

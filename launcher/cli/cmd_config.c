@@ -122,42 +122,23 @@ static int render_to_stdout(const char *node, const char *config_path, const cha
 }
 
 const struct option cli_options_config[] = {
-        { "help", no_argument, NULL, 'h' },
+        CLI_OPTION_HELP,
         { "default", no_argument, NULL, 'D' },
         { "render", no_argument, NULL, 'R' },
-        { "node", required_argument, NULL, 'n' },
-        { "config", required_argument, NULL, 'c' },
-        { "state-dir", required_argument, NULL, 's' },
+        CLI_OPTION_NODE,
+        CLI_OPTION_CONFIG,
+        CLI_OPTION_STATE_DIR,
         {},
 };
 
 int cmd_config(int argc, char **argv) {
-        const struct option *options = cli_options_config;
-        const char *node = "default", *config_path = NULL, *state_dir = NULL;
+        struct cli_parse p = CLI_PARSE("config", ":h", cli_options_config, print_help);
         int mode = 0, c;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_help();
-                        return 0;
-                case 'D':
-                case 'R':
-                        mode = c;
-                        break;
-                case 'n':
-                        node = optarg;
-                        break;
-                case 'c':
-                        config_path = optarg;
-                        break;
-                case 's':
-                        state_dir = optarg;
-                        break;
-                default:
-                        return cli_option_error("config", c, argv);
-                }
+        while ((c = cli_getopt(&p, argc, argv)) >= 0)
+                mode = c; /* --default or --render */
+        if (c == CLI_GETOPT_EXIT)
+                return p.exit_status;
         if (optind < argc || mode == 0) {
                 log_error("config: give --default or --render; see 'usernode config --help'");
                 return EXIT_USAGE;
@@ -166,5 +147,5 @@ int cmd_config(int argc, char **argv) {
                 fputs(config_default_ini(), stdout);
                 return 0;
         }
-        return render_to_stdout(node, config_path, state_dir);
+        return render_to_stdout(p.node, p.config_path, p.state_dir);
 }

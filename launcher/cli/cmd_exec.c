@@ -114,42 +114,25 @@ static int exec_in_node(char **command) {
         _exit(exit_code_of(status));
 }
 
-enum { OPT_NODE = 0x100, OPT_STATE_DIR };
-
 const struct option cli_options_exec[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, OPT_NODE },
-        { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+        CLI_OPTION_HELP,
+        CLI_OPTION_NODE,
+        CLI_OPTION_STATE_DIR,
         {},
 };
 
 int cmd_exec(int argc, char **argv) {
-        const struct option *options = cli_options_exec;
-        const char *node = "default", *state_dir = NULL;
+        /* '+': the options end at the command, whose own options are its own. */
+        struct cli_parse p = CLI_PARSE("exec", "+:h", cli_options_exec, print_exec_help);
         struct statedir sd = STATEDIR_INIT;
         _cleanup_free_ char *path = NULL;
         pid_t init_pid;
-        int c, r;
+        int r;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_exec_help();
-                        return 0;
-                case OPT_NODE:
-                        if (!cli_node_name_ok("exec", optarg))
-                                return EXIT_USAGE;
-                        node = optarg;
-                        break;
-                case OPT_STATE_DIR:
-                        state_dir = optarg;
-                        break;
-                default:
-                        return cli_option_error("exec", c, argv);
-                }
-
-        r = statedir_resolve(node, state_dir, false, &path);
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        const char *node = p.node;
+        r = statedir_resolve(node, p.state_dir, false, &path);
         if (r < 0)
                 return EXIT_RUNTIME;
         r = statedir_open_running(&sd, node, path);

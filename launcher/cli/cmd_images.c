@@ -37,9 +37,10 @@ static void print_help(void) {
 static int images_load(const struct images_target *target, int argc, char **argv) {
         static const struct option options[] = {
                 { "name", required_argument, NULL, 'N' },
-                { "help", no_argument, NULL, 'h' },
+                CLI_OPTION_HELP,
                 {},
         };
+        struct cli_parse p = CLI_PARSE("images load", ":h", options, print_help);
         _cleanup_free_ char *state_path = NULL, *skopeo = NULL, *spec = NULL;
         const char *name = NULL;
         struct statedir sd = STATEDIR_INIT;
@@ -47,18 +48,11 @@ static int images_load(const struct images_target *target, int argc, char **argv
         struct host_tools t = {};
         int c, r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'N':
-                        name = optarg;
-                        break;
-                case 'h':
-                        print_help();
-                        return 0;
-                default:
-                        return cli_option_error("images load", c, argv);
-                }
+        optind = 0; /* ARGV starts at the verb: a new scan */
+        while ((c = cli_getopt(&p, argc, argv)) >= 0)
+                name = optarg; /* --name */
+        if (c == CLI_GETOPT_EXIT)
+                return p.exit_status;
         if (optind >= argc) {
                 log_error("images load: give the image files or OCI layout directories to load");
                 return EXIT_USAGE;
@@ -128,17 +122,19 @@ static void print_table(json_object *list) {
 }
 
 static int images_ls(const struct images_target *target, int argc, char **argv) {
+        static const struct option options[] = { CLI_OPTION_HELP, CLI_OPTION_JSON, {} };
+        struct cli_parse p = CLI_PARSE("images ls", ":h", options, print_help);
         _cleanup_free_ char *data = NULL, *root = NULL;
         json_object *list = NULL;
-        bool json = false;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--json") != 0) {
-                        log_error("images ls: unknown argument \"%s\" (only --json)", argv[i]);
-                        return EXIT_USAGE;
-                }
-                json = true;
+        optind = 0; /* ARGV starts at the verb: a new scan */
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        if (optind < argc) {
+                log_error("images ls: unexpected argument \"%s\" (only --json)", argv[optind]);
+                return EXIT_USAGE;
         }
+        bool json = p.json;
         if (node_data_dir(target->node, &data) < 0 || asprintf(&root, "%s/containers/storage", data) < 0)
                 return log_error_errno(ENOMEM, "%m"), EXIT_RUNTIME;
         int r = images_list(root, &list);
@@ -156,37 +152,18 @@ static int images_ls(const struct images_target *target, int argc, char **argv) 
 }
 
 const struct option cli_options_images[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, 'n' },
-        { "state-dir", required_argument, NULL, 's' },
-        { "config", required_argument, NULL, 'c' },
-        {},
+        CLI_OPTION_HELP, CLI_OPTION_NODE, CLI_OPTION_STATE_DIR, CLI_OPTION_CONFIG, {},
 };
 
 int cmd_images(int argc, char **argv) {
-        const struct option *options = cli_options_images;
-        struct images_target target = { .node = "default" };
-        int c;
+        /* '+': the options of `load` and `ls` follow their verb. */
+        struct cli_parse p = CLI_PARSE("images", "+:h", cli_options_images, print_help);
 
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_help();
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("images", optarg))
-                                return EXIT_USAGE;
-                        target.node = optarg;
-                        break;
-                case 's':
-                        target.state_dir = optarg;
-                        break;
-                case 'c':
-                        target.config_path = optarg;
-                        break;
-                default:
-                        return cli_option_error("images", c, argv);
-                }
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        struct images_target target = { .node = p.node,
+                                        .state_dir = p.state_dir,
+                                        .config_path = p.config_path };
         if (optind >= argc) {
                 log_error("images: no command given (load, ls); see 'usernode images --help'");
                 return EXIT_USAGE;

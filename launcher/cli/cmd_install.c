@@ -15,26 +15,54 @@
 #include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
 #include "launcher/services/node_settings_config.h"
+#include "launcher/services/service.h"
 #include "launcher/statedir.h"
 
 /* Time the launcher needs beyond the services' grace periods: the engine, unmounts, cgroups. */
 #define STOP_MARGIN_SEC 15
 
-/* Services stop one after the other (reverse start order), each with its own grace period: the
- * unit's TimeoutStopSec is their sum, so systemd never SIGKILLs a stop that is on time. */
+/* Services stop one after the other (reverse start order), each with its own grace period, and
+ * crio only after the pod drain gave every container its grace period: the unit's TimeoutStopSec
+ * is the sum, so systemd never SIGKILLs a stop that is on time. */
 static unsigned long long stop_timeout_sec(const struct node_settings *s) {
-        usec_t total = s->crio_stop_timeout + s->kubelet_stop_timeout;
+        usec_t total = s->crio_pod_grace_max + SERVICE_DRAIN_MARGIN + s->crio_stop_timeout +
+                       s->kubelet_stop_timeout;
         for (size_t i = 0; i < s->n_services; i++)
                 total += s->services[i].stop_timeout;
         return (unsigned long long)((total + USEC_PER_SEC - 1) / USEC_PER_SEC) + STOP_MARGIN_SEC;
+}
+
+/* WORD as one argument of ExecStart=: in double quotes, with what systemd would read otherwise
+ * escaped: `\\` and `"` (C escapes), `%` (a specifier: %%) and `$` (a variable: $$). A binary or
+ * INI file in "~/my nodes/" or "50%/" then reaches `run` as it is. */
+static char *unit_quote(const char *word) {
+        size_t n = strlen(word);
+        char *quoted = malloc(2 * n + 3), *p = quoted;
+        if (!quoted)
+                return NULL;
+        *p++ = '"';
+        for (; *word; word++) {
+                if (*word == '\\' || *word == '"')
+                        *p++ = '\\';
+                else if (*word == '%' || *word == '$')
+                        *p++ = *word;
+                *p++ = *word;
+        }
+        *p++ = '"';
+        *p = '\0';
+        return quoted;
 }
 
 /* The unit for NODE, running EXEC. */
 static char *unit_text(const char *node, const char *exec, const char *config_path,
                        unsigned long long stop_sec) {
         char *text;
-        _cleanup_free_ char *config_arg = NULL;
-        if (config_path && asprintf(&config_arg, " --config %s", config_path) < 0)
+        _cleanup_free_ char *config_arg = NULL, *config_quoted = NULL;
+        _cleanup_free_ char *exec_quoted = unit_quote(exec);
+        if (!exec_quoted)
+                return NULL;
+        if (config_path && (!(config_quoted = unit_quote(config_path)) ||
+                            asprintf(&config_arg, " --config %s", config_quoted) < 0))
                 return NULL;
         if (asprintf(&text,
                      "# Written by 'usernode install'; 'usernode uninstall --node %s' removes it.\n"
@@ -58,7 +86,7 @@ static char *unit_text(const char *node, const char *exec, const char *config_pa
                      "\n"
                      "[Install]\n"
                      "WantedBy=default.target\n",
-                     node, node, exec, node, config_arg ? config_arg : "", stop_sec) < 0)
+                     node, node, exec_quoted, node, config_arg ? config_arg : "", stop_sec) < 0)
                 return NULL;
         return text;
 }
@@ -97,7 +125,8 @@ static void print_install_help(void) {
                "\n"
                "Writes the systemd user unit usernode-NAME.service ($XDG_CONFIG_HOME/systemd/user),\n"
                "which runs 'usernode run --node NAME' with Type=notify, Delegate=yes, KillMode=mixed,\n"
-               "Restart=on-failure and a TimeoutStopSec from the services' stop timeouts, and enables it.\n"
+               "Restart=on-failure and a TimeoutStopSec from the pod drain's and the services' stop\n"
+               "timeouts, and enables it.\n"
                "\n"
                "  --node NAME    the node (default: default)\n"
                "  --config FILE  its INI file (default: $XDG_CONFIG_HOME/usernode/NAME.ini)\n"
@@ -107,41 +136,32 @@ static void print_install_help(void) {
 }
 
 const struct option cli_options_install[] = {
-        { "help", no_argument, NULL, 'h' },         { "node", required_argument, NULL, 'n' },
-        { "config", required_argument, NULL, 'c' }, { "now", no_argument, NULL, 'N' },
-        { "print", no_argument, NULL, 'P' },        {},
+        CLI_OPTION_HELP,
+        CLI_OPTION_NODE,
+        CLI_OPTION_CONFIG,
+        { "now", no_argument, NULL, 'N' },
+        { "print", no_argument, NULL, 'P' },
+        {},
 };
 
 int cmd_install(int argc, char **argv) {
-        const struct option *options = cli_options_install;
-        const char *node = "default", *config_path = NULL;
+        struct cli_parse p = CLI_PARSE("install", ":h", cli_options_install, print_install_help);
         bool now = false, print_only = false;
         char exec[PATH_MAX];
         int c;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
+        while ((c = cli_getopt(&p, argc, argv)) >= 0)
                 switch (c) {
-                case 'h':
-                        print_install_help();
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("install", optarg))
-                                return EXIT_USAGE;
-                        node = optarg;
-                        break;
-                case 'c':
-                        config_path = optarg;
-                        break;
                 case 'N':
                         now = true;
                         break;
                 case 'P':
                         print_only = true;
                         break;
-                default:
-                        return cli_option_error("install", c, argv);
                 }
+        if (c == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        const char *node = p.node, *config_path = p.config_path;
         if (optind < argc) {
                 log_error("install: unexpected argument \"%s\"; see 'usernode install --help'",
                           argv[optind]);
@@ -155,6 +175,12 @@ int cmd_install(int argc, char **argv) {
         if (len <= 0)
                 return log_error_errno(errno, "install: cannot find the usernode binary: %m"), EXIT_RUNTIME;
         exec[len] = '\0';
+        /* A unit file is read line by line: no quoting holds a line break. */
+        if (strpbrk(exec, "\n\r") || (abs_config && strpbrk(abs_config, "\n\r"))) {
+                log_error("install: the path of %s holds a line break, which a unit file cannot; move it",
+                          strpbrk(exec, "\n\r") ? "the usernode binary" : "the INI file");
+                return EXIT_USAGE;
+        }
 
         struct node_settings s;
         if (node_settings_load(&s, node, "/nonexistent", abs_config) < 0)
@@ -196,32 +222,23 @@ int cmd_install(int argc, char **argv) {
 }
 
 const struct option cli_options_uninstall[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, 'n' },
+        CLI_OPTION_HELP,
+        CLI_OPTION_NODE,
         {},
 };
 
-int cmd_uninstall(int argc, char **argv) {
-        const struct option *options = cli_options_uninstall;
-        const char *node = "default";
-        int c;
+static void print_uninstall_help(void) {
+        printf("usage: usernode uninstall [--node NAME]\n"
+               "\n"
+               "Stops and disables usernode-NAME.service and removes its unit file.\n");
+}
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("usage: usernode uninstall [--node NAME]\n"
-                               "\n"
-                               "Stops and disables usernode-NAME.service and removes its unit file.\n");
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("uninstall", optarg))
-                                return EXIT_USAGE;
-                        node = optarg;
-                        break;
-                default:
-                        return cli_option_error("uninstall", c, argv);
-                }
+int cmd_uninstall(int argc, char **argv) {
+        struct cli_parse p = CLI_PARSE("uninstall", ":h", cli_options_uninstall, print_uninstall_help);
+
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        const char *node = p.node;
         if (optind < argc) {
                 log_error("uninstall: unexpected argument \"%s\"", argv[optind]);
                 return EXIT_USAGE;

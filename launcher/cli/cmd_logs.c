@@ -139,29 +139,24 @@ static int follow(const char *dir, const char *path, int fd) {
 }
 
 const struct option cli_options_logs[] = {
-        { "help", no_argument, NULL, 'h' },        { "follow", no_argument, NULL, 'f' },
-        { "node", required_argument, NULL, 'N' },  { "lines", required_argument, NULL, 'n' },
-        { "since", required_argument, NULL, 'S' }, {},
+        CLI_OPTION_HELP,
+        { "follow", no_argument, NULL, 'f' },
+        CLI_OPTION_NODE,
+        { "lines", required_argument, NULL, 'n' },
+        { "since", required_argument, NULL, 'S' },
+        {},
 };
 
 int cmd_logs(int argc, char **argv) {
-        const struct option *options = cli_options_logs;
-        const char *node = "default";
+        struct cli_parse p = CLI_PARSE("logs", ":hfn:", cli_options_logs, print_help);
         bool follow_mode = false;
         struct line_filter filter = {};
         int c;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hfn:", options, NULL)) >= 0)
+        while ((c = cli_getopt(&p, argc, argv)) >= 0)
                 switch (c) {
-                case 'h':
-                        print_help();
-                        return 0;
                 case 'f':
                         follow_mode = true;
-                        break;
-                case 'N':
-                        node = optarg;
                         break;
                 case 'n': {
                         char *end;
@@ -185,9 +180,10 @@ int cmd_logs(int argc, char **argv) {
                                 return EXIT_USAGE;
                         }
                         break;
-                default:
-                        return cli_option_error("logs", c, argv);
                 }
+        if (c == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        const char *node = p.node;
         if (optind + 1 != argc) {
                 log_error("logs: give one service name, e.g. 'usernode logs kubelet'");
                 return EXIT_USAGE;
@@ -204,15 +200,7 @@ int cmd_logs(int argc, char **argv) {
                 log_error("logs: cannot find the data dir of node \"%s\"; set HOME or XDG_DATA_HOME", node);
                 return EXIT_RUNTIME;
         }
-        if (filter.tail > 0 && !(filter.ring = calloc(filter.tail, sizeof(char *))))
-                return log_error_errno(ENOMEM, "logs: %m"), EXIT_RUNTIME;
-        /* Oldest first, so the output reads in the order it was written. */
-        for (unsigned n = LOGS_MAX_FILES; n >= 1; n--) {
-                _cleanup_free_ char *old = service_log_path(dir, service, n);
-                _cleanup_fclose_ FILE *f = old ? fopen(old, "re") : NULL;
-                if (f)
-                        filter_file(&filter, f);
-        }
+        /* Before the ring is allocated: this error path then has nothing to free. */
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 log_error_errno(
@@ -221,6 +209,17 @@ int cmd_logs(int argc, char **argv) {
                         "journalctl --user -t %s",
                         service, dir, service);
                 return EXIT_RUNTIME;
+        }
+        if (filter.tail > 0 && !(filter.ring = calloc(filter.tail, sizeof(char *)))) {
+                close(fd);
+                return log_error_errno(ENOMEM, "logs: %m"), EXIT_RUNTIME;
+        }
+        /* Oldest first, so the output reads in the order it was written. */
+        for (unsigned n = LOGS_MAX_FILES; n >= 1; n--) {
+                _cleanup_free_ char *old = service_log_path(dir, service, n);
+                _cleanup_fclose_ FILE *f = old ? fopen(old, "re") : NULL;
+                if (f)
+                        filter_file(&filter, f);
         }
         /* The FILE reads through a duplicate of fd, which shares its offset: fd is then at the end,
          * where following goes on. */

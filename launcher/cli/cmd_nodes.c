@@ -144,31 +144,20 @@ static json_object *string_or_null(const char *s) {
 }
 
 const struct option cli_options_ls[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_OPTION_HELP,
+        CLI_OPTION_JSON,
         {},
 };
 
 int cmd_ls(int argc, char **argv) {
-        const struct option *options = cli_options_ls;
+        struct cli_parse p = CLI_PARSE("ls", ":h", cli_options_ls, print_ls_help);
         char *names[NODES_MAX];
         size_t n = 0;
-        bool json = false;
-        int c;
 
         cli_json_errors_if_asked(argc, argv);
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_ls_help();
-                        return 0;
-                case 'j':
-                        json = true;
-                        break;
-                default:
-                        return cli_option_error("ls", c, argv);
-                }
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        bool json = p.json;
         if (optind < argc) {
                 log_error("ls: unexpected argument \"%s\"; see 'usernode ls --help'", argv[optind]);
                 return EXIT_USAGE;
@@ -250,28 +239,20 @@ static int stop_and_wait(const char *node, const char *state_dir) {
 }
 
 const struct option cli_options_rm[] = {
-        { "help", no_argument, NULL, 'h' },
+        CLI_OPTION_HELP,
         { "force", no_argument, NULL, 'f' },
         {},
 };
 
 int cmd_rm(int argc, char **argv) {
-        const struct option *options = cli_options_rm;
+        struct cli_parse p = CLI_PARSE("rm", ":hf", cli_options_rm, print_rm_help);
         bool force = false;
         int c, r = 0;
 
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":hf", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_rm_help();
-                        return 0;
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return cli_option_error("rm", c, argv);
-                }
+        while ((c = cli_getopt(&p, argc, argv)) >= 0)
+                force = true; /* -f, --force */
+        if (c == CLI_GETOPT_EXIT)
+                return p.exit_status;
         if (optind + 1 != argc) {
                 log_error("rm: give one node name, e.g. 'usernode rm default'; 'usernode ls' lists them");
                 return EXIT_USAGE;

@@ -203,41 +203,18 @@ static int ports_rm(const struct ports_target *target, int argc, char **argv) {
 }
 
 const struct option cli_options_ports[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, 'n' },
-        { "state-dir", required_argument, NULL, 's' },
-        { "json", no_argument, NULL, 'j' },
-        {},
+        CLI_OPTION_HELP, CLI_OPTION_NODE, CLI_OPTION_STATE_DIR, CLI_OPTION_JSON, {},
 };
 
 int cmd_ports(int argc, char **argv) {
-        const struct option *options = cli_options_ports;
-        struct ports_target target = { .node = "default" };
-        int c;
-
-        cli_json_errors_if_asked(argc, argv);
         /* No '+': options anywhere after `ports` (`ports add --node X 8080:80`), as podman and
          * kubectl take them; the verb and its SPECs are what remains, in order. */
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        print_help();
-                        return 0;
-                case 'n':
-                        if (!cli_node_name_ok("ports", optarg))
-                                return EXIT_USAGE;
-                        target.node = optarg;
-                        break;
-                case 's':
-                        target.state_dir = optarg;
-                        break;
-                case 'j':
-                        target.json = true;
-                        break;
-                default:
-                        return cli_option_error("ports", c, argv);
-                }
+        struct cli_parse p = CLI_PARSE("ports", ":h", cli_options_ports, print_help);
+
+        cli_json_errors_if_asked(argc, argv);
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status;
+        struct ports_target target = { .node = p.node, .state_dir = p.state_dir, .json = p.json };
         if (optind >= argc) {
                 log_error("ports: no command given (add, ls, rm); see 'usernode ports --help'");
                 return EXIT_USAGE;

@@ -20,40 +20,24 @@ struct target {
 };
 
 const struct option cli_options_status[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "node", required_argument, NULL, 'n' },
-        { "state-dir", required_argument, NULL, 's' },
-        { "json", no_argument, NULL, 'j' },
+        CLI_OPTION_HELP, CLI_OPTION_NODE, CLI_OPTION_STATE_DIR, CLI_OPTION_JSON, {},
+};
+
+const struct option cli_options_stop[] = {
+        CLI_OPTION_HELP,
+        CLI_OPTION_NODE,
+        CLI_OPTION_STATE_DIR,
         {},
 };
 
-static int parse_target(int argc, char **argv, const char *usage, bool allow_json, struct target *t) {
-        const struct option *options = cli_options_status;
-        int c;
-        *t = (struct target){ .node = "default" };
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("%s", usage);
-                        return 1;
-                case 'n':
-                        t->node = optarg;
-                        break;
-                case 's':
-                        t->state_dir = optarg;
-                        break;
-                case 'j':
-                        if (allow_json) {
-                                t->json = true;
-                                break;
-                        }
-                        c = '?';
-                        __attribute__((fallthrough));
-                default:
-                        cli_option_error(argv[0], c, argv);
-                        return -EINVAL;
-                }
+/* 1 after --help, 0 when T is filled, -EINVAL after an error was logged. */
+static int parse_target(int argc, char **argv, const char *usage, const struct option *options,
+                        struct target *t) {
+        struct cli_parse p = CLI_PARSE(argv[0], ":h", options, NULL);
+        p.usage = usage;
+        if (cli_getopt(&p, argc, argv) == CLI_GETOPT_EXIT)
+                return p.exit_status == 0 ? 1 : -EINVAL;
+        *t = (struct target){ .node = p.node, .state_dir = p.state_dir, .json = p.json };
         if (optind < argc) {
                 log_error("%s: unexpected argument \"%s\"", argv[0], argv[optind]);
                 return -EINVAL;
@@ -180,7 +164,7 @@ int cmd_status(int argc, char **argv) {
         char error[1024];
 
         cli_json_errors_if_asked(argc, argv);
-        int r = parse_target(argc, argv, usage, true, &t);
+        int r = parse_target(argc, argv, usage, cli_options_status, &t);
         if (r != 0)
                 return r > 0 ? 0 : EXIT_USAGE;
         if (resolve_state_dir(&t, &state_dir) < 0)
@@ -220,7 +204,7 @@ int cmd_stop(int argc, char **argv) {
         json_object *result = NULL;
         char error[1024];
 
-        int r = parse_target(argc, argv, usage, false, &t);
+        int r = parse_target(argc, argv, usage, cli_options_stop, &t);
         if (r != 0)
                 return r > 0 ? 0 : EXIT_USAGE;
         if (resolve_state_dir(&t, &state_dir) < 0)

@@ -19,7 +19,7 @@ const struct cli_command cli_commands[] = {
         { "images", cmd_images, "load images from files into a node's storage, or list them",
           cli_options_images, "load ls" },
         { "stop", cmd_stop, "stop a running node (services in reverse order, then the rest)",
-          cli_options_status, "" },
+          cli_options_stop, "" },
         { "ls", cmd_ls, "list your nodes, running or not", cli_options_ls, "" },
         { "rm", cmd_rm, "remove a stopped node's data and state", cli_options_rm, "NODE" },
         { "install", cmd_install, "run a node as a systemd user service (usernode-NAME.service)",

@@ -21,7 +21,7 @@ int cmd_images(int argc, char **argv);
 /* Each command's getopt_long() table: the parser's, and what `usernode completion` completes. */
 extern const struct option cli_options_run[], cli_options_exec[], cli_options_ports[], cli_options_config[],
         cli_options_logs[], cli_options_status[], cli_options_check[], cli_options_ls[], cli_options_rm[],
-        cli_options_install[], cli_options_uninstall[], cli_options_images[];
+        cli_options_install[], cli_options_uninstall[], cli_options_images[], cli_options_stop[];
 
 struct cli_command {
         const char *name;

@@ -79,6 +79,10 @@ const char *service_state_to_string(enum service_state s);
 /* Consecutive failures after which a backing-off service counts as crash looping. */
 #define SERVICE_CRASH_LOOP_FAILURES 3
 
+/* What the pod drain may take beyond the longest grace period (drain_grace_max): the SIGKILLs,
+ * the sandboxes' network. A stop's time budget (usernode install's TimeoutStopSec) counts it. */
+#define SERVICE_DRAIN_MARGIN (15 * USEC_PER_SEC)
+
 struct service_status {
         char name[64];
         enum service_state state;

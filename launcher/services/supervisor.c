@@ -294,8 +294,7 @@ static void service_terminate(struct service *svc) {
                 service_signal_group(svc, SIGKILL);
 }
 
-/* What crictl takes beyond the longest grace period: the SIGKILLs, the sandboxes' network. */
-#define DRAIN_MARGIN (15 * USEC_PER_SEC)
+#define DRAIN_MARGIN SERVICE_DRAIN_MARGIN
 
 static void drain_end(struct service *svc) {
         svc->timer = sd_event_source_disable_unref(svc->timer);

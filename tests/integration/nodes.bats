@@ -69,13 +69,34 @@ fake_systemctl() {
   export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
 }
 
+@test "install --print quotes the binary's and the INI file's paths for systemd: blanks, %, \$, quotes and backslashes" {
+  dir=$BATS_TEST_TMPDIR/'my nodes 50% $HOME "q" b\s'
+  mkdir -p "$dir"
+  cp "$USERNODE" "$dir/usernode"
+  : >"$dir/n.ini"
+  run "$dir/usernode" install --node n2 --config "$dir/n.ini" --print
+  echo "$output"
+  [ "$status" -eq 0 ]
+  q=$BATS_TEST_TMPDIR/'my nodes 50%% $$HOME \"q\" b\\s'
+  [[ "$output" == *$'\n'"ExecStart=\"$q/usernode\" run --node n2 --config \"$q/n.ini\""$'\n'* ]]
+  nl=$BATS_TEST_TMPDIR/$'line\nbreak'
+  mkdir -p "$nl" && : >"$nl/n.ini"
+  run "$USERNODE" install --node n2 --config "$nl/n.ini" --print
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"holds a line break"* ]]
+}
+
 @test "install writes a Type=notify, Delegate=yes user unit with a stop timeout from the services' grace" {
   fake_systemctl
   mkdir -p "$XDG_CONFIG_HOME/usernode"
-  printf '[crio]\nstop_timeout = 40s\n[kubelet]\nstop_timeout = 20s\n[service:extra]\ncommand = sleep 1\nstop_timeout = 5s\n' \
+  printf '[crio]\nstop_timeout = 40s\npod_grace_max = 10s\n[kubelet]\nstop_timeout = 20s\n[service:extra]\ncommand = sleep 1\nstop_timeout = 5s\n' \
     > "$XDG_CONFIG_HOME/usernode/n1.ini"
   run "$USERNODE" install --node n1 --now
   [ "$status" -eq 0 ]
+  # Without linger the user's systemd, and the node, stop at logout: install says how to keep it.
+  if [ ! -e "/var/lib/systemd/linger/$(id -un)" ]; then
+    [[ "$output" == *"The node stops when you log out"*"sudo loginctl enable-linger $(id -un)"* ]]
+  fi
   unit=$XDG_CONFIG_HOME/systemd/user/usernode-n1.service
   [ -f "$unit" ]
   grep -qx 'Type=notify' "$unit"
@@ -83,8 +104,9 @@ fake_systemctl() {
   grep -qx 'KillMode=mixed' "$unit"
   grep -qx 'Restart=on-failure' "$unit"
   grep -qx 'LimitNOFILE=1048576' "$unit"
-  grep -qx 'TimeoutStopSec=80' "$unit" # 40 + 20 + 5, and 15 for the launcher
-  grep -qx "ExecStart=$USERNODE run --node n1" "$unit"
+  # the pod drain (10 + 15 for crictl), crio 40, kubelet 20, extra 5, and 15 for the launcher
+  grep -qx 'TimeoutStopSec=105' "$unit"
+  grep -qx "ExecStart=\"$USERNODE\" run --node n1" "$unit"
   grep -qx -- '--user daemon-reload' "$BATS_TEST_TMPDIR/systemctl.calls"
   grep -qx -- '--user enable --now usernode-n1.service' "$BATS_TEST_TMPDIR/systemctl.calls"
   run "$USERNODE" uninstall --node n1
