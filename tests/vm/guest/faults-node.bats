@@ -225,7 +225,7 @@ service_trial() {
 }
 
 # matrix KIND TRIAL_FUNCTION: TRIALS trials; prints "# faults: KIND P/TRIALS" and each failure.
-# After two failures in a row the rest are not tried (the node is in no state to go on) and count
+# After three failures in a row the rest are not tried (the node is in no state to go on) and count
 # as failed.
 matrix() {
   local kind=$1 fn=$2 n passed=0 failed_in_row=0 t0=$SECONDS
@@ -238,7 +238,8 @@ matrix() {
       echo "# faults: $kind trial $n: $problems" >&3
       failed_in_row=$((failed_in_row + 1))
       [ "$fn" != fresh_trial ] || recover
-      [ $failed_in_row -lt 2 ] || { echo "# faults: $kind: trials $((n + 1))..$TRIALS not tried" >&3; break; }
+      [[ "$fn" == quick_trial* ]] || [ $failed_in_row -lt 3 ] ||
+        { echo "# faults: $kind: trials $((n + 1))..$TRIALS not tried" >&3; break; }
     fi
   done
   echo "# faults: $kind $passed/$TRIALS ($((SECONDS - t0)) s)" >&3
@@ -304,7 +305,6 @@ EOF
   busybox httpd -f -p "127.0.0.1:$LOOPBACK_PORT" -h "$WORK/www" 3>&- &
   echo $! >"$WORK/httpd.pid"
   date +%s >"$WORK/t0"
-  start_run first
 }
 
 teardown_file() {
@@ -319,10 +319,36 @@ teardown_file() {
 }
 
 setup() {
-  [ -z "${SKIP_REASON:-}" ] || skip "$SKIP_REASON"
+  [[ "$BATS_TEST_DESCRIPTION" == *"one-off"* ]] || [ -z "${SKIP_REASON:-}" ] || skip "$SKIP_REASON"
 }
 
+# quick_trial launcher|init N: the same kills of a node running a one-off command (seconds to
+# start, no crio): a run of the same node right after must start (the scope, the lock).
+quick_trial() {
+  local q=fq rc
+  mkdir -p "$WORK/quick"
+  rm -f "$WORK/quick/pid"
+  sh -c 'echo $$ >"$0"; exec "$@"' "$WORK/quick/pid" "$USERNODE" run --node $q -- sleep 600 >"$WORK/quick/run.log" 2>&1 3>&- &
+  wait_for 60 test -s "$XDG_RUNTIME_DIR/usernode/$q/child_pid" || { problem "no node: $(tail -n 3 "$WORK/quick/run.log" | tr '\n' '|')"; kill -9 "$(cat "$WORK/quick/pid")"; return 1; }
+  if [ "$1" = launcher ]; then kill -9 "$(cat "$WORK/quick/pid")"; else kill -9 "$(cat "$XDG_RUNTIME_DIR/usernode/$q/child_pid")"; fi
+  timeout 60 "$USERNODE" run --node $q -- true >"$WORK/quick/again.log" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] || problem "the run right after: exit $rc: $(tail -n 2 "$WORK/quick/again.log" | tr '\n' '|')"
+  wait_for 30 user_node_gone $q || problem "the node was not gone 30 s after"
+  [ -z "$problems" ]
+}
+
+@test "faults: a one-off command's node: a run right after kill -9 of its launcher or init starts" {
+  local failed=0
+  matrix launcher-quick quick_trial_launcher || failed=1
+  matrix init-quick quick_trial_init || failed=1
+  [ $failed -eq 0 ]
+}
+quick_trial_launcher() { quick_trial launcher "$2"; }
+quick_trial_init() { quick_trial init "$2"; }
+
 @test "faults: kill -9 of the launcher: the node is gone whole, a run at once starts a new one" {
+  start_run first
   matrix launcher fresh_trial
 }
 

@@ -46,7 +46,11 @@ is_subordinate() {
   IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
   [ "$1" -ge "$start" ] && [ "$1" -lt $((start + count)) ]
 }
-subordinate_uid_processes() { ps -eo uid= | while read -r u; do is_subordinate "$u" && echo "$u"; done; }
+subordinate_uid_processes() {
+  local start count
+  IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
+  ps -eo uid= | awk -v s="$start" -v c="$count" '$1 >= s && $1 < s + c'
+}
 
 # user_node_gone NODE: nothing of the node: no process of a subordinate uid, none of
 # crio/kubelet/conmon/crun/pinns or `usernode run --node NODE` of the user, no scope.
