@@ -4,7 +4,7 @@
 #   make check      install what is missing (as root), build, run every test, print "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
 #   make lint       the include layering, clang-format --dry-run and cppcheck
-#   make fuzz       libFuzzer targets (clang, ASan+UBSan) from tests/fuzz, FUZZ_SECONDS each (60)
+#   make fuzz       libFuzzer targets (clang, ASan+UBSan) from tests/fuzz, FUZZ_SECONDS each (60), FUZZ_JOBS at a time (nproc)
 #   make bench      scripts/bench/*.sh, one table of ratios against the tools a user would otherwise pick
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
 #   make check-build  the Makefile as packagers use it (tests/build: flags, install)

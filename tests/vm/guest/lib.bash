@@ -29,3 +29,34 @@ node_cgroup() {
 not_dir() { [ ! -d "$1" ]; }
 unit_gone() { ! systemctl --user is-active --quiet "$1"; }
 no_process() { ! pgrep -u "$(id -u)" -f "$1" >/dev/null; }
+
+# What a real node (CRI-O + kubelet of USERNODE_K8S_BIN, /opt/k8s in the image) needs that the VM
+# image lacks, as one line; empty when nothing is missing.
+real_node_missing() {
+  local missing=() b
+  [ -n "${USERNODE_K8S_BIN:-}" ] || { echo "USERNODE_K8S_BIN (no /opt/k8s in the image: ../shared/k8s was not beside the repo when it was built)"; return; }
+  for b in crio crun pinns crictl kubelet; do [ -x "$USERNODE_K8S_BIN/$b" ] || missing+=("$b"); done
+  for b in conmon busybox python3; do command -v "$b" >/dev/null || missing+=("$b"); done
+  echo "${missing[*]}"
+}
+
+# In the subordinate uid range of the user running the test (/etc/subuid)?
+is_subordinate() {
+  local start count
+  IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
+  [ "$1" -ge "$start" ] && [ "$1" -lt $((start + count)) ]
+}
+subordinate_uid_processes() {
+  local start count
+  IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
+  ps -eo uid= | awk -v s="$start" -v c="$count" '$1 >= s && $1 < s + c'
+}
+
+# user_node_gone NODE: nothing of the node: no process of a subordinate uid, none of
+# crio/kubelet/conmon/crun/pinns or `usernode run --node NODE` of the user, no scope.
+user_node_gone() {
+  [ -z "$(subordinate_uid_processes)" ] &&
+    ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|crun|pinns|usernode-slirp' >/dev/null &&
+    ! pgrep -u "$(id -u)" -f "usernode run --node $1" >/dev/null &&
+    ! systemctl --user is-active --quiet "usernode-$1.scope"
+}

@@ -7,6 +7,8 @@
 #            as root (system units running usernode as the user)
 #   node:    a real CRI-O + kubelet node under that same delegation — node-*.bats (skipped in one
 #            line when the image carries no /opt/k8s)
+#   faults:  kill -9 of the launcher, the slirp engine, the node init, crio and kubelet of a real
+#            node, 10 trials each (faults-*.bats; the same modules as "node")
 #   userns:  pods with hostUsers: false in a real node, the user given 65536 x 12 subordinate ids
 #            first (as root) — userns-*.bats
 #   phase 2: with the user@.service drop-in delegating cpuset and io too — phase2-*.bats
@@ -63,6 +65,14 @@ run_phase() {
     t0=$(date +%s)
     run_phase 900 "$here"/limits-*.bats
     echo "# limits phase: $(($(date +%s) - t0)) s"
+  fi
+  if wanted faults; then
+    # The fault matrix (issue 12): "# faults: KIND PASSED/TOTAL" lines for each kind of kill.
+    modprobe -a bridge veth br_netfilter nf_tables nft_compat nft_chain_nat nf_nat nf_conntrack \
+      xt_MASQUERADE xt_addrtype xt_comment xt_mark xt_multiport xt_conntrack 2>/dev/null
+    t0=$(date +%s)
+    run_phase 1200 "$here"/faults-*.bats
+    echo "# faults phase: $(($(date +%s) - t0)) s"
   fi
   if wanted userns; then
     # Pods with their own user namespace (userns-*.bats): 65536 x 12 subordinate ids in all for
