@@ -60,18 +60,27 @@ plugin_dirs = ["/usr/lib/cni"]
 enable_nri = false
 EOF
 
-# The page's kubelet settings, plus a standalone node's: the CRI-O socket, static pods, no
-# authentication to talk to, pod logs somewhere writable, no swap check.
+# The page's kubelet settings; then those of gen1's own kubelet config (boot/kubelet.sh of
+# Usernetes gen1: no local storage isolation, whose rootfs lookup fails in a user namespace and
+# stops kubelet's container manager; a relaxed disk-pressure threshold; QoS cgroups without
+# enforcing node allocatable; a writable volume plugin dir); then a standalone node's: the CRI-O
+# socket, static pods, no authentication to talk to, pod logs somewhere writable.
 cat >/var/lib/kubelet/config.yaml <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 featureGates:
   KubeletInUserNamespace: true
 cgroupDriver: "cgroupfs"
+failSwapOn: false
+localStorageCapacityIsolation: false
+evictionHard:
+  nodefs.available: "3%"
+cgroupsPerQOS: true
+enforceNodeAllocatable: []
+volumePluginDir: "$state/kubelet-plugins-exec"
 containerRuntimeEndpoint: "unix:///run/crio/crio.sock"
 staticPodPath: "$pods"
 podLogsDir: "$state/logs/pods"
-failSwapOn: false
 authentication:
   anonymous:
     enabled: false

@@ -78,7 +78,7 @@ run_phase() {
       xt_MASQUERADE xt_addrtype xt_comment xt_mark xt_multiport xt_conntrack 2>/dev/null
     echo "ok 1 - bench"
     timeout 1800 su -l $user -c "env USERNODE=$in/usernode USERNODE_K8S_BIN=$k8s_bin ROUNDS=${USERNODE_VM_ROUNDS:-3} \
-      BENCH_RAW=1 BENCH_SAMPLES=/mnt/out/bench-samples bash $in/scripts/bench/node_pod.sh" 2>&1 | sed 's/^node_pod.sh/# bench: node_pod.sh/'
+      BENCH_RAW=1 BENCH_SAMPLES=/mnt/out/bench-samples BENCH_LOGS=/mnt/out/bench-logs bash $in/scripts/bench/node_pod.sh" 2>&1 | sed 's/^node_pod.sh/# bench: node_pod.sh/'
   fi
   if wanted phase2; then
     mkdir -p /etc/systemd/system/user@.service.d

@@ -212,14 +212,35 @@ EOF
   [[ "$output" == *"hello from the VM's loopback"* ]]
 }
 
+# What the node's netfilter and routes look like, and which hop answers, for a hostPort that
+# does not (into USERNODE_VM_OUT, and on stdout for the TAP diagnostics).
+hostport_diag() {
+  local out=${USERNODE_VM_OUT:-$WORK}/node-real/hostport-diag.txt pod_ip
+  mkdir -p "${out%/*}"
+  pod_ip=$(in_node crictl inspectp --output go-template --template '{{.status.network.ip}}' \
+    "$(in_node crictl pods --name '^web' -q 2>/dev/null | head -n1)" 2>/dev/null)
+  {
+    echo "== pod ip: $pod_ip"
+    echo "== usernode ports ls"; "$USERNODE" ports --node "$NODE" ls 2>&1
+    echo "== modules"; grep -E '^(xt_|nf_|nft_|br_netfilter|iptable|ip_tables)' /proc/modules | cut -d' ' -f1 | tr '\n' ' '; echo
+    for c in "ip -4 addr" "ip -4 route" "ip -4 rule" "sysctl net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.ipv4.conf.all.rp_filter" \
+      "iptables-save" "iptables-legacy-save" "ip6tables-save" "cat /proc/net/nf_conntrack" \
+      "busybox wget -qO- -T 5 http://$pod_ip:$POD_PORT/" "busybox wget -qO- -T 5 http://10.0.2.100:$POD_PORT/" \
+      "busybox wget -qO- -T 5 http://127.0.0.1:$POD_PORT/" "cat /proc/net/nf_conntrack"; do
+      echo "== node: $c"; in_node sh -c "$c" 2>&1 | head -n 200
+    done
+    echo "== crio.log: hostport, iptables, nftables"
+    grep -iE 'hostport|iptables|nftables|conntrack' "$XDG_DATA_HOME/usernode/$NODE/logs/crio.log" | cut -c1-400 | head -n 40
+  } >"$out" 2>&1
+  cat "$out"
+}
+
 @test "real node: a pod's hostPort answers on the VM host through the port usernode publishes" {
-  skip "the published port gets no answer from the pod's hostPort yet, cause not found (issue 11 open)"
   # The pod's hostPort, published by usernode on the VM host (-p PUBLISHED:POD_PORT:NODE_IP).
   run wait_for 60 busybox wget -qO- -T 10 "http://127.0.0.1:$PUBLISHED/"
   run busybox wget -qO- -T 10 "http://127.0.0.1:$PUBLISHED/"
   echo "$output"
-  [ "$status" -eq 0 ]
-  [ "$output" = "hello from the pod" ]
+  [ "$status" -eq 0 ] && [ "$output" = "hello from the pod" ] || { hostport_diag; false; }
 }
 
 @test "real node: kill -9 of crio: restarted, the pod keeps running, kubelet talks to the new crio" {
