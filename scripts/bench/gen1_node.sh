@@ -17,10 +17,19 @@
 set -eu
 state=$1
 pods=$state/pods
-mkdir -p "$state/storage" "$pods" "$state/logs" /run/crio /var/lib/kubelet
+mkdir -p "$state/storage" "$pods" "$state/logs"
 
-# /etc/cni and /etc/crio are symlinks into the host's /etc after the copy-up: private ones.
-rm -rf /etc/cni /etc/crio
+# As gen1's boot/rootlesskit.sh: drop the copied-up symlinks to the host's runtime state (its
+# xtables lock, runtimes, CNI and CRI configs) and bind the data dirs on the paths Kubernetes
+# hard-codes (/var/log/containers and /var/log/pods among them: /var/log is the host's).
+rm -rf /run/xtables.lock /run/netns /run/runc /run/crun /run/containerd /run/containers /run/crio \
+  /etc/cni /etc/containerd /etc/crio /etc/kubernetes
+for d in /var/lib/kubelet /var/lib/cni /var/log; do
+  src=$state/$(echo "$d" | tr / _)
+  mkdir -p "$src" "$d"
+  mount --bind "$src" "$d"
+done
+mkdir -p /run/crio
 mkdir -p /etc/cni/net.d /etc/crio/crio.conf.d
 cat >/etc/cni/net.d/10-gen1.conflist <<'EOF'
 { "cniVersion": "1.0.0", "name": "gen1", "plugins": [
@@ -43,8 +52,7 @@ storage_driver = "overlay"
 [crio.runtime]
 cgroup_manager = "cgroupfs"
 EOF
-# ...and what this standalone node needs besides: persistent storage, a writable log dir (/var/log
-# is the host's), the pause image loaded without a registry, Debian's CNI plugin dir, and the
+# ...and what this standalone node needs besides: persistent storage, its log dir, the pause image loaded without a registry, Debian's CNI plugin dir, and the
 # monitor in the pod's cgroup (the default system.slice does not exist under cgroupfs).
 cat >/etc/crio/crio.conf.d/50-bench.conf <<EOF
 [crio]

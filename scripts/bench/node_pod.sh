@@ -48,8 +48,9 @@ sample() { echo "$2" >>"$work/$1"; [ -z "${BENCH_SAMPLES:-}" ] || echo "$1 $2" >
 save_logs() {
   [ -n "${BENCH_LOGS:-}" ] || return 0
   mkdir -p "$BENCH_LOGS/usernode" "$BENCH_LOGS/gen1"
-  cp "$work/usernode.log" "$XDG_DATA_HOME/usernode/$node/logs/"*.log "$BENCH_LOGS/usernode/" 2>/dev/null
-  cp "$work/gen1.log" "$gen1/logs/"*.log "$BENCH_LOGS/gen1/" 2>/dev/null
+  # || true: under set -e a missing file would end the trap before the next copy.
+  cp "$work/usernode.log" "$XDG_DATA_HOME/usernode/$node/logs/"*.log "$BENCH_LOGS/usernode/" 2>/dev/null || true
+  cp "$work/gen1.log" "$gen1/logs/"*.log "$BENCH_LOGS/gen1/" 2>/dev/null || true
   return 0
 }
 trap save_logs EXIT
@@ -108,6 +109,8 @@ u_round() {
   pids="$(cat "$u_state/pid") $(cat "$u_state/child_pid") $(cat "$u_state/engine.pid")"
   # shellcheck disable=SC2086
   sample u.rss "$(rss_kib $pids)"
+  # shellcheck disable=SC2086
+  sample u.rss_each "$(for p in $pids; do rss_kib "$p"; done | paste -sd/)"
   t0=$(now)
   "$USERNODE" stop --node "$node"
   sample u.stop "$(since "$t0")"
@@ -149,7 +152,7 @@ g_round() {
   t0=$(now)
   g_start
   wait_until 120 g_started
-  wait_until 300 g_ready
+  wait_until 240 g_ready || { tail -n 25 "$work/gen1.log" "$gen1/logs/crio.log" "$gen1/logs/kubelet.log" >&2; return 1; }
   sample g.ready "$(since "$t0")"
   wait_until 300 g_running || {
     [ -z "${BENCH_LOGS:-}" ] || { mkdir -p "$BENCH_LOGS/gen1"; { g_crictl pods; g_crictl ps -a; } >"$BENCH_LOGS/gen1/crictl.txt" 2>&1; }
@@ -161,6 +164,7 @@ g_round() {
   parent=$(ps -o ppid= -p "$child" | tr -d ' ')
   slirp=$(pgrep -u "$(id -u)" -x slirp4netns | head -n1)
   sample g.rss "$(rss_kib "$parent" "$child" "$slirp")"
+  sample g.rss_each "$(for p in "$parent" "$child" "$slirp"; do rss_kib "$p"; done | paste -sd/)"
   t0=$(now)
   g_stop
   sample g.stop "$(since "$t0")"

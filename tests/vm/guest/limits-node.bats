@@ -189,10 +189,14 @@ print(max(c["metadata"].get("attempt", 0) for c in cs) if cs else -1)' | { read 
   wait_for 240 oom_killed || { crictl_n ps -a; false; }
   # A run that ended did so by the OOM killer, as CRI-O reports it (memory.events oom_kill); kubelet
   # keeps only the last exited one.
-  exited=$(crictl_n ps -a --name '^hog$' --state exited -q | head -n1)
-  run crictl_n inspect --output go-template --template '{{.status.reason}} {{.status.exitCode}}' "$exited"
-  echo "$output"
-  [ "$output" = "OOMKilled 137" ]
+  # kubelet may remove that exited container between the listing and the inspect (NotFound): then
+  # the next exited one is asked, for a bounded time.
+  exited_reason() {
+    local id
+    id=$(crictl_n ps -a --name '^hog$' --state exited -q 2>/dev/null | head -n1)
+    [ -n "$id" ] && crictl_n inspect --output go-template --template '{{.status.reason}} {{.status.exitCode}}' "$id" 2>/dev/null
+  }
+  wait_for 60 eval '[ "$(exited_reason)" = "OOMKilled 137" ]' || { echo "last exited run: $(exited_reason)"; false; }
 }
 
 @test "limits: a Guaranteed pod runs in its pod cgroup right under kubelet's kubepods; kubelet's oom_score_adj by QoS as far as the user namespace allows" {
