@@ -31,11 +31,10 @@ for d in /var/lib/kubelet /var/lib/cni /var/log; do
 done
 mkdir -p /run/crio
 mkdir -p /etc/cni/net.d /etc/crio/crio.conf.d
-cat >/etc/cni/net.d/10-gen1.conflist <<'EOF'
-{ "cniVersion": "1.0.0", "name": "gen1", "plugins": [
-  { "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
-    "ipam": { "type": "host-local", "routes": [{ "dst": "0.0.0.0/0" }], "ranges": [[{ "subnet": "10.88.0.0/16" }]] } },
-  { "type": "portmap", "capabilities": { "portMappings": true } } ] }
+# gen1's config/cni_net.d/50-bridge.conf: one bridge plugin (CRI-O maps hostPorts itself).
+cat >/etc/cni/net.d/50-bridge.conf <<'EOF'
+{ "cniVersion": "0.3.0", "name": "u7s-bridge", "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
+  "ipam": { "type": "host-local", "subnet": "10.88.0.0/16", "routes": [{ "dst": "0.0.0.0/0" }] } }
 EOF
 
 # An image policy where the host has none (Debian's containers-common ships one).
