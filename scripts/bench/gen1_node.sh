@@ -17,16 +17,24 @@
 set -eu
 state=$1
 pods=$state/pods
-mkdir -p "$state/storage" "$pods" "$state/logs" /run/crio /var/lib/kubelet
+mkdir -p "$state/storage" "$pods" "$state/logs"
 
-# /etc/cni and /etc/crio are symlinks into the host's /etc after the copy-up: private ones.
-rm -rf /etc/cni /etc/crio
+# As gen1's boot/rootlesskit.sh: drop the copied-up symlinks to the host's runtime state (its
+# xtables lock, runtimes, CNI and CRI configs) and bind the data dirs on the paths Kubernetes
+# hard-codes (/var/log/containers and /var/log/pods among them: /var/log is the host's).
+rm -rf /run/xtables.lock /run/netns /run/runc /run/crun /run/containerd /run/containers /run/crio \
+  /etc/cni /etc/containerd /etc/crio /etc/kubernetes
+for d in /var/lib/kubelet /var/lib/cni /var/log; do
+  src=$state/$(echo "$d" | tr / _)
+  mkdir -p "$src" "$d"
+  mount --bind "$src" "$d"
+done
+mkdir -p /run/crio
 mkdir -p /etc/cni/net.d /etc/crio/crio.conf.d
-cat >/etc/cni/net.d/10-gen1.conflist <<'EOF'
-{ "cniVersion": "1.0.0", "name": "gen1", "plugins": [
-  { "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
-    "ipam": { "type": "host-local", "routes": [{ "dst": "0.0.0.0/0" }], "ranges": [[{ "subnet": "10.88.0.0/16" }]] } },
-  { "type": "portmap", "capabilities": { "portMappings": true } } ] }
+# gen1's config/cni_net.d/50-bridge.conf: one bridge plugin (CRI-O maps hostPorts itself).
+cat >/etc/cni/net.d/50-bridge.conf <<'EOF'
+{ "cniVersion": "0.3.0", "name": "u7s-bridge", "type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
+  "ipam": { "type": "host-local", "subnet": "10.88.0.0/16", "routes": [{ "dst": "0.0.0.0/0" }] } }
 EOF
 
 # An image policy where the host has none (Debian's containers-common ships one).
@@ -43,8 +51,7 @@ storage_driver = "overlay"
 [crio.runtime]
 cgroup_manager = "cgroupfs"
 EOF
-# ...and what this standalone node needs besides: persistent storage, a writable log dir (/var/log
-# is the host's), the pause image loaded without a registry, Debian's CNI plugin dir, and the
+# ...and what this standalone node needs besides: persistent storage, its log dir, the pause image loaded without a registry, Debian's CNI plugin dir, and the
 # monitor in the pod's cgroup (the default system.slice does not exist under cgroupfs).
 cat >/etc/crio/crio.conf.d/50-bench.conf <<EOF
 [crio]
@@ -60,18 +67,27 @@ plugin_dirs = ["/usr/lib/cni"]
 enable_nri = false
 EOF
 
-# The page's kubelet settings, plus a standalone node's: the CRI-O socket, static pods, no
-# authentication to talk to, pod logs somewhere writable, no swap check.
+# The page's kubelet settings; then those of gen1's own kubelet config (boot/kubelet.sh of
+# Usernetes gen1: no local storage isolation, whose rootfs lookup fails in a user namespace and
+# stops kubelet's container manager; a relaxed disk-pressure threshold; QoS cgroups without
+# enforcing node allocatable; a writable volume plugin dir); then a standalone node's: the CRI-O
+# socket, static pods, no authentication to talk to, pod logs somewhere writable.
 cat >/var/lib/kubelet/config.yaml <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 featureGates:
   KubeletInUserNamespace: true
 cgroupDriver: "cgroupfs"
+failSwapOn: false
+localStorageCapacityIsolation: false
+evictionHard:
+  nodefs.available: "3%"
+cgroupsPerQOS: true
+enforceNodeAllocatable: []
+volumePluginDir: "$state/kubelet-plugins-exec"
 containerRuntimeEndpoint: "unix:///run/crio/crio.sock"
 staticPodPath: "$pods"
 podLogsDir: "$state/logs/pods"
-failSwapOn: false
 authentication:
   anonymous:
     enabled: false

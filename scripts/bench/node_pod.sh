@@ -10,7 +10,8 @@
 # `systemd-run --user --scope -p Delegate=yes` one). The same binaries (USERNODE_K8S_BIN), the same
 # busybox pod and images, loaded once into each node's persistent storage before the rounds.
 # Env: USERNODE, USERNODE_K8S_BIN, ROUNDS (default 3); BENCH_RAW=1 prints every sample on stderr;
-# BENCH_SAMPLES=FILE appends each sample to FILE as it is taken.
+# BENCH_SAMPLES=FILE appends each sample to FILE as it is taken; BENCH_LOGS=DIR receives both
+# nodes' crio and kubelet logs (and, if a pod never runs, what crictl shows) when the script ends.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${USERNODE:?}" "${USERNODE_K8S_BIN:?}"
@@ -43,6 +44,16 @@ wait_until() {
 }
 # sample FILE VALUE: one measurement, kept in $work and, as it comes, in $BENCH_SAMPLES.
 sample() { echo "$2" >>"$work/$1"; [ -z "${BENCH_SAMPLES:-}" ] || echo "$1 $2" >>"$BENCH_SAMPLES"; }
+# The logs of both nodes, for finding where the time goes (kubelet's and crio's timestamps).
+save_logs() {
+  [ -n "${BENCH_LOGS:-}" ] || return 0
+  mkdir -p "$BENCH_LOGS/usernode" "$BENCH_LOGS/gen1"
+  # || true: under set -e a missing file would end the trap before the next copy.
+  cp "$work/usernode.log" "$XDG_DATA_HOME/usernode/$node/logs/"*.log "$BENCH_LOGS/usernode/" 2>/dev/null || true
+  cp "$work/gen1.log" "$gen1/logs/"*.log "$BENCH_LOGS/gen1/" 2>/dev/null || true
+  return 0
+}
+trap save_logs EXIT
 rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $t; }
 
 cat >"$XDG_CONFIG_HOME/usernode/$node.ini" <<EOF
@@ -90,12 +101,16 @@ u_round() {
   local t0 pids
   t0=$(now)
   u_start
+  wait_until 300 u_ready
+  sample u.ready "$(since "$t0")"
   wait_until 300 u_running
   sample u.run "$(since "$t0")"
   sleep 5 # idle: the pod runs, nothing else happens
   pids="$(cat "$u_state/pid") $(cat "$u_state/child_pid") $(cat "$u_state/engine.pid")"
   # shellcheck disable=SC2086
   sample u.rss "$(rss_kib $pids)"
+  # shellcheck disable=SC2086
+  sample u.rss_each "$(for p in $pids; do rss_kib "$p"; done | paste -sd/)"
   t0=$(now)
   "$USERNODE" stop --node "$node"
   sample u.stop "$(since "$t0")"
@@ -108,7 +123,9 @@ g_socket() { local c; c=$(g_child) && [ -n "$c" ] && [ -S "/proc/$c/root/run/cri
 g_started() { [ -n "$(g_child)" ]; }
 # -p too: the mount namespace's /proc is the new pid namespace's, where only its members exist.
 g_in() { nsenter --preserve-credentials -U -m -n -p -t "$(g_child)" "$@"; }
-g_running() { [ -n "$(g_in crictl --runtime-endpoint unix:///run/crio/crio.sock ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
+g_crictl() { g_in crictl --runtime-endpoint unix:///run/crio/crio.sock "$@"; }
+g_running() { [ -n "$(g_crictl ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
+g_ready() { g_in busybox wget -qO /dev/null http://127.0.0.1:10248/healthz; }
 g_gone() { ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|rootlesskit|slirp4netns' >/dev/null; }
 g_start() {
   rm -rf "$work/rk"
@@ -135,19 +152,25 @@ g_round() {
   t0=$(now)
   g_start
   wait_until 120 g_started
-  wait_until 300 g_running
+  wait_until 240 g_ready || { tail -n 25 "$work/gen1.log" "$gen1/logs/crio.log" "$gen1/logs/kubelet.log" >&2; return 1; }
+  sample g.ready "$(since "$t0")"
+  wait_until 300 g_running || {
+    [ -z "${BENCH_LOGS:-}" ] || { mkdir -p "$BENCH_LOGS/gen1"; { g_crictl pods; g_crictl ps -a; } >"$BENCH_LOGS/gen1/crictl.txt" 2>&1; }
+    return 1
+  }
   sample g.run "$(since "$t0")"
   sleep 5
   child=$(g_child)
   parent=$(ps -o ppid= -p "$child" | tr -d ' ')
   slirp=$(pgrep -u "$(id -u)" -x slirp4netns | head -n1)
   sample g.rss "$(rss_kib "$parent" "$child" "$slirp")"
+  sample g.rss_each "$(for p in "$parent" "$child" "$slirp"; do rss_kib "$p"; done | paste -sd/)"
   t0=$(now)
   g_stop
   sample g.stop "$(since "$t0")"
 }
 
-: >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
+: >"$work/u.ready"; : >"$work/g.ready"; : >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
 u_load
 g_load
 printf '%s\n' "$pod_yaml" >"$pods/bb.yaml"
@@ -156,10 +179,11 @@ for i in $(seq "$rounds"); do
   if [ $((i % 2)) -eq 1 ]; then u_round; g_round; else g_round; u_round; fi
 done
 if [ -n "${BENCH_RAW:-}" ]; then
-  for f in u.run g.run u.stop g.stop u.rss g.rss; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
+  for f in u.ready g.ready u.run g.run u.stop g.stop u.rss g.rss; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
 fi
 gen1="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
 row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1"
+row "real node: run to kubelet healthy (median of $rounds)" "$(median <"$work/u.ready")" "$(median <"$work/g.ready")" s "$gen1"
 row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1; its stop kills crio and kubelet with the pid namespace"
 row "real node: idle RSS of the tool's own processes (median of $rounds)" \
   "$(median <"$work/u.rss" | awk '{ printf "%.1f", $1 / 1024 }')" "$(median <"$work/g.rss" | awk '{ printf "%.1f", $1 / 1024 }')" MiB \

@@ -70,8 +70,9 @@ other_pid() { local p; p=$(pid_of "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
 # start_node: `usernode run` in the background; waits (bounded) until every service is ready.
 start_node() {
   local t0=$SECONDS
-  # To the node's address, where the hostPort's DNAT applies (127.0.0.1, the default, would
-  # need route_localnet: the published port did not answer that way).
+  # To the node's address, where CRI-O's hostPort DNAT (nat OUTPUT, addrtype LOCAL) applies and
+  # the pod's answer comes back to; 127.0.0.1, the default, would be DNATed with a loopback
+  # source, which leaves no interface without route_localnet and a masquerade CRI-O does not add.
   "$USERNODE" run --node "$NODE" -p "127.0.0.1:$PUBLISHED:$POD_PORT:10.0.2.100" >>"$WORK/node.log" 2>&1 3>&- &
   echo $! >"$WORK/node.pid"
   wait_for 600 node_up || { tail -n 30 "$WORK/node.log"; return 1; }
@@ -212,14 +213,37 @@ EOF
   [[ "$output" == *"hello from the VM's loopback"* ]]
 }
 
+# What the node's netfilter and routes look like, and which hop answers, for a hostPort that
+# does not (into USERNODE_VM_OUT, and on stdout for the TAP diagnostics).
+hostport_diag() {
+  local out=${USERNODE_VM_OUT:-$WORK}/node-real/hostport-diag.txt pod_ip
+  mkdir -p "${out%/*}"
+  pod_ip=$(in_node crictl inspectp --output go-template --template '{{.status.network.ip}}' \
+    "$(in_node crictl pods --name '^web' -q 2>/dev/null | head -n1)" 2>/dev/null)
+  {
+    echo "== pod ip: $pod_ip"
+    echo "== usernode ports ls"; "$USERNODE" ports --node "$NODE" ls 2>&1
+    echo "== modules"; grep -E '^(xt_|nf_|nft_|br_netfilter|iptable|ip_tables)' /proc/modules | cut -d' ' -f1 | tr '\n' ' '; echo
+    for c in "ip -4 addr" "ip -4 route" "ip -4 rule" "sysctl net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.ipv4.conf.all.rp_filter" \
+      "iptables-save" "iptables-legacy-save" \
+      "timeout 5 busybox wget -qO- http://$pod_ip:$POD_PORT/" "timeout 5 busybox wget -qO- http://10.0.2.100:$POD_PORT/" \
+      "timeout 5 busybox wget -qO- http://127.0.0.1:$POD_PORT/"; do
+      echo "== node: $c"; in_node env PATH="/usr/sbin:/sbin:$PATH" sh -c "$c" 2>&1 | head -n 200
+    done
+    echo "== crio.log: hostport, iptables, nftables"
+    grep -iE 'hostport|iptables|nftables|conntrack' "$XDG_DATA_HOME/usernode/$NODE/logs/crio.log" | cut -c1-400 | head -n 40
+  } >"$out" 2>&1
+  cat "$out"
+}
+
 @test "real node: a pod's hostPort answers on the VM host through the port usernode publishes" {
-  skip "the published port gets no answer from the pod's hostPort yet, cause not found (issue 11 open)"
   # The pod's hostPort, published by usernode on the VM host (-p PUBLISHED:POD_PORT:NODE_IP).
-  run wait_for 60 busybox wget -qO- -T 10 "http://127.0.0.1:$PUBLISHED/"
-  run busybox wget -qO- -T 10 "http://127.0.0.1:$PUBLISHED/"
+  # timeout(1), not wget's -T: Debian 12's busybox 1.35 wget crashes (SIGSEGV) with -T; that
+  # crash, not the path, is what this test met before.
+  run wait_for 60 timeout 10 busybox wget -qO- "http://127.0.0.1:$PUBLISHED/"
+  run timeout 10 busybox wget -qO- "http://127.0.0.1:$PUBLISHED/"
   echo "$output"
-  [ "$status" -eq 0 ]
-  [ "$output" = "hello from the pod" ]
+  [ "$status" -eq 0 ] && [ "$output" = "hello from the pod" ] || { hostport_diag; false; }
 }
 
 @test "real node: kill -9 of crio: restarted, the pod keeps running, kubelet talks to the new crio" {
