@@ -138,6 +138,14 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                         r = mounts_node_tmpfs("/var/lib/kubelet/pods", 0750);
                         if (r < 0)
                                 return r;
+                        /* kubelet makes its root dir rshared at start (MakeRShared): when it is
+                         * not shared yet, by a non-recursive bind of it on itself first, which
+                         * hides this tmpfs under the data dir's disk again (seen in the VM:
+                         * findmnt -R /var/lib/kubelet). Shared already, kubelet leaves it. The
+                         * peer group is the node's: / is a slave, nothing reaches the host. */
+                        if (mount(NULL, "/var/lib/kubelet", NULL, MS_SHARED | MS_REC, NULL) < 0)
+                                return log_error_errno(errno,
+                                                       "cannot make /var/lib/kubelet a shared mount: %m");
                 }
         }
 

@@ -80,7 +80,8 @@ node_with_subids() {
     as_user "$USERNODE" exec --node "$node" -- sh -c "echo 127.0.0.1 pod > /var/lib/kubelet/pods/etc-hosts"
     as_user "$USERNODE" exec --node "$node" -- "$PROBE_IDMAP" /var/lib/kubelet/pods/etc-hosts /var/lib/kubelet/pods
     as_user "$USERNODE" exec --node "$node" -- "$PROBE_IDMAP" /var/lib/kubelet
-    echo "disk probe: $?"'
+    echo "disk probe: $?"
+    echo "kubelet dir: $(as_user "$USERNODE" exec --node "$node" -- findmnt -n -o PROPAGATION /var/lib/kubelet)"'
   echo "$output"
   [ "$status" -eq 0 ]
   # What crun does for a hostUsers: false pod's /etc/hosts and emptyDir: allowed on the node's tmpfs.
@@ -90,6 +91,9 @@ node_with_subids() {
   # error crun reported before the pods dir was the node's tmpfs.
   [[ "$output" =~ "/var/lib/kubelet fs="[a-z0-9]+" open_tree=ok idmap=EPERM" ]]
   [[ "$output" == *"disk probe: 1"* ]]
+  # Shared already, so kubelet's MakeRShared does not bind /var/lib/kubelet on itself at start,
+  # which would hide the pods dir's tmpfs under the disk again.
+  [[ "$output" =~ "kubelet dir: shared" ]]
 }
 
 @test "with 2 x 65536 subordinate ids [kubelet] max_pods = 2 stops the run (exit 3) saying to add 65535 ids" {
