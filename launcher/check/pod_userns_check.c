@@ -137,8 +137,8 @@ void pod_userns_check_print(const struct pod_userns_check *c, FILE *out) {
                 c->getsubids ? "found" : "missing; install it with: sudo apt-get install uidmap");
         fprintf(out, "  kernel %u.%u: %s\n", c->kernel_major, c->kernel_minor,
                 c->kernel_ok ? "idmapped mounts of tmpfs (6.3 or newer)"
-                             : "older than 6.3: no idmapped tmpfs, so projected, secret and memory emptyDir "
-                               "volumes fail in such pods; upgrade the kernel");
+                             : "older than 6.3: no idmapped tmpfs, so the containers of such pods do not "
+                               "start (their /etc/hosts and volumes are on tmpfs); upgrade the kernel");
 }
 
 json_object *pod_userns_check_json(const struct pod_userns_check *c) {

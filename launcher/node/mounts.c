@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 
 int mounts_copy_up(const char *dir) {
@@ -80,6 +81,17 @@ int mounts_bind_file(const char *source, const char *target) {
                 return log_error_errno(errno, "cannot create %s: %m", target);
         if (mount(source, target, NULL, MS_BIND, NULL) < 0)
                 return log_error_errno(errno, "cannot bind %s on %s: %m", source, target);
+        return 0;
+}
+
+int mounts_node_tmpfs(const char *dir, mode_t mode) {
+        char options[32];
+        int r = mkdir_p(dir, mode);
+        if (r < 0)
+                return log_error_errno(r, "cannot create %s: %m", dir);
+        snprintf(options, sizeof(options), "mode=%04o", (unsigned)mode);
+        if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, options) < 0)
+                return log_error_errno(errno, "cannot mount a tmpfs of the node on %s: %m", dir);
         return 0;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* Directories copied up: the node may create, replace and delete entries in them (crio writes
  * /run/crio, kubelet /var/lib/kubelet, CNI /etc/cni) while the host's files stay untouched. */
@@ -25,3 +26,10 @@ int mounts_copy_up(const char *dir);
 /* Replace `target` (a copied-up entry) by a bind mount of `source`, e.g. the state dir's
  * resolv.conf on /etc/resolv.conf. */
 int mounts_bind_file(const char *source, const char *target);
+
+/* A tmpfs mounted by the node on `dir` (created with `mode` if missing). Its superblock belongs
+ * to the node's user namespace, so the node's root may give containers idmapped mounts of what
+ * lies on it (Linux >= 6.3); never so of the host's disk, whose superblock is the host's
+ * (fs/namespace.c can_idmap_mount: CAP_SYS_ADMIN over s_user_ns). Returns 0 or a negative
+ * errno, logged. */
+int mounts_node_tmpfs(const char *dir, mode_t mode);

@@ -17,6 +17,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "launcher/node/kubelet_user.h"
+#include "launcher/node/mounts.h"
 #include "launcher/node/node_network.h"
 
 /* A private, empty directory at `path` instead of the copied-up symlink to the host's. */
@@ -129,6 +130,23 @@ int node_setup_services(const struct node_setup_dirs *dirs) {
                 r = kubelet_user_setup(dirs->kubelet_ids);
                 if (r < 0)
                         return r;
+                /* crun gives such pods idmapped mounts of what kubelet binds in from its pods dir
+                 * (etc-hosts, termination-log, emptyDir): allowed only on a file system of the
+                 * node (mounts.h), so that dir is a tmpfs of the node; what pods keep there lives
+                 * as long as the node. */
+                if (r > 0) {
+                        r = mounts_node_tmpfs("/var/lib/kubelet/pods", 0750);
+                        if (r < 0)
+                                return r;
+                        /* kubelet makes its root dir rshared at start (MakeRShared): when it is
+                         * not shared yet, by a non-recursive bind of it on itself first, which
+                         * hides this tmpfs under the data dir's disk again (seen in the VM:
+                         * findmnt -R /var/lib/kubelet). Shared already, kubelet leaves it. The
+                         * peer group is the node's: / is a slave, nothing reaches the host. */
+                        if (mount(NULL, "/var/lib/kubelet", NULL, MS_SHARED | MS_REC, NULL) < 0)
+                                return log_error_errno(errno,
+                                                       "cannot make /var/lib/kubelet a shared mount: %m");
+                }
         }
 
         r = mkdir_p(dirs->cni_conf_dir, 0700);

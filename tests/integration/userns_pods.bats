@@ -34,6 +34,9 @@ subids_of_user() { # the count of the test user's subordinate uids, summed over 
   grep -q 'pods with hostUsers: false cannot run in this node: it has [0-9]* ids, one such pod needs 131072; for 110 pods: sudo usermod --add-subuids ' "$NODE_OUT"
   run "$USERNODE" exec --node "$NODE" -- grep -c '^kubelet:' /etc/passwd
   [ "$output" = 0 ]
+  # kubelet's pods stay on the data dir's disk: no tmpfs when no pod gets its own user namespace.
+  run "$USERNODE" exec --node "$NODE" -- stat -f -c %T /var/lib/kubelet/pods
+  [ "$output" != tmpfs ]
   # The node's /etc/subuid is still the host's (a link into the copied-up /etc).
   run "$USERNODE" exec --node "$NODE" -- readlink /etc/subuid
   [ "$output" = .usernode-host/subuid ]

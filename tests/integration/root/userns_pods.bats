@@ -50,6 +50,7 @@ node_with_subids() {
     echo "getsubids: $(as_user "$USERNODE" exec --node "$node" -- getsubids kubelet)"
     echo "getsubids -g: $(as_user "$USERNODE" exec --node "$node" -- getsubids -g kubelet)"
     echo "passwd: $(as_user "$USERNODE" exec --node "$node" -- grep ^kubelet: /etc/passwd)"
+    echo "pods dir: $(as_user "$USERNODE" exec --node "$node" -- stat -f -c %T /var/lib/kubelet/pods)"
     echo "maxPods: $(sed -n "s/^maxPods: //p" "/run/user/$TEST_UID/usernode/$node/config/kubelet.yaml")"
     echo "host subuid: $(cat /etc/subuid)"
     echo "node output: $(tr "\n" " " < "$work/node.out")"'
@@ -62,10 +63,37 @@ node_with_subids() {
   [[ "$output" == *"getsubids -g: 0: kubelet 65536 720896"* ]]
   [[ "$output" =~ passwd:\ kubelet:x:[0-9]+:[0-9]+: ]]
   [[ "$output" == *"maxPods: 11"* ]]
+  # The node's own tmpfs under kubelet's pods: crun may give pods idmapped mounts of it.
+  [[ "$output" == *"pods dir: tmpfs"* ]]
   # kubelet's maxPods was capped by the ids: the run said so, and what to add for 110.
   [[ "$output" == *"kubelet's maxPods is 11: that many pods with their own user namespace fit"* ]]
   # The host's file as the launcher saw it: untouched by the node.
   [[ "$output" == *"host subuid: usernode-test:400000:786432"* ]]
+}
+
+@test "with 12 x 65536 subordinate ids the node's root may idmap what kubelet puts in its pods dir (crun's mounts for such pods), not the data dir on the host's disk" {
+  export TOP USERNODE
+  PROBE_IDMAP=${USERNODE_HELPERS:-$TOP/build/helpers}/idmap_probe
+  [ -x "$PROBE_IDMAP" ] || skip "no idmap_probe helper (make tests)"
+  export PROBE_IDMAP
+  run node_with_subids 786432 '
+    as_user "$USERNODE" exec --node "$node" -- sh -c "echo 127.0.0.1 pod > /var/lib/kubelet/pods/etc-hosts"
+    as_user "$USERNODE" exec --node "$node" -- "$PROBE_IDMAP" /var/lib/kubelet/pods/etc-hosts /var/lib/kubelet/pods
+    as_user "$USERNODE" exec --node "$node" -- "$PROBE_IDMAP" /var/lib/kubelet
+    echo "disk probe: $?"
+    echo "kubelet dir: $(as_user "$USERNODE" exec --node "$node" -- findmnt -n -o PROPAGATION /var/lib/kubelet)"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # What crun does for a hostUsers: false pod's /etc/hosts and emptyDir: allowed on the node's tmpfs.
+  [[ "$output" == *"/var/lib/kubelet/pods/etc-hosts fs=tmpfs open_tree=ok idmap=ok"* ]]
+  [[ "$output" == *"/var/lib/kubelet/pods fs=tmpfs open_tree=ok idmap=ok"* ]]
+  # The kernel refuses it on the host's file system (its superblock is not the node's): the
+  # error crun reported before the pods dir was the node's tmpfs.
+  [[ "$output" =~ "/var/lib/kubelet fs="[a-z0-9]+" open_tree=ok idmap=EPERM" ]]
+  [[ "$output" == *"disk probe: 1"* ]]
+  # Shared already, so kubelet's MakeRShared does not bind /var/lib/kubelet on itself at start,
+  # which would hide the pods dir's tmpfs under the disk again.
+  [[ "$output" =~ "kubelet dir: shared" ]]
 }
 
 @test "with 2 x 65536 subordinate ids [kubelet] max_pods = 2 stops the run (exit 3) saying to add 65535 ids" {
