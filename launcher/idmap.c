@@ -195,7 +195,22 @@ void idmap_build(uint32_t own_id, const struct id_range *ranges, size_t n_ranges
                                     user, id_kind_name(kind), own_id, idmap_subid_file(kind));
                         continue;
                 }
-                if (ret->n_extents == IDMAP_EXTENTS_MAX || next_inner + r->count > UINT32_MAX) {
+                if (next_inner + r->count > UINT32_MAX) {
+                        log_warning("%s: more subordinate ids than a user namespace can map; using the "
+                                    "first %" PRIu64,
+                                    idmap_subid_file(kind), next_inner - 1);
+                        break;
+                }
+                /* A range that continues the previous one on the host joins its line: the kernel
+                 * takes a nested namespace's map line (a pod's 65536 ids) only when it lies within
+                 * one line of this map, and newuidmap accepts a line spanning adjacent ranges. */
+                struct id_extent *last = &ret->extents[ret->n_extents - 1];
+                if (ret->n_extents > 1 && (uint64_t)last->outer + last->count == r->start) {
+                        last->count += r->count;
+                        next_inner += r->count;
+                        continue;
+                }
+                if (ret->n_extents == IDMAP_EXTENTS_MAX) {
                         log_warning("%s: more subordinate ranges than a user namespace can map; using the "
                                     "first %zu",
                                     idmap_subid_file(kind), ret->n_extents - 1);

@@ -43,7 +43,8 @@ int idmap_parse_subid_file(FILE *file, const char *file_name, const char *user, 
 int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct id_range **ret_ranges);
 
 /* inner 0 -> own id, then the ranges from inner 1 on, one after the other: the inner ids are
- * 0..idmap_size()-1 without a hole. Ranges that contain the user's own id or overlap an earlier
+ * 0..idmap_size()-1 without a hole; a range adjacent on the host to the one before extends its
+ * line. Ranges that contain the user's own id or overlap an earlier
  * one are skipped with a warning; beyond IDMAP_EXTENTS_MAX they are dropped. */
 void idmap_build(uint32_t own_id, const struct id_range *ranges, size_t n_ranges, const char *user,
                  enum id_kind kind, struct id_mapping *ret);

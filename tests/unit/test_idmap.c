@@ -73,6 +73,22 @@ static void test_map_starts_with_own_id_then_ranges_from_inner_one(void **state)
         assert_int_equal(idmap_size(&m), 1 + 65536 + 10);
 }
 
+/* The VM's user has 100000:65536 and 165536:720896: one line, so that every 65536-id slice kubelet
+ * gives a pod lies within a line of the node's map (the kernel refuses a pod's map otherwise). */
+static void test_adjacent_ranges_share_one_line(void **state) {
+        struct id_range ranges[] = { { 100000, 65536 }, { 165536, 720896 }, { 900000, 10 } };
+        struct id_mapping m;
+        (void)state;
+        idmap_build(1000, ranges, 3, "alice", ID_KIND_UID, &m);
+        assert_int_equal(m.n_extents, 3);
+        assert_int_equal(m.extents[1].inner, 1);
+        assert_int_equal(m.extents[1].outer, 100000);
+        assert_int_equal(m.extents[1].count, 65536 + 720896);
+        assert_int_equal(m.extents[2].inner, 1 + 65536 + 720896);
+        assert_int_equal(m.extents[2].outer, 900000);
+        assert_int_equal(idmap_size(&m), 1 + 65536 + 720896 + 10);
+}
+
 static void test_range_containing_own_id_is_skipped(void **state) {
         struct id_range ranges[] = { { 500, 1000 }, { 100000, 5 } };
         struct id_mapping m;
@@ -101,7 +117,7 @@ static void test_map_is_capped_at_the_kernel_limit(void **state) {
         (void)state;
         log_set_level(LOG_LEVEL_ERROR);
         for (size_t i = 0; i < 400; i++)
-                ranges[i] = (struct id_range){ (uint32_t)(100000 + i * 10), 10 };
+                ranges[i] = (struct id_range){ (uint32_t)(100000 + i * 20), 10 }; /* apart: one line each */
         idmap_build(1000, ranges, 400, "alice", ID_KIND_UID, &m);
         assert_int_equal(m.n_extents, IDMAP_EXTENTS_MAX);
 }
@@ -149,6 +165,7 @@ int main(void) {
                 cmocka_unit_test(test_comments_blank_and_malformed_lines_are_skipped),
                 cmocka_unit_test(test_no_entry_means_no_ranges),
                 cmocka_unit_test(test_map_starts_with_own_id_then_ranges_from_inner_one),
+                cmocka_unit_test(test_adjacent_ranges_share_one_line),
                 cmocka_unit_test(test_range_containing_own_id_is_skipped),
                 cmocka_unit_test(test_overlapping_ranges_are_skipped),
                 cmocka_unit_test(test_map_is_capped_at_the_kernel_limit),
