@@ -49,12 +49,6 @@ pod_parent() {
   id=$(crictl_n pods --name "^$1-" -q | head -n1)
   crictl_n inspectp -o json "$id" | json 'd["info"]["runtimeSpec"]["annotations"]["io.kubernetes.cri-o.CgroupParent"]'
 }
-subordinate() {
-  local start count
-  IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
-  [ "$1" -ge "$start" ] && [ "$1" -lt $((start + count)) ]
-}
-subordinate_processes() { ps -eo uid= | while read -r u; do subordinate "$u" && echo "$u"; done; }
 
 # pod NAME QOS_RESOURCES COMMAND [EXTRA]: a static pod with one busybox container NAME.
 pod() {
@@ -235,7 +229,7 @@ print(max(c["metadata"].get("attempt", 0) for c in cs) if cs else -1)' | { read 
   # SIGTERM arrived, and the container had the 3 s it took to finish before anything was killed.
   [ "$(cat "$WORK/term/got")" = term ]
   [ "$(cat "$WORK/term/done")" = done ]
-  wait_for 20 test -z "$(subordinate_processes)"
+  wait_for 20 test -z "$(subordinate_uid_processes)"
   ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|crun|pinns'
   ! systemctl --user is-active --quiet "usernode-$NODE.scope"
 }

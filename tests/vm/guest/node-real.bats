@@ -41,20 +41,8 @@ web_running() { [ -n "$(web_container)" ]; }
 # The container's main process, by its pid inside the node, and as the VM host sees it.
 container_pid() { in_node crictl inspect --output go-template --template '{{.info.pid}}' "$1"; }
 host_httpd() { ps -eo pid=,uid=,args= | awk '$3 == "httpd" && $6 == "'$POD_PORT'" { print $1, $2; exit }'; }
-# In the subordinate range of vmuser (/etc/subuid)?
-subordinate() {
-  local start count
-  IFS=: read -r _ start count < <(grep "^$(id -un):" /etc/subuid)
-  [ "$1" -ge "$start" ] && [ "$1" -lt $((start + count)) ]
-}
-# Nothing of the node: no process of a subordinate uid, none of crio/kubelet/conmon/usernode of ours.
-subordinate_processes() { ps -eo uid= | while read -r u; do subordinate "$u" && echo "$u"; done; }
-node_gone() {
-  [ -z "$(subordinate_processes)" ] &&
-    ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|crun|pinns' >/dev/null &&
-    ! pgrep -u "$(id -u)" -f "$USERNODE run --node $NODE" >/dev/null &&
-    ! systemctl --user is-active --quiet "usernode-$NODE.scope"
-}
+# Nothing of the node: lib.bash's user_node_gone for this node.
+node_gone() { user_node_gone "$NODE"; }
 # holds_for SECONDS CMD...: CMD succeeds at every check (each second) for SECONDS.
 holds_for() {
   local until=$((SECONDS + $1))
@@ -186,7 +174,7 @@ EOF
   read -r host_pid host_uid < <(host_httpd)
   echo "httpd: host pid $host_pid uid $host_uid"
   [ -n "$host_uid" ]
-  subordinate "$host_uid"
+  is_subordinate "$host_uid"
   run in_node crictl exec "$(web_container)" id -u
   echo "$output"
   [ "$status" -eq 0 ]
