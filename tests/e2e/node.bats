@@ -16,7 +16,7 @@ missing_binaries() {
     command -v "$b" >/dev/null 2>&1 || missing+=("$b")
   done
   command -v crun >/dev/null 2>&1 || command -v runc >/dev/null 2>&1 || missing+=("crun-or-runc")
-  for b in bridge host-local portmap loopback; do
+  for b in bridge host-local loopback; do
     [ -x "/usr/lib/cni/$b" ] || [ -x "/opt/cni/bin/$b" ] || missing+=("cni-plugin-$b")
   done
   echo "${missing[*]}"

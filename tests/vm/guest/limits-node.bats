@@ -229,7 +229,5 @@ print(max(c["metadata"].get("attempt", 0) for c in cs) if cs else -1)' | { read 
   # SIGTERM arrived, and the container had the 3 s it took to finish before anything was killed.
   [ "$(cat "$WORK/term/got")" = term ]
   [ "$(cat "$WORK/term/done")" = done ]
-  wait_for 20 test -z "$(subordinate_uid_processes)"
-  ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon|crun|pinns'
-  ! systemctl --user is-active --quiet "usernode-$NODE.scope"
+  wait_for 20 user_node_gone "$NODE"
 }

@@ -21,7 +21,7 @@ missing_parts() {
   [ -n "${USERNODE_K8S_BIN:-}" ] || { echo "USERNODE_K8S_BIN (no /opt/k8s in the image: ../shared/k8s was not beside the repo when it was built)"; return; }
   for b in crio crun pinns crictl kubelet; do [ -x "$USERNODE_K8S_BIN/$b" ] || missing+=("$b"); done
   for b in conmon skopeo busybox python3; do command -v "$b" >/dev/null || missing+=("$b"); done
-  for b in bridge host-local portmap loopback; do [ -x "/usr/lib/cni/$b" ] || missing+=("cni-plugin-$b"); done
+  for b in bridge host-local loopback; do [ -x "/usr/lib/cni/$b" ] || missing+=("cni-plugin-$b"); done
   [ -d "$USERNODE_K8S_BIN/../images/pause-3.10-local-oci" ] || missing+=("images/pause-3.10-local-oci")
   echo "${missing[*]}"
 }
