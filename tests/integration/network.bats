@@ -188,9 +188,10 @@ transfer_in() {
   [ "$received" = "$sent" ]
 }
 
-# tcp_mss MTU: the MSS the node's kernel uses on a connection to the host through slirp.
+# tcp_mss MTU: the MSS the node's kernel uses on a connection to the host through slirp, to the
+# server of start_http_server. That is started by the test, not here: `run` calls this in a
+# subshell, where background_pids would not reach teardown and the server would outlive the test.
 tcp_mss() {
-  start_http_server
   node --host-loopback --mtu="$1" -- python3 -c '
 import socket, subprocess, sys
 s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
@@ -198,12 +199,14 @@ print(subprocess.run(["ss", "-tinH", "dst", "10.0.2.2"], capture_output=True, te
 }
 
 @test "at MTU 65520 slirp's TCP announces an MSS of 16384, not 65480 (its window is 64 KiB)" {
+  start_http_server
   run tcp_mss 65520
   [ "$status" -eq 0 ]
   [[ "$output" == *" mss:16384 "* ]]
 }
 
 @test "at MTU 1500 slirp's TCP announces the MTU's own MSS, 1460" {
+  start_http_server
   run tcp_mss 1500
   [ "$status" -eq 0 ]
   [[ "$output" == *" mss:1460 "* ]]
