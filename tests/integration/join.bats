@@ -364,7 +364,8 @@ fake_kubelet_bootstrap() {
   fake_kubelet_bootstrap "$name"
   printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s"},"spec":{"podCIDR":"10.244.7.0/24"}}' "$name" |
     kubectl_admin create -f -
-  wait_for 30 "grep -q '10.244.7.0/24' '$STATE/config/cni/10-usernode.conflist'"
+  # The agent asks for the podCIDR every 3 s; the bound is for a real API server on a loaded host.
+  wait_for 60 "grep -q '10.244.7.0/24' '$STATE/config/cni/10-usernode.conflist'"
   [ "$(cat "$DATA/cluster/pod-cidr")" = 10.244.7.0/24 ]
 
   "$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- "$HELPERS/port_peer" server tcp 127.0.0.1 "$np" &
