@@ -11,6 +11,7 @@
 #include "common/exit_status.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/services/pod_userns.h"
 
 /* Longest line accepted in /etc/subuid: a user name (at most 256) and two numbers. */
 #define SUBID_LINE_MAX 512
@@ -227,6 +228,15 @@ uint64_t idmap_size(const struct id_mapping *mapping) {
         for (size_t i = 0; i < mapping->n_extents; i++)
                 total += mapping->extents[i].count;
         return total;
+}
+
+void idmap_to_pod_userns_map(const struct id_mapping *mapping, struct pod_userns_map *ret) {
+        _Static_assert(POD_USERNS_MAP_LINES_MAX == IDMAP_EXTENTS_MAX, "one limit, the kernel's");
+        ret->n = mapping->n_extents;
+        for (size_t i = 0; i < mapping->n_extents; i++)
+                ret->lines[i] =
+                        (struct pod_userns_map_line){ mapping->extents[i].inner, mapping->extents[i].outer,
+                                                      mapping->extents[i].count };
 }
 
 /* Runs newuidmap/newgidmap PID INNER OUTER COUNT...; returns its exit status, or -errno if it

@@ -62,6 +62,10 @@ uint64_t idmap_free_subid_start_in(const char *subuid_path, const char *subgid_p
 /* Total number of ids the mapping covers. */
 uint64_t idmap_size(const struct id_mapping *mapping);
 
+/* The mapping as kubelet's slice is chosen from (launcher/services/pod_userns.h). */
+struct pod_userns_map;
+void idmap_to_pod_userns_map(const struct id_mapping *mapping, struct pod_userns_map *ret);
+
 /* Write the map of `pid` with newuidmap/newgidmap when it has subordinate ranges; when it has
  * none, or the helper is missing or refuses, map only the user's own id and warn. *ret_full says
  * which happened. Returns 0 or a negative errno (only if even the single-id map fails). */

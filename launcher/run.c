@@ -377,13 +377,13 @@ static int launcher_run(struct launcher *l) {
          * any namespace exists. */
         if (!l->options->command) {
                 _cleanup_free_ char *getsubids = NULL;
-                const struct pod_userns_host pod_host = {
-                        .node_uids = idmap_size(&l->uid_mapping),
-                        .node_gids = idmap_size(&l->gid_mapping),
+                struct pod_userns_host pod_host = {
                         .getsubids = find_executable("getsubids", &getsubids) >= 0,
                         .user = l->user,
                         .free_start = idmap_free_subid_start(),
                 };
+                idmap_to_pod_userns_map(&l->uid_mapping, &pod_host.uids);
+                idmap_to_pod_userns_map(&l->gid_mapping, &pod_host.gids);
                 r = run_services_prepare(&l->services, l->options->config, l->options->node, state_path,
                                          l->options->config_path,
                                          l->cgroup.delegation != CGROUP_DELEGATION_NONE, &pod_host);

@@ -172,7 +172,8 @@ static void check_unprivileged_ports(const struct check_context *ctx, struct che
 }
 
 /* mount_setattr(2) (Linux 5.12) is what idmapped mounts are made with; pods with a user namespace
- * of their own (kubelet's hostUsers: false) need them. */
+ * of their own (kubelet's hostUsers: false) need them of tmpfs (Linux 6.3): overlayfs cannot be
+ * idmapped, so the node puts kubelet's pods dir on a tmpfs of its own (docs/DESIGN.md). */
 static void check_idmapped_mounts(const struct check_context *ctx, struct check_result *r) {
         struct utsname u;
         (void)ctx;
@@ -184,7 +185,7 @@ static void check_idmapped_mounts(const struct check_context *ctx, struct check_
                 return check_pass(r, "kernel %s has mount_setattr(2)", u.release);
 #endif
         check_warn(r,
-                   "a kernel >= 5.12 (6.3 or newer for idmapped overlayfs, as pods with their own user "
+                   "a kernel >= 5.12 (6.3 or newer for idmapped tmpfs, as pods with their own user "
                    "namespace need)",
                    "kernel %s has no idmapped mounts (mount_setattr(2))", u.release);
 }

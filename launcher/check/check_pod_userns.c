@@ -29,10 +29,12 @@ static void check_pod_userns(const struct check_context *ctx, struct check_resul
                            " more needed",
                            c.max_pods_configured, c.ids_missing);
         else if (!c.possible)
-                check_warn(ret, fix, "not possible here: pods run in the node's own user namespace");
+                check_warn(ret, fix, "not possible here: pods run in the node's own user namespace%s%s",
+                           c.why_fewer ? "; " : "", c.why_fewer ?: "");
         else if (fix[0])
-                check_warn(ret, fix, "%" PRIu32 " pods can have their own (110 want %" PRIu64 " more ids)",
-                           c.max_pods, c.ids_missing);
+                check_warn(ret, fix,
+                           "%" PRIu32 " pods can have their own (110 want %" PRIu64 " more ids%s%s)",
+                           c.max_pods, c.ids_missing, c.why_fewer ? "; " : "", c.why_fewer ?: "");
         else
                 check_pass(ret, "%" PRIu32 " pods can have their own", c.max_pods);
         pod_userns_check_done(&c);

@@ -17,13 +17,15 @@ static bool on_path(const char *name) {
         return find_executable(name, &path) >= 0;
 }
 
-/* The node's id count for one kind, as lookup_id_mappings() in run.c builds it. */
-static uint64_t node_ids(enum id_kind kind, const char *user, uint32_t id) {
+/* The node's map for one kind, as lookup_id_mappings() in run.c builds it. */
+static void node_map(enum id_kind kind, const char *user, uint32_t id, struct pod_userns_map *ret) {
         _cleanup_free_ struct id_range *ranges = NULL;
         struct id_mapping *m = malloc(sizeof(*m));
-        uint64_t n = 1;
+        /* Without it (or ranges) the user's own id alone, as idmap_apply() falls back to. */
+        ret->n = 1;
+        ret->lines[0] = (struct pod_userns_map_line){ 0, id, 1 };
         if (!m)
-                return 1;
+                return;
         int count = idmap_lookup_subids(kind, user, id, &ranges);
         if (count >= 0) {
                 /* Warnings about skipped ranges are `usernode run`'s to give. */
@@ -31,10 +33,9 @@ static uint64_t node_ids(enum id_kind kind, const char *user, uint32_t id) {
                 log_set_level(LOG_LEVEL_ERROR);
                 idmap_build(id, ranges, (size_t)count, user, kind, m);
                 log_set_level(level);
-                n = idmap_size(m);
+                idmap_to_pod_userns_map(m, ret);
         }
         free(m);
-        return n;
 }
 
 static void kernel_version(unsigned *major, unsigned *minor) {
@@ -58,11 +59,17 @@ int pod_userns_check_run(const struct config *config, struct pod_userns_check *r
         if (max_pods && pod_userns_parse_max_pods(max_pods, &ret->max_pods_configured) < 0)
                 ret->max_pods_configured = 0;
 
-        ret->node_uids = node_ids(ID_KIND_UID, ret->user, getuid());
-        ret->node_gids = node_ids(ID_KIND_GID, ret->user, getgid());
-        pod_userns_slice(ret->node_uids, ret->node_gids, &ret->slice);
+        node_map(ID_KIND_UID, ret->user, getuid(), &ret->host.uids);
+        node_map(ID_KIND_GID, ret->user, getgid(), &ret->host.gids);
+        ret->node_uids = pod_userns_map_size(&ret->host.uids);
+        ret->node_gids = pod_userns_map_size(&ret->host.gids);
+        pod_userns_slice(&ret->host.uids, &ret->host.gids, &ret->slice);
+        ret->pods_by_count = pod_userns_pods_by_count(&ret->host);
         ret->map_helpers = on_path("newuidmap") && on_path("newgidmap");
         ret->getsubids = on_path("getsubids");
+        ret->host.getsubids = ret->getsubids;
+        ret->host.user = ret->user;
+        ret->host.free_start = idmap_free_subid_start();
         kernel_version(&ret->kernel_major, &ret->kernel_minor);
         ret->kernel_ok = ret->kernel_major > POD_USERNS_KERNEL_MAJOR ||
                          (ret->kernel_major == POD_USERNS_KERNEL_MAJOR &&
@@ -78,14 +85,17 @@ int pod_userns_check_run(const struct config *config, struct pod_userns_check *r
          * projected service account token): not counted as possible. */
         ret->possible = usable && ret->kernel_ok && ret->slice.pods > 0 && !ret->run_stops;
 
-        uint64_t ids = ret->node_uids < ret->node_gids ? ret->node_uids : ret->node_gids;
-        ret->ids_missing = pod_userns_ids_missing(
-                ids, ret->max_pods_configured ? ret->max_pods_configured : POD_USERNS_DEFAULT_MAX_PODS);
+        ret->ids_missing =
+                pod_userns_ids_missing(&ret->host, ret->max_pods_configured ? ret->max_pods_configured
+                                                                            : POD_USERNS_DEFAULT_MAX_PODS);
         if (ret->ids_missing > 0) {
-                const struct pod_userns_host host = { .user = ret->user,
-                                                      .free_start = idmap_free_subid_start() };
-                ret->usermod = pod_userns_usermod_command(&host, ret->ids_missing);
+                ret->usermod = pod_userns_usermod_command(&ret->host, ret->ids_missing);
                 if (!ret->usermod)
+                        return -ENOMEM;
+        }
+        if (ret->slice.pods < ret->pods_by_count) {
+                ret->why_fewer = pod_userns_why_fewer(&ret->host, &ret->slice);
+                if (!ret->why_fewer)
                         return -ENOMEM;
         }
         return 0;
@@ -94,6 +104,7 @@ int pod_userns_check_run(const struct config *config, struct pod_userns_check *r
 void pod_userns_check_done(struct pod_userns_check *c) {
         free(c->user);
         free(c->usermod);
+        free(c->why_fewer);
         *c = (struct pod_userns_check){};
 }
 
@@ -114,7 +125,8 @@ void pod_userns_check_print(const struct pod_userns_check *c, FILE *out) {
                 fprintf(out, "pods with their own user namespace (hostUsers: false): not possible (%s)\n",
                         !c->map_helpers      ? "no newuidmap/newgidmap"
                         : !c->getsubids      ? "no getsubids"
-                        : c->slice.pods == 0 ? "too few subordinate ids"
+                        : c->slice.pods == 0 ? (c->why_fewer ? "no pod's 65536 ids within one map line"
+                                                             : "too few subordinate ids")
                                              : "kernel older than 6.3");
 
         fprintf(out, "  subordinate ids of \"%s\": the node maps %" PRIu64 " uids and %" PRIu64 " gids\n",
@@ -125,6 +137,8 @@ void pod_userns_check_print(const struct pod_userns_check *c, FILE *out) {
                         " pods of %u\n",
                         c->slice.start, (uint64_t)c->slice.start + c->slice.count - 1, c->slice.pods,
                         POD_USERNS_IDS_PER_POD);
+        if (c->why_fewer)
+                fprintf(out, "  fewer pods than ids: %s\n", c->why_fewer);
         if (c->ids_missing > 0)
                 fprintf(out, "  for %" PRIu32 " pods add %" PRIu64 " subordinate uids and gids: %s\n", want,
                         c->ids_missing, c->usermod);
@@ -154,6 +168,9 @@ json_object *pod_userns_check_json(const struct pod_userns_check *c) {
         json_object_object_add(o, "kubeletIdsStart", json_object_new_int64(c->slice.start));
         json_object_object_add(o, "kubeletIdsCount", json_object_new_int64(c->slice.count));
         json_object_object_add(o, "idsPerPod", json_object_new_int64(POD_USERNS_IDS_PER_POD));
+        json_object_object_add(o, "podsByIdCount", json_object_new_int64(c->pods_by_count));
+        json_object_object_add(o, "fewerPodsWhy",
+                               c->why_fewer ? json_object_new_string(c->why_fewer) : NULL);
         json_object_object_add(o, "maxPods", json_object_new_int64(c->max_pods));
         json_object_object_add(o, "idsMissing", json_object_new_int64((int64_t)c->ids_missing));
         json_object_object_add(o, "usermod", c->usermod ? json_object_new_string(c->usermod) : NULL);

@@ -22,8 +22,11 @@
 
 struct pod_userns_check {
         char *user;
-        uint64_t node_uids, node_gids; /* ids the node's maps would cover */
+        struct pod_userns_host host; /* the node's maps as `usernode run` would write them */
+        uint64_t node_uids, node_gids; /* ids those maps would cover */
         struct pod_userns slice; /* kubelet's slice of them */
+        uint32_t pods_by_count; /* what the ids would hold if the maps were one line each */
+        char *why_fewer; /* why the slice holds fewer (pod_userns_why_fewer), or NULL */
         uint32_t max_pods_configured; /* [kubelet] max_pods; 0: auto */
         uint32_t max_pods; /* what kubelet would get; 0 when the run would stop */
         bool map_helpers; /* newuidmap and newgidmap on PATH */

@@ -64,25 +64,24 @@ int kubelet_user_passwd(const char *passwd, char **ret) {
 }
 
 int kubelet_user_ids_mapped(const char *map, const struct pod_userns *ids) {
-        uint64_t first = ids->start, end = (uint64_t)ids->start + ids->count;
-        /* The extents are few (at most 340) and the slice is one interval: grow the covered
-         * prefix of [first, end) until no extent extends it. */
-        for (bool grown = true; grown && first < end;) {
-                grown = false;
-                for (const char *line = map; *line;) {
-                        unsigned long long inner, outer, count;
-                        int used = 0;
-                        if (sscanf(line, " %llu %llu %llu%n", &inner, &outer, &count, &used) != 3)
-                                return -EINVAL;
-                        if (inner <= first && inner + count > first) {
-                                first = inner + count;
-                                grown = true;
-                        }
-                        line += used;
-                        line += strspn(line, " \n");
-                }
+        _cleanup_free_ struct pod_userns_map *m = malloc(sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->n = 0;
+        for (const char *line = map + strspn(map, " \n"); *line;) {
+                unsigned long long inner, outer, count;
+                int used = 0;
+                if (m->n == POD_USERNS_MAP_LINES_MAX ||
+                    sscanf(line, " %llu %llu %llu%n", &inner, &outer, &count, &used) != 3 ||
+                    inner + count > UINT32_MAX + 1ULL || outer > UINT32_MAX || count > UINT32_MAX)
+                        return -EINVAL;
+                m->lines[m->n++] =
+                        (struct pod_userns_map_line){ (uint32_t)inner, (uint32_t)outer, (uint32_t)count };
+                line += used;
+                line += strspn(line, " \n");
         }
-        return first >= end;
+        /* Mapped is not enough: each pod's block must lie within one line (pod_userns.h). */
+        return pod_userns_slice_fits(m, ids);
 }
 
 /* Read at most PASSWD_MAX bytes of `path` as a string. */
@@ -144,11 +143,11 @@ int kubelet_user_setup(const struct pod_userns *ids) {
                 if (r < 0)
                         return log_error_errno(r, "cannot read the node's %s: %m", maps[i]);
                 if (r == 0) {
-                        log_warning(
-                                "the node does not map ids %" PRIu32 "-%" PRIu64 " (see the warning about "
-                                "newuidmap above): no \"" KUBELET_USER "\" user, pods with hostUsers: false "
-                                "will fail",
-                                ids->start, (uint64_t)ids->start + ids->count - 1);
+                        log_warning("the node does not map ids %" PRIu32 "-%" PRIu64
+                                    " with each pod's 65536 "
+                                    "within one line of %s (see the warning about newuidmap above): no "
+                                    "\"" KUBELET_USER "\" user, pods with hostUsers: false will fail",
+                                    ids->start, (uint64_t)ids->start + ids->count - 1, maps[i]);
                         return 0;
                 }
         }

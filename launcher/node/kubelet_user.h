@@ -15,7 +15,8 @@
 int kubelet_user_passwd(const char *passwd, char **ret);
 
 /* Does a uid_map or gid_map text (as read inside the namespace: INNER OUTER COUNT lines) map
- * every id of `ids`? Returns 1 yes, 0 no, -EINVAL for a text that is no map. */
+ * every id of `ids`, each pod's block within one line (what the kernel requires of the pods'
+ * maps)? Returns 1 yes, 0 no, -EINVAL for a text that is no map, -ENOMEM. */
 int kubelet_user_ids_mapped(const char *map, const struct pod_userns *ids);
 
 /* /etc/passwd, /etc/subuid and /etc/subgid of the node for `ids` (ids->pods > 0). When the node's

@@ -8,11 +8,20 @@
  * namespace does not map.
  *
  * The node's ids are 0 (the user) and 1.. (the user's subordinate ids, all ranges one after the
- * other: launcher/idmap.h). The node keeps its first idsPerPod ids for itself (root, the system
- * users of images run with hostUsers: true); kubelet's slice is the largest aligned one above. */
+ * other: launcher/idmap.h), one map line per range that does not continue the one before on the
+ * host. The kernel (kernel/user_namespace.c map_id_range_down) writes a pod's map line only when
+ * its idsPerPod ids lie within ONE line of the node's map: a pod's aligned block straddling two
+ * lines fails with EPERM in pinns. So the usable blocks are the aligned idsPerPod blocks of node
+ * ids, above the node's own first idsPerPod (root, the system users of images run with
+ * hostUsers: true), that lie wholly inside one line of the uid map and one of the gid map; kubelet
+ * takes one range, so its slice is the longest run of consecutive usable blocks (the lowest of
+ * equal ones). With one range, or ranges adjacent on the host, that is every block above the
+ * node's own; with scattered ranges each line boundary inside a block costs that block, and only
+ * the longest run counts. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* kubelet's default userNamespaces.idsPerPod, the only value usernode renders. */
@@ -22,9 +31,24 @@
 /* [kubelet] max_pods: the most an id space of 2^32 can hold, node's own ids aside. */
 #define POD_USERNS_MAX_PODS_LIMIT 65535u
 
+/* The kernel's limit of lines in a map (as launcher/idmap.h's IDMAP_EXTENTS_MAX). */
+#define POD_USERNS_MAP_LINES_MAX 340
+
+/* One of the node's maps (uid or gid) as the launcher wrote it: INNER OUTER COUNT lines, inner
+ * ids from 0 up without a hole (idmap_build). */
+struct pod_userns_map {
+        struct pod_userns_map_line {
+                uint32_t inner, outer, count;
+        } lines[POD_USERNS_MAP_LINES_MAX];
+        size_t n;
+};
+
+/* Ids the map covers (the sum of its lines). */
+uint64_t pod_userns_map_size(const struct pod_userns_map *m);
+
 /* What the launcher found on the host, kept for reloads. */
 struct pod_userns_host {
-        uint64_t node_uids, node_gids; /* ids the node's maps cover, 0..N-1 */
+        struct pod_userns_map uids, gids; /* the node's maps */
         bool getsubids; /* on PATH: kubelet reads its slice with it */
         const char *user; /* the host user, for the usermod command in messages */
         uint64_t free_start; /* where a new subordinate range could start (idmap_free_subid_start) */
@@ -36,13 +60,30 @@ struct pod_userns {
         uint32_t pods; /* how many pods the slice holds */
 };
 
-/* The slice in a node whose uid map covers ids 0..node_uids-1 and gid map 0..node_gids-1
- * (contiguous, as idmap_build() makes them). kubelet wants one range for both: the smaller map
- * decides. */
-void pod_userns_slice(uint64_t node_uids, uint64_t node_gids, struct pod_userns *ret);
+/* The slice of the node with these maps: the longest run of aligned blocks above the node's
+ * own that each lie within one line of `uids` and one of `gids` (kubelet wants one range for
+ * both). */
+void pod_userns_slice(const struct pod_userns_map *uids, const struct pod_userns_map *gids,
+                      struct pod_userns *ret);
 
-/* How many ids the node's maps must grow by so that the slice holds `pods` (0: it does). */
-uint64_t pod_userns_ids_missing(uint64_t node_ids, uint32_t pods);
+/* Does every aligned block of `slice` lie within one line of `map`? (Also true of an empty
+ * slice.) What the node checks against its own /proc/self/uid_map before it makes the user. */
+bool pod_userns_slice_fits(const struct pod_userns_map *map, const struct pod_userns *slice);
+
+/* How many pods the node's ids would hold if their lines were one: (ids - 65536) / 65536 of the
+ * smaller map, at most POD_USERNS_MAX_PODS_LIMIT. More than the slice's pods when line
+ * boundaries split blocks or runs (scattered subordinate ranges). */
+uint32_t pod_userns_pods_by_count(const struct pod_userns_host *host);
+
+/* How many ids (a multiple of POD_USERNS_IDS_PER_POD) the usermod command of
+ * pod_userns_usermod_command() must add from host->free_start so that the slice holds `pods`
+ * (0: it does already). A range there joins the node's last map line when it continues it on the
+ * host, else it is a line of its own, whose blocks must make the run. */
+uint64_t pod_userns_ids_missing(const struct pod_userns_host *host, uint32_t pods);
+
+/* Why the slice holds fewer pods than the ids would (pod_userns_pods_by_count), as a new string
+ * for messages, or NULL when it does not (or -ENOMEM). */
+char *pod_userns_why_fewer(const struct pod_userns_host *host, const struct pod_userns *slice);
 
 /* kubelet's maxPods. configured == 0 ("auto"): what the slice holds, at most kubelet's default
  * 110; with an empty slice 110, and pods cannot have their own user namespace. configured > 0:

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "launcher/idmap.h"
+#include "launcher/services/pod_userns.h"
 
 static int parse(const char *text, const char *user, uint32_t id, struct id_range **ranges) {
         FILE *f = fmemopen((void *)text, strlen(text), "r");
@@ -89,6 +90,33 @@ static void test_adjacent_ranges_share_one_line(void **state) {
         assert_int_equal(idmap_size(&m), 1 + 65536 + 720896 + 10);
 }
 
+/* From /etc/subuid ranges to kubelet's slice, as run.c does it: adjacent ranges hold 11 pods,
+ * the same ids scattered hold 10 (block 65536..131071 would straddle the two lines). */
+static void test_scattered_ranges_give_kubelet_only_blocks_within_a_line(void **state) {
+        struct id_range adjacent[] = { { 100000, 65536 }, { 165536, 720896 } };
+        struct id_range scattered[] = { { 100000, 65536 }, { 300000, 720896 } };
+        struct pod_userns_map *map = malloc(sizeof(*map));
+        struct id_mapping m;
+        struct pod_userns s;
+        (void)state;
+        assert_non_null(map);
+        idmap_build(1000, adjacent, 2, "alice", ID_KIND_UID, &m);
+        idmap_to_pod_userns_map(&m, map);
+        assert_int_equal(map->n, 2);
+        pod_userns_slice(map, map, &s);
+        assert_int_equal(s.start, 65536);
+        assert_int_equal(s.pods, 11);
+        idmap_build(1000, scattered, 2, "alice", ID_KIND_UID, &m);
+        idmap_to_pod_userns_map(&m, map);
+        assert_int_equal(map->n, 3);
+        assert_int_equal(map->lines[2].inner, 65537);
+        assert_int_equal(map->lines[2].outer, 300000);
+        pod_userns_slice(map, map, &s);
+        assert_int_equal(s.start, 131072);
+        assert_int_equal(s.pods, 10);
+        free(map);
+}
+
 static void test_range_containing_own_id_is_skipped(void **state) {
         struct id_range ranges[] = { { 500, 1000 }, { 100000, 5 } };
         struct id_mapping m;
@@ -166,6 +194,7 @@ int main(void) {
                 cmocka_unit_test(test_no_entry_means_no_ranges),
                 cmocka_unit_test(test_map_starts_with_own_id_then_ranges_from_inner_one),
                 cmocka_unit_test(test_adjacent_ranges_share_one_line),
+                cmocka_unit_test(test_scattered_ranges_give_kubelet_only_blocks_within_a_line),
                 cmocka_unit_test(test_range_containing_own_id_is_skipped),
                 cmocka_unit_test(test_overlapping_ranges_are_skipped),
                 cmocka_unit_test(test_map_is_capped_at_the_kernel_limit),

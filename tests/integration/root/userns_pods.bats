@@ -15,6 +15,7 @@ setup() {
 # node_with_subids COUNT SCRIPT: in a private mount namespace, COUNT subordinate uids and gids
 # (from 400000) for the test user, a node of the stand-ins running as that user, then SCRIPT (bash,
 # as root, with $node, $init_pid and as_user CMD... defined); the node is stopped afterwards.
+# COUNT may also be ranges START:COUNT[,START:COUNT...], one line of /etc/subuid each.
 node_with_subids() {
   unshare -m --propagation private bash -c '
     . "$TOP/scripts/test-user.sh" && test_user_setup > /dev/null || exit 99
@@ -26,7 +27,11 @@ node_with_subids() {
       rm -rf "$work"
     }
     trap stop_node EXIT
-    printf "%s:400000:%s\n" "$TEST_USER" "$1" > "$work/subuid" && cp "$work/subuid" "$work/subgid"
+    case $1 in
+      *:*) for r in ${1//,/ }; do printf "%s:%s\n" "$TEST_USER" "$r"; done > "$work/subuid" ;;
+      *) printf "%s:400000:%s\n" "$TEST_USER" "$1" > "$work/subuid" ;;
+    esac
+    cp "$work/subuid" "$work/subgid"
     mount --bind "$work/subuid" /etc/subuid && mount --bind "$work/subgid" /etc/subgid || exit 99
     as_user() {
       run_as_test_user env PATH="$TOP/tests/helpers/standins:/usr/bin:/bin:/usr/sbin:/sbin" \
@@ -96,7 +101,30 @@ node_with_subids() {
   [[ "$output" =~ "kubelet dir: shared" ]]
 }
 
-@test "with 2 x 65536 subordinate ids [kubelet] max_pods = 2 stops the run (exit 3) saying to add 65535 ids" {
+@test "with scattered subordinate ranges kubelet gets the pods whose 65536 ids lie within one map line, and the run says why fewer" {
+  export TOP USERNODE
+  # 400000:65536, then 600000:720896 not adjacent on the host: the node's map lines meet at node
+  # id 65537, inside the first pod's block 65536-131071, which the kernel would refuse to pinns.
+  run node_with_subids 400000:65536,600000:720896 '
+    echo "uid_map: $(awk "{ printf \"%s %s %s;\", \$1, \$2, \$3 }" /proc/$init_pid/uid_map)"
+    echo "getsubids: $(as_user "$USERNODE" exec --node "$node" -- getsubids kubelet)"
+    echo "getsubids -g: $(as_user "$USERNODE" exec --node "$node" -- getsubids -g kubelet)"
+    echo "maxPods: $(sed -n "s/^maxPods: //p" "/run/user/$TEST_UID/usernode/$node/config/kubelet.yaml")"
+    echo "check: $(as_user "$USERNODE" check --json 2>/dev/null | python3 -c "import json, sys; print(*[c[\"detail\"] for c in json.load(sys.stdin)[\"checks\"] if c[\"id\"] == \"pod_userns\"])")"
+    echo "node output: $(tr "\n" " " < "$work/node.out")"'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"uid_map: 0 $(id -u usernode-test) 1;1 400000 65536;65537 600000 720896;"* ]]
+  # Blocks 2..11 (131072..786431), all within the second line; 11 by the count of ids.
+  [[ "$output" == *"getsubids: 0: kubelet 131072 655360"* ]]
+  [[ "$output" == *"getsubids -g: 0: kubelet 131072 655360"* ]]
+  [[ "$output" == *"maxPods: 10"* ]]
+  [[ "$output" == *"kubelet's maxPods is 10: that many pods with their own user namespace fit in the node's 786433 ids (the node's subordinate ids come in 2 map lines, ranges not adjacent on the host; a pod's 65536 ids must lie within one line, and kubelet takes one run of such pods: 10 where the ids alone would hold 11)"* ]]
+  # usernode check: how many, and why not 11.
+  [[ "$output" == *"check: 10 pods can have their own (110 want 7274496 more ids; the node's subordinate ids come in 2 map lines, ranges not adjacent on the host; a pod's 65536 ids must lie within one line, and kubelet takes one run of such pods: 10 where the ids alone would hold 11)"* ]]
+}
+
+@test "with 2 x 65536 subordinate ids [kubelet] max_pods = 2 stops the run (exit 3) saying to add 196608 ids (a range of its own)" {
   export TOP USERNODE
   run unshare -m --propagation private bash -c '
     . "$TOP/scripts/test-user.sh" && test_user_setup > /dev/null || exit 99
@@ -109,5 +137,8 @@ node_with_subids() {
       XDG_CONFIG_HOME="$work/config" "$USERNODE" run --net none --node userns-small$$ --config "$work/node.ini"'
   echo "$output"
   [ "$status" -eq 3 ]
-  [[ "$output" == *"max_pods = 2: pods with their own user namespace (hostUsers: false) need 196608 ids in the node"*"give it 131073: add 65535 of both, e.g. with: sudo usermod --add-subuids 589824-655359 --add-subgids 589824-655359 usernode-test (or set max_pods = auto: 1 pods)"* ]]
+  # The node's one line ends at node id 131072, so block 2 would straddle it and the new range
+  # 589824.. (a map line of its own from node id 131073) must hold both pods: blocks 3 and 4, up
+  # to node id 327679. (Counting ids alone said 65535, which left one pod.)
+  [[ "$output" == *"max_pods = 2: pods with their own user namespace (hostUsers: false) need 2 x 65536 ids in one run above the node's own 65536, but the subordinate uids and gids of \"usernode-test\" (131073 ids in the node) hold 1: add 196608 of both, e.g. with: sudo usermod --add-subuids 589824-786431 --add-subgids 589824-786431 usernode-test (or set max_pods = auto: 1 pods)"* ]]
 }

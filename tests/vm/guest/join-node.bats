@@ -3,7 +3,8 @@
 # kube-apiserver with bootstrap tokens, kube-controller-manager signing and approving the
 # bootstrap CSRs and allocating node CIDRs, kube-scheduler) on a dummy interface's address, a
 # bootstrap token made with kubectl; as vmuser `usernode run --join` with the real crio and kubelet
-# of /opt/k8s. Run as root by main.sh; skipped in one line without /opt/k8s.
+# of /opt/k8s; with the 65536 x 12 subordinate ids main.sh gives vmuser, a pod with hostUsers: false
+# (issue 15) through the API server. Run as root by main.sh; skipped in one line without /opt/k8s.
 
 K8S=${USERNODE_K8S_BIN:-/opt/k8s/bin}
 USER_NAME=vmuser
@@ -279,6 +280,81 @@ rss_kb() {
   wait_until 30 user_ports_lack "$np"
   run answers "$NODE_IP" "$np"
   [ "$status" -ne 0 ]
+}
+
+# The node's uid map as the VM host sees it (INNER OUTER COUNT lines), from its init process.
+node_uid_map() {
+  cat "/proc/$(cat "/run/user/$(id -u "$USER_NAME")/usernode/default/child_pid")/uid_map"
+}
+
+# host_to_node UID: the node id the VM host's UID is (through the node's map), or nothing.
+host_to_node() {
+  node_uid_map | awk -v u="$1" '$2 <= u && u < $2 + $3 { print $1 + u - $2; exit }'
+}
+
+# In one of the user's subordinate uid ranges (/etc/subuid, all lines)?
+user_subordinate() {
+  awk -F: -v u="$USER_NAME" -v id="$1" '$1 == u && id >= $2 && id < $2 + $3 { found = 1 } END { exit !found }' /etc/subuid
+}
+
+userns_pod_running() {
+  [ "$(kubectl_admin get pod userns-cm -o 'jsonpath={.status.phase}')" = Running ]
+}
+
+# Issue 15 through the API server: main.sh gave vmuser 65536 x 12 subordinate ids before the
+# node started, so its kubelet has 11 pods' ids above the node's own 65536 (as userns-pods.bats).
+@test "join: a pod with hostUsers: false and a configMap volume, created through the API server, runs in its own user namespace" {
+  kubectl_admin create configmap userns-cm --from-literal=greeting=hello-from-the-api-server
+  kubectl_admin create -f - <<'POD'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: userns-cm
+spec:
+  hostUsers: false
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: c
+    image: localhost/busybox:e2e
+    imagePullPolicy: Never
+    command: ["sh", "-c", "cat /cm/greeting; echo; exec sleep 3604"]
+    volumeMounts:
+    - {name: cm, mountPath: /cm}
+  volumes:
+  - name: cm
+    configMap: {name: userns-cm}
+POD
+  local t0=$SECONDS
+  wait_until 180 userns_pod_running || { kubectl_admin describe pod userns-cm | tail -20; false; }
+  echo "# join: hostUsers: false pod Running $((SECONDS - t0)) s after it was created" >&3
+  # The configMap's file (an idmapped tmpfs of the node) and the service account token (a
+  # projected volume, which a standalone kubelet cannot fill) are the pod's root's to read.
+  [ "$(kubectl_admin exec userns-cm -- cat /cm/greeting)" = hello-from-the-api-server ]
+  run kubectl_admin exec userns-cm -- sh -c 'id -u; stat -L -c "%u:%g" /cm/greeting; wc -c < /var/run/secrets/kubernetes.io/serviceaccount/token'
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 0 ]
+  [ "${lines[1]}" = 0:0 ]
+  [ "${lines[2]}" -gt 100 ]
+  # Its own user namespace: 0 is node id 65536*k (k >= 1), not the node's 0.
+  local map inner outer count
+  map=$(kubectl_admin exec userns-cm -- cat /proc/self/uid_map)
+  echo "pod uid_map: $map"
+  read -r inner outer count <<<"$map"
+  [ "$inner" = 0 ]
+  [ "$count" = 65536 ]
+  [ "$outer" -ge 65536 ]
+  [ $((outer % 65536)) -eq 0 ]
+  # On the VM host: a subordinate id of vmuser, the one the node's map gives node id $outer,
+  # so outside the node's own first 65536 (the user and its first 65535 subordinate ids).
+  local uid
+  uid=$(ps -eo uid=,args= | awk '$2 == "sleep" && $3 == 3604 { print $1; exit }')
+  echo "host uid $uid; node map: $(node_uid_map | tr -s ' \n' ' ')"
+  [ -n "$uid" ]
+  [ "$uid" -ne "$(id -u "$USER_NAME")" ]
+  user_subordinate "$uid"
+  [ "$(host_to_node "$uid")" = "$outer" ]
+  kubectl_admin delete pod userns-cm --wait=false
 }
 
 @test "launcher and engine memory with 10 published Service ports" {

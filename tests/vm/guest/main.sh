@@ -12,7 +12,7 @@
 #   userns:  pods with hostUsers: false in a real node, the user given 65536 x 12 subordinate ids
 #            first (as root) — userns-*.bats
 #   phase 2: with the user@.service drop-in delegating cpuset and io too — phase2-*.bats
-#   join:    as root a lean control plane, vmuser's node joining it — join-*.bats
+#   join:    as root a lean control plane, vmuser's node joining it (with the ids of "userns") — join-*.bats
 # /mnt/in/env (written by tests/vm/run.sh) may set USERNODE_VM_ONLY="node phase1 ..." to run only
 # those phases, USERNODE_VM_KUBELET_V to raise kubelet's log verbosity in node-*.bats, and
 # USERNODE_VM_ROUNDS for the "bench" phase (scripts/bench/node_pod.sh; only when named in ONLY).
@@ -104,6 +104,8 @@ run_phase() {
   # As root: a control plane, and vmuser's node joining it (issue 13): the node modules as for
   # "node", and those of kube-proxy's iptables rules (statistic, DNAT, REJECT).
   if wanted join; then
+    # The join node runs a pod with hostUsers: false too: the same 65536 x 12 ids as "userns".
+    grep -q "^$user:165536:720896$" /etc/subuid || usermod --add-subuids 165536-886431 --add-subgids 165536-886431 $user
     for m in bridge veth br_netfilter nf_tables nft_compat nft_chain_nat nf_nat nf_conntrack \
       xt_MASQUERADE xt_addrtype xt_comment xt_mark xt_multiport xt_conntrack xt_statistic xt_nat \
       xt_tcpudp nf_reject_ipv4 ipt_REJECT nft_reject_inet; do

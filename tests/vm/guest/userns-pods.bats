@@ -279,11 +279,13 @@ need_una() {
   running unb
 }
 
-@test "userns: [kubelet] max_pods = 12 does not fit 65536 x 12 ids: the run stops (exit 3) saying to add 65535" {
+@test "userns: [kubelet] max_pods = 12 does not fit 65536 x 12 ids: the run stops (exit 3) saying to add 851968 (a new range is a map line of its own)" {
   write_ini un12 "max_pods = 12"
   run "$USERNODE" run --node un12
   echo "$output"
   [ "$status" -eq 3 ]
-  [[ "$output" == *"[kubelet] max_pods = 12: pods with their own user namespace (hostUsers: false) need 851968 ids in the node (65536 of its own, 65536 per pod) but the subordinate uids and gids of \"$(id -un)\" give it 786433: add 65535 of both, e.g. with: sudo usermod --add-subuids "*" (or set max_pods = auto: 11 pods)"* ]]
+  # The node's line ends at node id 786432 and usermod's range from a free start above 886431
+  # does not continue it on the host: all 12 pods must fit that new line, blocks 13..24.
+  [[ "$output" == *"[kubelet] max_pods = 12: pods with their own user namespace (hostUsers: false) need 12 x 65536 ids in one run above the node's own 65536, but the subordinate uids and gids of \"$(id -un)\" (786433 ids in the node) hold 11: add 851968 of both, e.g. with: sudo usermod --add-subuids "*" (or set max_pods = auto: 11 pods)"* ]]
   [ ! -e "$XDG_RUNTIME_DIR/usernode/un12/pid" ]
 }
