@@ -9,9 +9,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-
-#include <json-c/json.h>
 
 #include "launcher/config/config.h"
 #include "launcher/services/pod_userns.h"
@@ -43,9 +40,3 @@ struct pod_userns_check {
  * max_pods. Returns 0 or -ENOMEM; a fact that cannot be read is reported as missing. */
 int pod_userns_check_run(const struct config *config, struct pod_userns_check *ret);
 void pod_userns_check_done(struct pod_userns_check *c);
-
-/* Human lines: the verdict first, then each fact and, for what is missing, what to do. */
-void pod_userns_check_print(const struct pod_userns_check *c, FILE *out);
-
-/* The same as a JSON object (docs/JSON.md, "check"), a new reference. NULL on -ENOMEM. */
-json_object *pod_userns_check_json(const struct pod_userns_check *c);
