@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -68,6 +69,11 @@ int engine_program_open(void) {
 
 #define ENGINE_EXEC_PROGRAM_FD (ENGINE_EXEC_OPTIONS_FD + 1)
 
+/* The engine's environment: none of the launcher's, only what sanitizer builds and glib's debug
+ * output (libslirp logs through it) read. */
+static const char *const engine_env_names[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                                                "G_MESSAGES_DEBUG" };
+
 /* In the child: `fd` out of the way of the fds the program is given (at or above `floor`). */
 static int lift_fd(int fd, int floor) {
         return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, floor);
@@ -83,11 +89,20 @@ pid_t engine_spawn(int program_fd, const struct network_options *options, int ta
         char launcher_text[16], level_text[4];
         char *argv[] = { (char *)SLIRP_ENGINE_NAME, launcher_text, level_text,
                          ready_fd >= 0 ? (char *)ENGINE_EXEC_ARG_READY : NULL, NULL };
-        char *envp[] = { NULL };
+        char *envp[ELEMENTSOF(engine_env_names) + 1] = {};
+        size_t n_env = 0;
         pid_t launcher = getpid();
         int pipe_fds[2];
 
         _Static_assert(sizeof(record) < 4096, "the record must fit in a pipe without blocking");
+        for (size_t i = 0; i < ELEMENTSOF(engine_env_names); i++)
+                for (char **v = environ; *v; v++) {
+                        size_t len = strlen(engine_env_names[i]);
+                        if (strncmp(*v, engine_env_names[i], len) == 0 && (*v)[len] == '=') {
+                                envp[n_env++] = *v;
+                                break;
+                        }
+                }
         snprintf(launcher_text, sizeof(launcher_text), "%d", (int)launcher);
         snprintf(level_text, sizeof(level_text), "%d", (int)log_get_level());
         if (pipe2(pipe_fds, O_CLOEXEC) < 0)

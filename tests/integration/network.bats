@@ -315,7 +315,7 @@ with_running_engine() {
 # Issue 11: the engine is exec'd as its own small program (carried in the launcher, run from a
 # sealed memfd), not a fork of the launcher: it maps only what slirp needs, and a restart runs it
 # again the same way.
-@test "the engine is its own program: libslirp mapped, not libcurl, OpenSSL or libsystemd, none of the launcher's heap" {
+@test "the engine is its own program: libslirp mapped, not libcurl, OpenSSL or libsystemd, none of the launcher's heap or environment" {
   "$USERNODE" --debug run --state-dir "$state" -- sh -c 'i=0; while [ ! -e "$1/done" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done' \
     sh "$BATS_TEST_TMPDIR" >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
   node_pid=$!
@@ -329,6 +329,8 @@ with_running_engine() {
     [[ $(readlink "/proc/$engine/exe") == "/memfd:usernode-slirp"* ]]
     # A fork would share the launcher's heap pages copy-on-write; a fresh program shares none.
     [ "$(awk '/^Shared_Dirty:/ { print $2 }' "/proc/$engine/smaps_rollup")" = 0 ]
+    # None of the launcher's environment (the user's HOME, runtime dir, PATH).
+    ! tr '\0' '\n' <"/proc/$engine/environ" | grep -E '^(HOME|XDG_RUNTIME_DIR|PATH|USER)='
     if [ $round = first ]; then
       kill -9 "$engine"
       for ((i = 0; i < 100; i++)); do
