@@ -244,8 +244,12 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
         e->program_fd = engine_program_open();
         if (e->program_fd < 0)
                 // cppcheck-suppress memleak ; e is freed by its cleanup attribute
-                return log_error_errno(e->program_fd,
-                                       "cannot load the slirp engine program into memory: %m");
+                return log_error_errno(
+                        e->program_fd,
+                        e->program_fd == -EACCES || e->program_fd == -EPERM
+                                ? "cannot run the slirp engine from memory: this host refuses "
+                                  "executable memfds (sysctl vm.memfd_noexec = 2?): %m"
+                                : "cannot load the slirp engine program into memory: %m");
         e->state_dir = strdup(state_dir);
         if (!e->state_dir)
                 // cppcheck-suppress memleak ; e is freed by its cleanup attribute
