@@ -25,6 +25,9 @@ ifneq ($(.SHELLSTATUS),0)
 $(error pkg-config found no $(PKGS) (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
 endif
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lsubid
+# The programs take only the libraries they call (the launcher does not map libslirp or
+# libseccomp, the engine not libcurl or OpenSSL): what each maps is its idle memory.
+AS_NEEDED := -Wl,--as-needed
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 # The version: `git describe` of the tree built, "0.1.0-g<hash>" before the first tag.
@@ -45,7 +48,8 @@ USERNODE_LDFLAGS = $(SANITIZE)
 MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
 	launcher/node launcher/check launcher/cluster launcher/cli
 MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
-LIB_SRCS := $(filter-out launcher/cli/main.c,$(MODULE_SRCS))
+# netns/engine_main.c is main() of the slirp engine program, usernode-slirp (netns/engine_exec.h).
+LIB_SRCS := $(filter-out launcher/cli/main.c netns/engine_main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -61,7 +65,22 @@ PROGRAM ?= usernode
 all: $(PROGRAM)
 
 $(PROGRAM): $(BUILD)/launcher/cli/main.o $(BUILD)/libusernode.a
-	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(PKG_LIBS)
+
+# The slirp engine, a program of its own that the launcher carries inside it and execs from a
+# memfd (launcher/engine_spawn.c). Only netns/ and common/ (the layering keeps it so); embedded
+# without its debug sections.
+ENGINE_OBJS := $(filter $(BUILD)/netns/% $(BUILD)/common/%,$(LIB_OBJS))
+STRIP ?= strip
+$(BUILD)/usernode-slirp: $(BUILD)/netns/engine_main.o $(BUILD)/libengine.a
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(PKG_LIBS)
+$(BUILD)/usernode-slirp.embed: $(BUILD)/usernode-slirp
+	$(STRIP) --strip-debug -o $@ $<
+$(BUILD)/libengine.a: $(ENGINE_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(BUILD)/launcher/engine_spawn.o: $(BUILD)/usernode-slirp.embed
+$(BUILD)/launcher/engine_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE_PROGRAM='"$(BUILD)/usernode-slirp.embed"'
 
 $(BUILD)/libusernode.a: $(LIB_OBJS)
 	@rm -f $@

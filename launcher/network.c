@@ -15,16 +15,17 @@
 
 #include "common/log.h"
 #include "launcher/config/config.h"
-#include "netns/slirp_engine.h"
+#include "launcher/engine_spawn.h"
 
 /* An engine that keeps dying younger than this is restarted only after this long, so a crash
- * loop costs one fork a second rather than a whole CPU. */
+ * loop costs one exec a second rather than a whole CPU. */
 #define ENGINE_RESTART_DELAY_USEC 1000000ULL
 
 struct network_engine {
         sd_event *event;
         const struct network_options *options;
         int tap_fd;
+        int program_fd; /* the engine program, a sealed memfd (engine_spawn.h) */
         char *state_dir;
         pid_t pid;
         uint64_t started_usec;
@@ -147,7 +148,7 @@ static int engine_wait_ready(struct network_engine *e, int ready_fd) {
         return log_error_errno(EIO, "the slirp engine did not start (see above)");
 }
 
-/* Fork an engine; with `wait_ready` (the first start) return only once it serves, so a host
+/* Start an engine; with `wait_ready` (the first start) return only once it serves, so a host
  * where it cannot run fails the run instead of leaving the node silently offline. */
 static int engine_fork(struct network_engine *e, bool wait_ready) {
         _cleanup_close_ int ready_read = -EBADF, ready_write = -EBADF;
@@ -161,7 +162,7 @@ static int engine_fork(struct network_engine *e, bool wait_ready) {
                 ready_read = pipe_fds[0];
                 ready_write = pipe_fds[1];
         }
-        pid_t pid = slirp_engine_spawn(e->options, e->tap_fd, ready_write);
+        pid_t pid = engine_spawn(e->program_fd, e->options, e->tap_fd, ready_write);
         if (pid < 0)
                 return log_error_errno(pid, "cannot start the slirp engine: %m");
         e->pid = pid;
@@ -240,6 +241,15 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
         }
         e->tap_fd = tap_fd;
         e->options = options;
+        e->program_fd = engine_program_open();
+        if (e->program_fd < 0)
+                // cppcheck-suppress memleak ; e is freed by its cleanup attribute
+                return log_error_errno(
+                        e->program_fd,
+                        e->program_fd == -EACCES || e->program_fd == -EPERM
+                                ? "cannot run the slirp engine from memory: this host refuses "
+                                  "executable memfds (sysctl vm.memfd_noexec = 2?): %m"
+                                : "cannot load the slirp engine program into memory: %m");
         e->state_dir = strdup(state_dir);
         if (!e->state_dir)
                 // cppcheck-suppress memleak ; e is freed by its cleanup attribute
@@ -267,6 +277,8 @@ struct network_engine *network_engine_free(struct network_engine *e) {
         }
         if (e->tap_fd >= 0)
                 close(e->tap_fd);
+        if (e->program_fd >= 0)
+                close(e->program_fd);
         free(e->state_dir);
         sd_event_unref(e->event);
         free(e);

@@ -367,19 +367,3 @@ _Noreturn void slirp_engine_main(const struct network_options *options, int tap_
         (void)engine_loop(&e);
         _exit(EXIT_RUNTIME);
 }
-
-pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd, int ready_fd) {
-        pid_t launcher = getpid();
-        pid_t pid = fork();
-
-        if (pid < 0)
-                return negative_errno();
-        if (pid == 0) {
-                /* The launcher's signal handling (sd-event blocks signals) must not leak in. */
-                sigset_t all;
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                slirp_engine_main(options, tap_fd, ready_fd, launcher);
-        }
-        return pid;
-}

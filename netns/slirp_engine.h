@@ -1,6 +1,6 @@
 /* slirp_engine.h: the process that connects the node's tap device to the host through libslirp.
  *
- * It is forked by the launcher and stays in the host's network namespace, so the sockets slirp
+ * It is a program of its own, usernode-slirp (engine_main.c, started as engine_exec.h says), and stays in the host's network namespace, so the sockets slirp
  * opens for the node's connections are ordinary sockets of the user on the host. It reads
  * Ethernet frames from the tap fd into slirp and writes slirp's frames back, serves slirp's
  * sockets and timers, and exits when the launcher goes away. */
@@ -13,13 +13,9 @@
 /* The name the engine gives itself (comm, as ps and /proc/PID/comm show it). */
 #define SLIRP_ENGINE_NAME "usernode-slirp"
 
-/* Run the engine in the calling (freshly forked) process: die with `launcher_pid`, sandbox
+/* Run the engine in the calling process (usernode-slirp, freshly exec'd): die with `launcher_pid`, sandbox
  * itself when options->sandbox, write one byte to `ready_fd` (if >= 0) once it serves, then
  * serve `tap_fd` until an unrecoverable error. Never returns: exits EXIT_RUNTIME after logging
  * why it stopped. */
 _Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, int ready_fd,
                                  pid_t launcher_pid);
-
-/* Fork an engine for `tap_fd`; `ready_fd` as for slirp_engine_main() (the caller closes its
- * copy). Returns its pid or a negative errno. */
-pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd, int ready_fd);

@@ -55,6 +55,8 @@ save_logs() {
 }
 trap save_logs EXIT
 rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $t; }
+# PSS too: it splits the pages the processes share (with each other and the rest of the VM).
+pss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
 
 cat >"$XDG_CONFIG_HOME/usernode/$node.ini" <<EOF
 [crio]
@@ -111,6 +113,10 @@ u_round() {
   sample u.rss "$(rss_kib $pids)"
   # shellcheck disable=SC2086
   sample u.rss_each "$(for p in $pids; do rss_kib "$p"; done | paste -sd/)"
+  # shellcheck disable=SC2086
+  sample u.pss "$(pss_kib $pids)"
+  # shellcheck disable=SC2086
+  sample u.pss_each "$(for p in $pids; do pss_kib "$p"; done | paste -sd/)"
   t0=$(now)
   "$USERNODE" stop --node "$node"
   sample u.stop "$(since "$t0")"
@@ -165,12 +171,15 @@ g_round() {
   slirp=$(pgrep -u "$(id -u)" -x slirp4netns | head -n1)
   sample g.rss "$(rss_kib "$parent" "$child" "$slirp")"
   sample g.rss_each "$(for p in "$parent" "$child" "$slirp"; do rss_kib "$p"; done | paste -sd/)"
+  sample g.pss "$(pss_kib "$parent" "$child" "$slirp")"
+  sample g.pss_each "$(for p in "$parent" "$child" "$slirp"; do pss_kib "$p"; done | paste -sd/)"
   t0=$(now)
   g_stop
   sample g.stop "$(since "$t0")"
 }
 
 : >"$work/u.ready"; : >"$work/g.ready"; : >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
+for f in u.rss_each g.rss_each u.pss g.pss u.pss_each g.pss_each; do : >"$work/$f"; done
 u_load
 g_load
 printf '%s\n' "$pod_yaml" >"$pods/bb.yaml"
@@ -185,6 +194,15 @@ gen1="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
 row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1"
 row "real node: run to kubelet healthy (median of $rounds)" "$(median <"$work/u.ready")" "$(median <"$work/g.ready")" s "$gen1"
 row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1; its stop kills crio and kubelet with the pid namespace"
-row "real node: idle RSS of the tool's own processes (median of $rounds)" \
+# each FILE: the per-process values (a/b/c KiB) of the round whose sum is the median, in MiB.
+each() {
+  local sums=${1%_each}
+  paste -d' ' "$work/$sums" "$work/$1" | sort -n | awk '{ v[NR] = $2 } END { print v[int((NR + 1) / 2)] }' |
+    awk -F/ '{ for (i = 1; i <= NF; i++) printf "%s%.1f", (i > 1 ? "/" : ""), $i / 1024 }'
+}
+row "real node: idle RSS of the tool's own processes (median of $rounds; usernode launcher/init/engine $(each u.rss_each), gen1 $(each g.rss_each))" \
   "$(median <"$work/u.rss" | awk '{ printf "%.1f", $1 / 1024 }')" "$(median <"$work/g.rss" | awk '{ printf "%.1f", $1 / 1024 }')" MiB \
+  "rootlesskit parent + child + slirp4netns"
+row "real node: idle PSS of the same processes (median of $rounds; $(each u.pss_each), gen1 $(each g.pss_each))" \
+  "$(median <"$work/u.pss" | awk '{ printf "%.1f", $1 / 1024 }')" "$(median <"$work/g.pss" | awk '{ printf "%.1f", $1 / 1024 }')" MiB \
   "rootlesskit parent + child + slirp4netns"

@@ -312,6 +312,43 @@ with_running_engine() {
   touch "$BATS_TEST_TMPDIR/done"
 }
 
+# Issue 11: the engine is exec'd as its own small program (carried in the launcher, run from a
+# sealed memfd), not a fork of the launcher: it maps only what slirp needs, and a restart runs it
+# again the same way.
+@test "the engine is its own program: libslirp mapped, not libcurl, OpenSSL or libsystemd, none of the launcher's heap or environment" {
+  "$USERNODE" --debug run --state-dir "$state" -- sh -c 'i=0; while [ ! -e "$1/done" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done' \
+    sh "$BATS_TEST_TMPDIR" >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  node_pid=$!
+  background_pids+=($node_pid)
+  wait_for "$state/engine.pid" 10
+  engine=$(cat "$state/engine.pid")
+  for round in first restarted; do
+    maps=$(cat "/proc/$engine/maps")
+    [[ $maps == *libslirp.so* ]]
+    [[ $maps != *libcurl* && $maps != *libcrypto* && $maps != *libsystemd* && $maps != *libjson-c* ]]
+    [[ $(readlink "/proc/$engine/exe") == "/memfd:usernode-slirp"* ]]
+    # A fork would share the launcher's heap pages copy-on-write; a fresh program shares none.
+    [ "$(awk '/^Shared_Dirty:/ { print $2 }' "/proc/$engine/smaps_rollup")" = 0 ]
+    # None of the launcher's environment (the user's HOME, runtime dir, PATH).
+    ! tr '\0' '\n' <"/proc/$engine/environ" | grep -E '^(HOME|XDG_RUNTIME_DIR|PATH|USER)='
+    if [ $round = first ]; then
+      kill -9 "$engine"
+      for ((i = 0; i < 100; i++)); do
+        new=$(cat "$state/engine.pid" 2>/dev/null || true)
+        # Written at fork: wait for the exec too.
+        [ -n "$new" ] && [ "$new" != "$engine" ] && [[ $(readlink "/proc/$new/exe") == /memfd:* ]] && break
+        sleep 0.05
+      done
+      [ "$new" != "$engine" ]
+      engine=$new
+    fi
+  done
+  touch "$BATS_TEST_TMPDIR/done"
+  wait "$node_pid"
+  # The launcher's --debug reaches the program (its log level travels in its arguments).
+  grep -q 'usernode-slirp.*serving the node' "$BATS_TEST_TMPDIR/err"
+}
+
 # Issue 12: the sandbox kept the host's /run, so with the usual XDG_RUNTIME_DIR=/run/user/UID the
 # engine saw the node's api.sock (and the user's bus), and the control API took it for the user.
 @test "inside the engine's mount namespace neither the user's runtime dir nor home is there, and api.sock refuses the engine" {
