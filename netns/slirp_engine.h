@@ -15,11 +15,14 @@
 
 /* Run the engine in the calling (freshly forked) process: die with `launcher_pid`, sandbox
  * itself when options->sandbox, write one byte to `ready_fd` (if >= 0) once it serves, then
- * serve `tap_fd` until an unrecoverable error. Never returns: exits EXIT_RUNTIME after logging
- * why it stopped. */
-_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, int ready_fd,
-                                 pid_t launcher_pid);
+ * serve `tap_fd`, and the node's redirected TCP connections on `tcp_listen` (IPv4, IPv6; each
+ * -1 when absent; netns/tcp_splice.h), until an unrecoverable error. Never returns: exits
+ * EXIT_RUNTIME after logging why it stopped. */
+_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, const int tcp_listen[2],
+                                 int ready_fd, pid_t launcher_pid);
 
-/* Fork an engine for `tap_fd`; `ready_fd` as for slirp_engine_main() (the caller closes its
- * copy). Returns its pid or a negative errno. */
-pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd, int ready_fd);
+/* Fork an engine for `tap_fd` and `tcp_listen`; `ready_fd` as for slirp_engine_main() (the
+ * caller closes its copy and keeps the others, for the next engine). Returns its pid or a
+ * negative errno. */
+pid_t slirp_engine_spawn(const struct network_options *options, int tap_fd, const int tcp_listen[2],
+                         int ready_fd);
