@@ -118,6 +118,27 @@ print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True
   [[ "$output" == *"127.0.0.1:"*"10.0.2.100:"* ]]
 }
 
+@test "kernel path: a pod's connection, routed through the node, is redirected too (prerouting)" {
+  # A network namespace of the node's own, as a pod's: a veth pair, routed through the node.
+  one_shot_server 'c.sendall(b"to the pod")'
+  run --separate-stderr knode --host-loopback -- sh -c '
+    unshare -n sleep 60 & pod=$!
+    i=0; until [ "$(readlink /proc/$pod/ns/net)" != "$(readlink /proc/self/ns/net)" ] || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done
+    ip link add pod0 type veth peer name eth0 netns "$pod" &&
+    ip addr add 10.99.0.1/24 dev pod0 && ip link set pod0 up &&
+    nsenter --net=/proc/$pod/ns/net sh -c "ip link set lo up && ip addr add 10.99.0.2/24 dev eth0 &&
+      ip link set eth0 up && ip route add default via 10.99.0.1" &&
+    nsenter --net=/proc/$pod/ns/net python3 -c "
+import socket, sys
+s = socket.create_connection((\"10.0.2.2\", int(sys.argv[1])), timeout=10)
+print(s.recv(64).decode())" "$1" &&
+    { ss -tnH state all | grep -q "10.99.0.1:.* 10.99.0.2:" && echo redirected || echo "not redirected"; }
+    kill $pod' sh "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "to the pod" ]
+  [ "${lines[1]}" = redirected ]
+}
+
 @test "kernel path: 1 GiB from the node to the host arrives intact at MTU 65520" {
   transfer_out 65520
 }
