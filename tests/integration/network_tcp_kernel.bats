@@ -329,6 +329,23 @@ print(subprocess.run(["python3", sys.argv[3], sys.argv[4], "2"], capture_output=
   [ "$(tail -1 "$BATS_TEST_TMPDIR/node.out")" = "$token" ]
 }
 
+@test "kernel path: without nf_tables the node says so in one line and its TCP goes through slirp" {
+  one_shot_server 'c.sendall(b"through slirp"); c.recv(1)'
+  # deny_netfilter fails the nfnetlink socket as a kernel without nf_tables does.
+  run --separate-stderr "$USERNODE_HELPERS/deny_netfilter" "$USERNODE" run --state-dir "$state" --tcp-path=kernel \
+    --host-loopback -- python3 -c '
+import socket, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+print(s.recv(64).decode())
+rows = [l.split() for l in open("/proc/net/tcp").readlines()[1:]]
+print("redirected" if any(r[1].startswith("0100007F:") for r in rows) else "not redirected")' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "through slirp" ]
+  [ "${lines[1]}" = "not redirected" ]
+  [ "$(grep -c "tcp_path = kernel" <<<"$stderr")" -eq 1 ]
+  [[ "$stderr" == *"outbound TCP goes through slirp"* ]]
+}
+
 @test "--tcp-path with another value is refused naming the key and the values" {
   run -2 "$USERNODE" run --state-dir "$state" --tcp-path=fast -- true
   [[ "$output" == *"tcp_path"* ]]
