@@ -129,11 +129,19 @@ print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True
     nsenter --net=/proc/$pod/ns/net sh -c "ip link set lo up && ip addr add 10.99.0.2/24 dev eth0 &&
       ip link set eth0 up && ip route add default via 10.99.0.1" &&
     nsenter --net=/proc/$pod/ns/net python3 -c "
-import socket, sys
+import os, socket, sys, time
 s = socket.create_connection((\"10.0.2.2\", int(sys.argv[1])), timeout=10)
-print(s.recv(64).decode())" "$1" &&
+print(s.recv(64).decode(), flush=True)
+open(sys.argv[2] + \"/received\", \"w\").close()
+# Open until the node looked at its sockets.
+for _ in range(200):
+    if os.path.exists(sys.argv[2] + \"/checked\"): break
+    time.sleep(0.05)" "$1" "$2" &
+    client=$!
+    i=0; until [ -e "$2/received" ] || [ $i -ge 200 ]; do sleep 0.05; i=$((i+1)); done
     { ss -tnH state all | grep -q "10.99.0.1:.* 10.99.0.2:" && echo redirected || echo "not redirected"; }
-    kill $pod' sh "$port"
+    touch "$2/checked"; wait $client
+    kill $pod' sh "$port" "$BATS_TEST_TMPDIR"
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "to the pod" ]
   [ "${lines[1]}" = redirected ]
