@@ -19,7 +19,7 @@ DESTDIR ?=
 
 # Every library through pkg-config; libsubid (shadow) ships no .pc file. pkg-config's own
 # message (which package is missing, PKG_CONFIG_PATH) is shown, and the build stops there.
-PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl json-c libcurl openssl yaml-0.1
+PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl libnftnl json-c libcurl openssl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 ifneq ($(.SHELLSTATUS),0)
 $(error pkg-config found no $(PKGS) (above: what is missing); 'sudo scripts/install-deps.sh' installs them)

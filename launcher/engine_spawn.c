@@ -67,7 +67,7 @@ int engine_program_open(void) {
         return TAKE_FD(fd);
 }
 
-#define ENGINE_EXEC_PROGRAM_FD (ENGINE_EXEC_OPTIONS_FD + 1)
+#define ENGINE_EXEC_PROGRAM_FD (ENGINE_EXEC_TCP6_FD + 1)
 
 /* The engine's environment: none of the launcher's, only what sanitizer builds and glib's debug
  * output (libslirp logs through it) read. */
@@ -79,12 +79,14 @@ static int lift_fd(int fd, int floor) {
         return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, floor);
 }
 
-pid_t engine_spawn(int program_fd, const struct network_options *options, int tap_fd, int ready_fd) {
+pid_t engine_spawn(int program_fd, const struct network_options *options, int tap_fd,
+                   const int tcp_listen[2], int ready_fd) {
         _cleanup_close_ int options_read = -EBADF, options_write = -EBADF;
         const struct engine_exec_record record = {
                 .magic = ENGINE_EXEC_MAGIC,
                 .size = sizeof(record),
                 .options = *options,
+                .tcp_listen = { tcp_listen[0] >= 0, tcp_listen[1] >= 0 },
         };
         char launcher_text[16], level_text[4];
         char *argv[] = { (char *)SLIRP_ENGINE_NAME, launcher_text, level_text,
@@ -129,13 +131,22 @@ pid_t engine_spawn(int program_fd, const struct network_options *options, int ta
         int floor = ENGINE_EXEC_PROGRAM_FD + 1;
         int tap = lift_fd(tap_fd, floor), ready = lift_fd(ready_fd, floor);
         int opts = lift_fd(options_read, floor), program = lift_fd(program_fd, floor);
-        if (tap < 0 || (ready_fd >= 0 && ready < 0) || opts < 0 || program < 0)
+        int tcp4 = lift_fd(tcp_listen[0], floor), tcp6 = lift_fd(tcp_listen[1], floor);
+        if (tap < 0 || (ready_fd >= 0 && ready < 0) || opts < 0 || program < 0 ||
+            (tcp_listen[0] >= 0 && tcp4 < 0) || (tcp_listen[1] >= 0 && tcp6 < 0))
                 _exit(EXIT_RUNTIME);
         if (dup2(tap, ENGINE_EXEC_TAP_FD) < 0 || (ready >= 0 && dup2(ready, ENGINE_EXEC_READY_FD) < 0) ||
-            dup2(opts, ENGINE_EXEC_OPTIONS_FD) < 0 || dup3(program, ENGINE_EXEC_PROGRAM_FD, O_CLOEXEC) < 0)
+            dup2(opts, ENGINE_EXEC_OPTIONS_FD) < 0 || (tcp4 >= 0 && dup2(tcp4, ENGINE_EXEC_TCP4_FD) < 0) ||
+            (tcp6 >= 0 && dup2(tcp6, ENGINE_EXEC_TCP6_FD) < 0) ||
+            dup3(program, ENGINE_EXEC_PROGRAM_FD, O_CLOEXEC) < 0)
                 _exit(EXIT_RUNTIME);
+        /* An absent one must not be some other inherited fd under its number. */
         if (ready < 0)
                 (void)close(ENGINE_EXEC_READY_FD);
+        if (tcp4 < 0)
+                (void)close(ENGINE_EXEC_TCP4_FD);
+        if (tcp6 < 0)
+                (void)close(ENGINE_EXEC_TCP6_FD);
         (void)syscall(SYS_close_range, ENGINE_EXEC_PROGRAM_FD + 1, ~0U, 0);
         /* The program's fd is O_CLOEXEC: fine for an ELF, whose file the kernel holds itself. */
         (void)syscall(SYS_execveat, ENGINE_EXEC_PROGRAM_FD, "", argv, envp, AT_EMPTY_PATH);

@@ -14,6 +14,8 @@
  * negative errno. */
 int engine_program_open(void);
 
-/* Start the engine from `program_fd` on `tap_fd`, with `ready_fd` (or -1) as the pipe it writes
+/* Start the engine from `program_fd` on `tap_fd` and the kernel TCP path's listeners
+ * `tcp_listen` (IPv4, IPv6; each -1 when absent), with `ready_fd` (or -1) as the pipe it writes
  * one byte to once it serves. The caller closes its copies. Returns the pid or a negative errno. */
-pid_t engine_spawn(int program_fd, const struct network_options *options, int tap_fd, int ready_fd);
+pid_t engine_spawn(int program_fd, const struct network_options *options, int tap_fd,
+                   const int tcp_listen[2], int ready_fd);

@@ -26,6 +26,7 @@ struct network_engine {
         const struct network_options *options;
         int tap_fd;
         int program_fd; /* the engine program, a sealed memfd (engine_spawn.h) */
+        int tcp_listen[2]; /* the kernel TCP path's listeners in the node, or -EBADF */
         char *state_dir;
         pid_t pid;
         uint64_t started_usec;
@@ -162,7 +163,7 @@ static int engine_fork(struct network_engine *e, bool wait_ready) {
                 ready_read = pipe_fds[0];
                 ready_write = pipe_fds[1];
         }
-        pid_t pid = engine_spawn(e->program_fd, e->options, e->tap_fd, ready_write);
+        pid_t pid = engine_spawn(e->program_fd, e->options, e->tap_fd, e->tcp_listen, ready_write);
         if (pid < 0)
                 return log_error_errno(pid, "cannot start the slirp engine: %m");
         e->pid = pid;
@@ -228,8 +229,8 @@ static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdat
         return 0;
 }
 
-int network_engine_start(const struct network_options *options, int tap_fd, const char *state_dir,
-                         struct network_engine **ret) {
+int network_engine_start(const struct network_options *options, int tap_fd, const int tcp_listen[2],
+                         const char *state_dir, struct network_engine **ret) {
         _cleanup_(network_engine_freep) struct network_engine *e = NULL;
         int r;
 
@@ -237,9 +238,14 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
         e = calloc(1, sizeof(*e));
         if (!e) {
                 close(tap_fd);
+                for (int i = 0; i < 2; i++)
+                        if (tcp_listen[i] >= 0)
+                                close(tcp_listen[i]);
                 return log_error_errno(ENOMEM, "%m");
         }
         e->tap_fd = tap_fd;
+        e->tcp_listen[0] = tcp_listen[0];
+        e->tcp_listen[1] = tcp_listen[1];
         e->options = options;
         e->program_fd = engine_program_open();
         if (e->program_fd < 0)
@@ -279,6 +285,9 @@ struct network_engine *network_engine_free(struct network_engine *e) {
                 close(e->tap_fd);
         if (e->program_fd >= 0)
                 close(e->program_fd);
+        for (int i = 0; i < 2; i++)
+                if (e->tcp_listen[i] >= 0)
+                        close(e->tcp_listen[i]);
         free(e->state_dir);
         sd_event_unref(e->event);
         free(e);

@@ -24,13 +24,14 @@ int network_options_from_config(const struct config *config, struct network_opti
 int network_write_node_files(const struct network_options *options, const char *state_dir,
                              const char *hostname);
 
-/* Start the engine on `tap_fd` (taken over: closed with the engine object) and return once it
- * serves (sandboxed, slirp configured). Its pid is kept in state_dir/NETWORK_ENGINE_PID_FILE.
+/* Start the engine on `tap_fd` and the kernel TCP path's listeners `tcp_listen` (IPv4, IPv6,
+ * each -EBADF when absent; all taken over: closed with the engine object, handed to every
+ * restarted engine too) and return once it serves (sandboxed, slirp configured). Its pid is kept in state_dir/NETWORK_ENGINE_PID_FILE.
  * `options` must outlive the engine. Returns 0 or a negative errno, logged, also when the engine
  * died setting itself up. Called as soon as the node hands over its tap device, so the network
  * works from the node's first instruction. */
-int network_engine_start(const struct network_options *options, int tap_fd, const char *state_dir,
-                         struct network_engine **ret);
+int network_engine_start(const struct network_options *options, int tap_fd, const int tcp_listen[2],
+                         const char *state_dir, struct network_engine **ret);
 
 /* Keep the engine running from `event`: when it exits it is started again at once on the same
  * tap fd (after a second when it keeps dying younger than that), logged. */

@@ -52,6 +52,7 @@ struct launcher {
         struct cgroup_node cgroup;
         struct network_options network; /* --net=slirp */
         struct network_engine *engine; /* --net=slirp, once the node handed over tap0 */
+        int tcp_listen[2]; /* tcp_path = kernel: the node's listeners, until the engine takes them */
         struct control_api *api;
         struct portfwd *portfwd;
         struct node_api_context node_api; /* node.status, node.stop */
@@ -144,7 +145,8 @@ static int write_id_maps(struct launcher *l) {
 
 /* tap0 from the init: start the engine on it, then let the init go on to READY. */
 static int start_engine(struct launcher *l, int tap_fd) {
-        int r = network_engine_start(&l->network, tap_fd, l->statedir.path, &l->engine);
+        int r = network_engine_start(&l->network, tap_fd, l->tcp_listen, l->statedir.path, &l->engine);
+        l->tcp_listen[0] = l->tcp_listen[1] = -EBADF; /* the engine object's now */
         if (r < 0)
                 return r;
         return channel_send(l->channel_fd, NODE_MSG_ENGINE_UP, NULL, 0, -EBADF);
@@ -158,6 +160,14 @@ static int wait_for_ready(struct launcher *l) {
 
         for (;;) {
                 r = channel_recv(l->channel_fd, &message, &fd);
+                if (r == 0 && message.type == NODE_MSG_TCP_LISTENER && fd >= 0 && message.length == 1 &&
+                    !l->engine) {
+                        int *slot = &l->tcp_listen[message.payload[0] == '6'];
+                        if (*slot >= 0)
+                                close(*slot);
+                        *slot = fd;
+                        continue;
+                }
                 if (r < 0 || message.type != NODE_MSG_TAP_FD || fd < 0 || l->engine)
                         break;
                 if (start_engine(l, fd) < 0) {
@@ -445,6 +455,7 @@ int cmd_run(int argc, char **argv) {
                 .channel_fd = -EBADF,
                 .cgroup = CGROUP_NODE_NULL,
                 .dial_fd = -EBADF,
+                .tcp_listen = { -EBADF, -EBADF },
         };
         int r;
 
@@ -472,6 +483,8 @@ int cmd_run(int argc, char **argv) {
                 code = code ?: EXIT_RUNTIME;
         cgroup_node_done(&l.cgroup);
         l.engine = network_engine_free(l.engine);
+        closep(&l.tcp_listen[0]);
+        closep(&l.tcp_listen[1]);
         run_options_done(&options);
         statedir_release(&l.statedir);
         /* The loop first: its watch on the channel (a floating source) is removed from epoll

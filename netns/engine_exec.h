@@ -13,10 +13,13 @@
 #include "netns/network_options.h"
 
 /* The fds the engine program starts with: the node's tap device, the pipe it writes one byte to
- * once it serves (absent on a restart), and the pipe it reads its options from. */
+ * once it serves (absent on a restart), the pipe it reads its options from, and the kernel TCP
+ * path's listeners in the node (IPv4, IPv6: each present when the record says so). */
 #define ENGINE_EXEC_TAP_FD 3
 #define ENGINE_EXEC_READY_FD 4
 #define ENGINE_EXEC_OPTIONS_FD 5
+#define ENGINE_EXEC_TCP4_FD 6
+#define ENGINE_EXEC_TCP6_FD 7
 
 /* argv: usernode-slirp LAUNCHER_PID LOG_LEVEL [ready] */
 #define ENGINE_EXEC_ARG_READY "ready"
@@ -27,4 +30,5 @@ struct engine_exec_record {
         uint32_t magic;
         uint32_t size; /* sizeof(struct engine_exec_record) */
         struct network_options options;
+        uint8_t tcp_listen[2]; /* 1: ENGINE_EXEC_TCP4_FD / ENGINE_EXEC_TCP6_FD is open */
 };

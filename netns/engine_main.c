@@ -59,6 +59,8 @@ int main(int argc, char **argv) {
                 return EXIT_RUNTIME;
         }
         close(ENGINE_EXEC_OPTIONS_FD);
-        slirp_engine_main(&record.options, ENGINE_EXEC_TAP_FD, argc == 4 ? ENGINE_EXEC_READY_FD : -1,
-                          (pid_t)launcher);
+        const int tcp_listen[2] = { record.tcp_listen[0] ? ENGINE_EXEC_TCP4_FD : -1,
+                                    record.tcp_listen[1] ? ENGINE_EXEC_TCP6_FD : -1 };
+        slirp_engine_main(&record.options, ENGINE_EXEC_TAP_FD, tcp_listen,
+                          argc == 4 ? ENGINE_EXEC_READY_FD : -1, (pid_t)launcher);
 }

@@ -9,7 +9,7 @@
 #include "common/log.h"
 
 const char *const network_option_keys[] = {
-        "mtu", "cidr", "host_loopback", "ipv6", "outbound_addr", "dns", "sandbox", NULL,
+        "mtu", "cidr", "host_loopback", "ipv6", "outbound_addr", "dns", "sandbox", "tcp_path", NULL,
 };
 
 void network_options_init_default(struct network_options *options) {
@@ -200,6 +200,11 @@ int network_options_set(struct network_options *options, const char *key, const 
         } else if (strcmp(key, "sandbox") == 0) {
                 allowed = bool_allowed;
                 r = parse_bool(value, &options->sandbox);
+        } else if (strcmp(key, "tcp_path") == 0) {
+                allowed = network_option_tcp_path_allowed;
+                r = network_option_validate_tcp_path(value);
+                if (r == 0)
+                        options->tcp_kernel = strcmp(value, "kernel") == 0;
         } else if (strcmp(key, "outbound_addr") == 0) {
                 allowed = network_option_outbound_addr_allowed;
                 r = parse_outbound(value, options);
@@ -212,6 +217,12 @@ int network_options_set(struct network_options *options, const char *key, const 
         if (r == -EINVAL && ret_allowed)
                 *ret_allowed = allowed;
         return r;
+}
+
+const char network_option_tcp_path_allowed[] = "kernel or slirp";
+
+int network_option_validate_tcp_path(const char *value) {
+        return strcmp(value, "kernel") == 0 || strcmp(value, "slirp") == 0 ? 0 : -EINVAL;
 }
 
 void network_options_layout(const struct network_options *options, struct network_layout *ret) {

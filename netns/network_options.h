@@ -36,6 +36,9 @@ struct network_options {
                 };
         } dns[NETWORK_DNS_MAX];
         bool sandbox; /* sandbox the slirp engine */
+        /* Outbound TCP terminated by the node's own kernel and pumped by the engine between
+         * sockets (netns/tcp_redirect.h), not through slirp's TCP stack. */
+        bool tcp_kernel;
 };
 
 /* Addresses derived from the options: what the node, slirp and resolv.conf use. */
@@ -74,5 +77,7 @@ int network_option_validate_cidr(const char *value);
 bool network_ipv4_range_usable(uint32_t network, unsigned prefix_len);
 int network_option_validate_outbound_addr(const char *value);
 int network_option_validate_dns(const char *value);
+int network_option_validate_tcp_path(const char *value);
+extern const char network_option_tcp_path_allowed[];
 extern const char network_option_cidr_allowed[], network_option_outbound_addr_allowed[],
         network_option_dns_allowed[];

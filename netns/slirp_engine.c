@@ -18,6 +18,7 @@
 #include "netns/engine_sandbox.h"
 #include "netns/tap_coalesce.h"
 #include "netns/tap_frame.h"
+#include "netns/tcp_splice.h"
 
 /* A tap read returns one frame: the virtio header and at most a 64 KiB IP packet (a TSO segment,
  * or MTU 65520) with its Ethernet header. */
@@ -27,9 +28,11 @@
 #define ENGINE_TCP_MRU (16384 + 40)
 /* Frames taken from the tap fd before slirp's sockets get their turn again. */
 #define ENGINE_BURST 64
-/* The fds the tap and the ready pipe are moved to, so every other inherited fd can be closed. */
+/* The fds the tap, the ready pipe and the kernel TCP path's listeners are moved to, so every
+ * other inherited fd can be closed. */
 #define ENGINE_TAP_FD 3
 #define ENGINE_READY_FD 4
+#define ENGINE_TCP_LISTEN_FD 5 /* and 6 */
 
 struct engine_timer {
         struct engine_timer *next;
@@ -49,6 +52,7 @@ struct engine {
         struct sockaddr_in6 outbound6;
         uint8_t frame[ENGINE_FRAME_MAX];
         struct tap_coalescer to_node; /* slirp's frames on their way to the tap */
+        struct tcp_splice tcp; /* the kernel TCP path, when the node redirects its TCP to it */
 };
 
 static int64_t clock_ms(void) {
@@ -165,6 +169,16 @@ static int engine_get_revents(int idx, void *opaque) {
         return events;
 }
 
+static int engine_add_tcp_poll(int fd, short events, void *opaque) {
+        return engine_add_poll(
+                fd, (events & POLLIN ? SLIRP_POLL_IN : 0) | (events & POLLOUT ? SLIRP_POLL_OUT : 0), opaque);
+}
+
+static short engine_tcp_revents(int idx, void *opaque) {
+        struct engine *e = opaque;
+        return e->pollfds[idx].revents;
+}
+
 static const SlirpCb engine_callbacks = {
         .send_packet = engine_send_packet,
         .guest_error = engine_guest_error,
@@ -267,6 +281,10 @@ static uint32_t engine_run_timers(struct engine *e, uint32_t timeout) {
 }
 
 static int engine_loop(struct engine *e) {
+        const struct tcp_splice_poll tcp_poll = { .add = engine_add_tcp_poll,
+                                                  .revents = engine_tcp_revents,
+                                                  .opaque = e };
+
         for (;;) {
                 uint32_t timeout = UINT32_MAX;
                 int r;
@@ -274,6 +292,8 @@ static int engine_loop(struct engine *e) {
                 e->n_pollfds = 0;
                 engine_add_poll(e->tap_fd, SLIRP_POLL_IN, e); /* always index 0 */
                 slirp_pollfds_fill(e->slirp, &timeout, engine_add_poll, e);
+                if (tcp_splice_enabled(&e->tcp))
+                        tcp_splice_fill(&e->tcp, &tcp_poll);
                 timeout = engine_run_timers(e, timeout);
 
                 /* Whatever slirp produced this round goes out before we sleep. */
@@ -290,31 +310,37 @@ static int engine_loop(struct engine *e) {
                                 return log_error_errno(r, "slirp engine: the node's tap device is gone: %m");
                 }
                 slirp_pollfds_poll(e->slirp, r < 0, engine_get_revents, e);
+                if (r > 0 && tcp_splice_enabled(&e->tcp))
+                        tcp_splice_dispatch(&e->tcp, &tcp_poll);
         }
 }
 
-/* Only the tap fd, the ready pipe and stdio survive into the engine: it must not hold the
- * launcher's channel, lock or listening sockets. Returns 0 or a negative errno. */
-static int engine_keep_only(int *tap_fd, int *ready_fd) {
-        /* Out of the way first, so moving one cannot overwrite the other. */
-        int tap = fcntl(*tap_fd, F_DUPFD_CLOEXEC, 100);
-        int ready = *ready_fd >= 0 ? fcntl(*ready_fd, F_DUPFD_CLOEXEC, 100) : -1;
+/* Only the tap fd, the ready pipe, the TCP listeners and stdio survive into the engine: it must
+ * not hold the launcher's channel, lock or listening sockets. Each fd (-1: absent) is moved to
+ * its slot; an absent one's slot is closed. Returns 0 or a negative errno. */
+static int engine_keep_only(int *fds[4]) {
+        int moved[4];
 
-        if (tap < 0 || (*ready_fd >= 0 && ready < 0))
+        /* Out of the way first, so moving one cannot overwrite another. */
+        for (int i = 0; i < 4; i++) {
+                moved[i] = *fds[i] >= 0 ? fcntl(*fds[i], F_DUPFD_CLOEXEC, 100) : -1;
+                if (*fds[i] >= 0 && moved[i] < 0)
+                        return negative_errno();
+        }
+        for (int i = 0; i < 4; i++) {
+                int slot = ENGINE_TAP_FD + i;
+                if (moved[i] >= 0 ? dup3(moved[i], slot, O_CLOEXEC) < 0 : close(slot) < 0 && errno != EBADF)
+                        return negative_errno();
+                *fds[i] = moved[i] >= 0 ? slot : -1;
+        }
+        if (close_range(ENGINE_TCP_LISTEN_FD + 2, ~0U, 0) < 0)
                 return negative_errno();
-        if (dup3(tap, ENGINE_TAP_FD, O_CLOEXEC) < 0)
-                return negative_errno();
-        if (ready >= 0 && dup3(ready, ENGINE_READY_FD, O_CLOEXEC) < 0)
-                return negative_errno();
-        if (close_range(ready >= 0 ? ENGINE_READY_FD + 1 : ENGINE_TAP_FD + 1, ~0U, 0) < 0)
-                return negative_errno();
-        *tap_fd = ENGINE_TAP_FD;
-        *ready_fd = ready >= 0 ? ENGINE_READY_FD : -1;
         return 0;
 }
 
-_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, int ready_fd,
-                                 pid_t launcher_pid) {
+_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, const int tcp_listen[2],
+                                 int ready_fd, pid_t launcher_pid) {
+        int listen4 = tcp_listen[0], listen6 = tcp_listen[1];
         static struct engine e; /* frame buffer too large for the stack */
         int r;
 
@@ -328,7 +354,7 @@ _Noreturn void slirp_engine_main(const struct network_options *options, int tap_
          * to handle, not a reason to die. */
         (void)signal(SIGPIPE, SIG_IGN);
 
-        r = engine_keep_only(&tap_fd, &ready_fd);
+        r = engine_keep_only((int *[4]){ &tap_fd, &ready_fd, &listen4, &listen6 });
         if (r < 0) {
                 log_error_errno(r, "slirp engine: cannot set up its fds: %m");
                 _exit(EXIT_RUNTIME);
@@ -353,12 +379,18 @@ _Noreturn void slirp_engine_main(const struct network_options *options, int tap_
         e.pollfds = calloc(e.allocated_pollfds, sizeof(*e.pollfds));
         if (!e.pollfds)
                 _exit(EXIT_RUNTIME);
+        r = tcp_splice_init(&e.tcp, options, (int[2]){ listen4, listen6 });
+        if (r < 0) {
+                log_error_errno(r, "slirp engine: cannot set up the kernel TCP path: %m");
+                _exit(EXIT_RUNTIME);
+        }
         e.slirp = engine_slirp_new(options, &e);
         if (!e.slirp) {
                 log_error("slirp engine: libslirp refused the configuration");
                 _exit(EXIT_RUNTIME);
         }
-        log_debug("slirp engine: serving the node, MTU %u", options->mtu);
+        log_debug("slirp engine: serving the node, MTU %u, outbound TCP %s", options->mtu,
+                  tcp_splice_enabled(&e.tcp) ? "spliced from the node's kernel" : "through slirp");
         /* Sandboxed and configured: tell the launcher, who may be waiting to report failure. */
         if (ready_fd >= 0) {
                 (void)!write(ready_fd, "", 1);

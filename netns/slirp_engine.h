@@ -15,7 +15,8 @@
 
 /* Run the engine in the calling process (usernode-slirp, freshly exec'd): die with `launcher_pid`, sandbox
  * itself when options->sandbox, write one byte to `ready_fd` (if >= 0) once it serves, then
- * serve `tap_fd` until an unrecoverable error. Never returns: exits EXIT_RUNTIME after logging
- * why it stopped. */
-_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, int ready_fd,
-                                 pid_t launcher_pid);
+ * serve `tap_fd`, and the node's redirected TCP connections on `tcp_listen` (IPv4, IPv6; each
+ * -1 when absent; netns/tcp_splice.h), until an unrecoverable error. Never returns: exits
+ * EXIT_RUNTIME after logging why it stopped. */
+_Noreturn void slirp_engine_main(const struct network_options *options, int tap_fd, const int tcp_listen[2],
+                                 int ready_fd, pid_t launcher_pid);

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 declare -A group=(
-  [build]="gcc make pkg-config libslirp-dev libglib2.0-dev libsystemd-dev libcap-dev libmnl-dev libsubid-dev libseccomp-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libyaml-dev"
+  [build]="gcc make pkg-config libslirp-dev libglib2.0-dev libsystemd-dev libcap-dev libmnl-dev libnftnl-dev libsubid-dev libseccomp-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libyaml-dev"
   [test]="libcmocka-dev bats uidmap iproute2 procps util-linux python3 socat passwd"
   [lint]="clang-format cppcheck"
   [fuzz]="clang"

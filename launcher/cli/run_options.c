@@ -49,7 +49,7 @@ static void print_run_help(void) {
                "  --net MODE         slirp (own network, default), host (the host's network),\n"
                "                     none (loopback only)\n"
                "  --mtu N, --cidr NET, --host-loopback[=BOOL], --ipv6[=BOOL], --outbound-addr ADDR,\n"
-               "  --dns slirp|ADDR,..., --net-sandbox=BOOL\n"
+               "  --dns slirp|ADDR,..., --net-sandbox=BOOL, --tcp-path kernel|slirp\n"
                "                     [network] options (see 'usernode config --default')\n"
                "  -p, --publish SPEC publish a node port on the host (repeatable):\n"
                "                     [HOST_IP:]HOST_PORT:NODE_PORT[:NODE_IP][/tcp|/udp], e.g. 8080:80\n"
@@ -119,6 +119,7 @@ const struct option cli_options_run[] = {
         { "outbound-addr", required_argument, NULL, OPT_NETWORK_KEY },
         { "dns", required_argument, NULL, OPT_NETWORK_KEY },
         { "net-sandbox", required_argument, NULL, OPT_NETWORK_KEY },
+        { "tcp-path", required_argument, NULL, OPT_NETWORK_KEY },
         { "publish", required_argument, NULL, 'p' },
         /* [cluster] keys, named as kubeadm join names them. */
         { "join", required_argument, NULL, OPT_CLUSTER_KEY },
@@ -139,6 +140,7 @@ int run_options_parse(int argc, char **argv, struct run_options *ret) {
                 { "--outbound-addr", "outbound_addr" },
                 { "--dns", "dns" },
                 { "--net-sandbox", "sandbox" },
+                { "--tcp-path", "tcp_path" },
         };
         static const char *const cluster_flag_keys[][2] = {
                 { "--join", "server" },

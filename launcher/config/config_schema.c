@@ -90,6 +90,14 @@ const struct config_key config_schema[] = {
           .type = CONFIG_BOOL,
           .default_value = "true",
           .help = "confine the slirp engine: own namespaces, empty root, no capabilities, seccomp" },
+        { .section = "network",
+          .key = "tcp_path",
+          .type = CONFIG_CUSTOM,
+          .default_value = "slirp",
+          .validate = network_option_validate_tcp_path,
+          .allowed = network_option_tcp_path_allowed,
+          .help = "outbound TCP through slirp's TCP stack, or terminated by the node's kernel and "
+                  "spliced to host sockets by the engine (several times faster; needs nf_tables)" },
 
         /* [ports] */
         { .section = "ports",

@@ -10,6 +10,7 @@
 #include "netns/netconf.h"
 #include "launcher/node/node_protocol.h"
 #include "netns/tap.h"
+#include "netns/tcp_redirect.h"
 
 /* Sysctls of the node's network namespace; only the node sees them. */
 static const struct {
@@ -128,12 +129,42 @@ int node_network_bind_files(const char *state_dir) {
         return 0;
 }
 
+/* tcp_path = kernel: the listeners and rules of the kernel TCP path, the listeners to the
+ * launcher for the engine. Whatever fails leaves TCP on slirp, said in one line. */
+static int node_network_tcp_path(const struct network_options *options, int channel_fd) {
+        struct tcp_redirect_listeners listeners;
+        int r;
+
+        r = tcp_redirect_setup(options, &listeners);
+        if (r < 0) {
+                log_warning_errno(
+                        r, "tcp_path = kernel: cannot redirect the node's TCP in its network namespace "
+                           "(nf_tables with nat, redir and fib): %m; outbound TCP goes through slirp");
+                return 0;
+        }
+        for (int i = 0; i < 2 && r >= 0; i++)
+                if (listeners.fd[i] >= 0)
+                        r = channel_send(channel_fd, NODE_MSG_TCP_LISTENER, i == 0 ? "4" : "6", 1,
+                                         listeners.fd[i]);
+        for (int i = 0; i < 2; i++)
+                if (listeners.fd[i] >= 0)
+                        close(listeners.fd[i]);
+        if (r < 0)
+                return log_error_errno(r, "cannot hand the kernel TCP path's listeners to the launcher: %m");
+        return 0;
+}
+
 int node_network_handover(const struct network_options *options, const char *state_dir, int channel_fd) {
         _cleanup_close_ int tap = node_network_setup(options);
         int r;
 
         if (tap < 0)
                 return tap;
+        if (options->tcp_kernel) {
+                r = node_network_tcp_path(options, channel_fd);
+                if (r < 0)
+                        return r;
+        }
         r = channel_send(channel_fd, NODE_MSG_TAP_FD, NULL, 0, tap);
         if (r < 0)
                 return log_error_errno(r, "cannot hand %s to the launcher: %m", TAP_NAME);

@@ -10,6 +10,9 @@ enum node_message {
         NODE_MSG_READY, /* init -> launcher: namespaces, mounts (and network) are up */
         NODE_MSG_TAP_FD, /* init -> launcher, before READY with --net=slirp: tap0's fd, for the engine */
         NODE_MSG_ENGINE_UP, /* launcher -> init: the engine serves tap0; the init goes on to READY */
+        /* init -> launcher, before TAP_FD with tcp_path = kernel: a listener of the kernel TCP
+         * path (netns/tcp_redirect.h); payload one byte, 4 or 6, its family */
+        NODE_MSG_TCP_LISTENER,
         /* Node services (launcher/node/node_services.c -> launcher/api/node_status.c), after READY: */
         NODE_MSG_SERVICE_STATE = 0x500, /* init -> launcher: struct service_status of one service */
         NODE_MSG_STATUS_TEXT, /* init -> launcher: a progress line for humans (STATUS=) */

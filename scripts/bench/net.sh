@@ -7,6 +7,8 @@
 # namespace reaches it through 10.0.2.2 (host loopback allowed), once through usernode's engine,
 # once through slirp4netns --enable-sandbox --enable-seccomp, once through pasta (which maps the
 # gateway address to the host's loopback), rotating which goes first, at MTU 1500 and 65520.
+# usernode runs twice: its default TCP path, and tcp_path = kernel (the node's kernel terminates
+# the TCP, the engine splices it to a host socket; netns/tcp_redirect.h).
 # Prints one markdown table: Gbps and their ratios, each engine's peak RSS and CPU seconds per GB.
 #
 # Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
@@ -80,13 +82,14 @@ sample_engine() {
   echo "$rss $ticks" >"$2/engine"
 }
 
-# run_usernode MTU DIR
+# run_usernode MTU DIR [BINARY [FLAG...]]
 run_usernode() {
   local mtu=$1 dir=$2 pid usernode=${3:-$usernode}
+  shift $(($# < 3 ? $# : 3))
   mkdir -p "$dir/state"
   client_script "$dir" >"$dir/client.sh"
   # No config file of the user's: both tools get exactly the flags below.
-  XDG_CONFIG_HOME="$dir/config" "$usernode" run --state-dir "$dir/state" --mtu "$mtu" --host-loopback \
+  XDG_CONFIG_HOME="$dir/config" "$usernode" run --state-dir "$dir/state" --mtu "$mtu" --host-loopback "$@" \
     -- sh "$dir/client.sh" >"$dir/node.log" 2>&1 &
   pid=$!
   wait_for "$dir/done" $((duration + 30)) || { cat "$dir/node.log" >&2; return 1; }
@@ -98,6 +101,11 @@ run_usernode() {
 # run_before MTU DIR: the same as run_usernode, with USERNODE_BEFORE.
 run_before() {
   run_usernode "$1" "$2" "$USERNODE_BEFORE"
+}
+
+# run_kernel MTU DIR: usernode with tcp_path = kernel.
+run_kernel() {
+  run_usernode "$1" "$2" "$usernode" --tcp-path=kernel
 }
 
 # run_slirp4netns MTU DIR
@@ -162,7 +170,7 @@ hz=$(getconf CLK_TCK)
 for mtu in 1500 65520; do
   for r in $(seq "$rounds"); do
     # Rotate which goes first, so none always gets the cooler machine.
-    tools=(usernode slirp4netns pasta loopback)
+    tools=(usernode kernel slirp4netns pasta loopback)
     [ -n "${USERNODE_BEFORE:-}" ] && tools+=(before)
     n=${#tools[@]}
     order="${tools[*]:$((r % n))} ${tools[*]:0:$((r % n))}"
@@ -176,7 +184,7 @@ for mtu in 1500 65520; do
   python3 - "$work/raw" "$mtu" "$hz" "$direction" <<'EOF_PY'
 import statistics, sys
 raw, mtu, hz, direction = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-runs = {"usernode": [], "slirp4netns": [], "pasta": [], "loopback": [], "before": []}
+runs = {"usernode": [], "kernel": [], "slirp4netns": [], "pasta": [], "loopback": [], "before": []}
 for line in open(raw):
     tool, m, _, bps, nbytes, rss, ticks = line.split()
     if m == "mtu=" + mtu:
@@ -186,24 +194,28 @@ def summary(rs):
     rss = max(r[2] for r in rs) / 1024
     cpu = statistics.median((r[3] / hz) / (r[1] / 1e9) if r[1] else 0 for r in rs)
     return gbps, rss, cpu
-u = summary(runs["usernode"])
 n = len(runs["usernode"])
 tools = {"slirp4netns": "slirp4netns 1.2, sandbox+seccomp", "pasta": "pasta (passt 2023-03)"}
 if runs["before"]:
     tools["before"] = "usernode before this change"
+ours = {"usernode": "usernode", "kernel": "usernode tcp_path=kernel"}
 def row(what, ours, theirs, unit, tool, better):
     ratio = ours / theirs if theirs else float("nan")
     print(f"| net: {what}, MTU {mtu} | {ours:.2f} {unit} | {theirs:.2f} {unit} ({tool}) | "
           f"{ratio:.2f} x ({better} is better) |")
-for name, tool in tools.items():
-    t = summary(runs[name])
-    row(f"iperf3 {direction} (median of {n})", u[0], t[0], "Gbit/s", tool, "higher")
-row(f"iperf3 {direction} (median of {n})", u[0], summary(runs["loopback"])[0], "Gbit/s",
-    "iperf3 over the host loopback, no engine", "higher")
-for name, tool in tools.items():
-    row("engine peak RSS", u[1], summary(runs[name])[1], "MiB", tool, "lower")
-for name, tool in tools.items():
-    row("engine CPU per GB", u[2], summary(runs[name])[2], "s/GB", tool, "lower")
+for me, label in ours.items():
+    u = summary(runs[me])
+    for name, tool in tools.items():
+        t = summary(runs[name])
+        row(f"{label} iperf3 {direction} (median of {n})", u[0], t[0], "Gbit/s", tool, "higher")
+    row(f"{label} iperf3 {direction} (median of {n})", u[0], summary(runs["loopback"])[0], "Gbit/s",
+        "iperf3 over the host loopback, no engine", "higher")
+    for name, tool in tools.items():
+        row(f"{label} engine peak RSS", u[1], summary(runs[name])[1], "MiB", tool, "lower")
+    for name, tool in tools.items():
+        row(f"{label} engine CPU per GB", u[2], summary(runs[name])[2], "s/GB", tool, "lower")
+k, s = summary(runs["kernel"]), summary(runs["usernode"])
+row("tcp_path=kernel against slirp's TCP, iperf3", k[0], s[0], "Gbit/s", "usernode tcp_path=slirp", "higher")
 EOF_PY
 done
 if [ -n "${BENCH_RAW:-}" ]; then

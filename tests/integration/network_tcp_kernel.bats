@@ -1,0 +1,361 @@
+#!/usr/bin/env bats
+# network_tcp_kernel.bats: [network] tcp_path = kernel, outbound TCP terminated by the node's own
+# kernel (an nf_tables redirect in the node's network namespace) and spliced to host sockets by
+# the engine (netns/tcp_redirect.h, netns/tcp_splice.h).
+#
+# All traffic goes to servers these tests start on the host's loopback, or in namespaces they
+# create. Runs as an unprivileged user with /dev/net/tun open to users (scripts/check.sh).
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+helpers="$BATS_TEST_DIRNAME/helpers"
+
+setup() {
+  setup_state
+  state="$BATS_TEST_TMPDIR/state"
+  mkdir -p "$state"
+  background_pids=()
+}
+
+teardown() {
+  for pid in "${background_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+}
+
+# knode ARGS...: usernode run with the kernel TCP path and this test's state dir.
+knode() {
+  "$USERNODE" run --state-dir "$state" --tcp-path=kernel "$@"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for FILE SECONDS: a bounded wait for a file to appear.
+wait_for() {
+  local i
+  for ((i = 0; i < $2 * 20; i++)); do
+    [ -e "$1" ] && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for $1" >&2
+  return 1
+}
+
+# start_http_server: serves $BATS_TEST_TMPDIR/www on 127.0.0.1:$http_port with a token file.
+start_http_server() {
+  mkdir -p "$BATS_TEST_TMPDIR/www"
+  token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  echo "$token" >"$BATS_TEST_TMPDIR/www/token"
+  http_port=$(free_port)
+  python3 -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/www" "$http_port" \
+    >/dev/null 2>&1 3>&- &
+  background_pids+=($!)
+  python3 "$helpers/fetch.py" "http://127.0.0.1:$http_port/token" 10 >/dev/null
+}
+
+# transfer_out MTU: 1 GiB from the node to a receiver on the host's loopback; checksums compared.
+transfer_out() {
+  port=$(free_port)
+  python3 "$helpers/stream.py" listen-recv 127.0.0.1 "$port" "$BATS_TEST_TMPDIR/ready" \
+    >"$BATS_TEST_TMPDIR/received" 2>&1 3>&- &
+  receiver=$!
+  background_pids+=($receiver)
+  wait_for "$BATS_TEST_TMPDIR/ready" 10
+  run --separate-stderr knode --host-loopback --mtu="$1" -- python3 "$helpers/stream.py" send 10.0.2.2 "$port" 1073741824
+  [ "$status" -eq 0 ]
+  wait "$receiver"
+  sent="${lines[-1]}"
+  received=$(cat "$BATS_TEST_TMPDIR/received")
+  [ "${sent%% *}" = 1073741824 ]
+  [ "$received" = "$sent" ]
+}
+
+# transfer_in MTU: 1 GiB from a sender on the host's loopback into the node; checksums compared.
+transfer_in() {
+  port=$(free_port)
+  python3 "$helpers/stream.py" listen-send 127.0.0.1 "$port" 1073741824 "$BATS_TEST_TMPDIR/ready" \
+    >"$BATS_TEST_TMPDIR/sent" 2>&1 3>&- &
+  sender=$!
+  background_pids+=($sender)
+  wait_for "$BATS_TEST_TMPDIR/ready" 10
+  run --separate-stderr knode --host-loopback --mtu="$1" -- python3 "$helpers/stream.py" recv 10.0.2.2 "$port"
+  [ "$status" -eq 0 ]
+  wait "$sender"
+  received="${lines[-1]}"
+  sent=$(cat "$BATS_TEST_TMPDIR/sent")
+  [ "${received%% *}" = 1073741824 ]
+  [ "$received" = "$sent" ]
+}
+
+# one_shot_server SCRIPT: a python server on 127.0.0.1:$port that runs SCRIPT on the one
+# connection it accepts (`c`), its output in $BATS_TEST_TMPDIR/server.out.
+one_shot_server() {
+  port=$(free_port)
+  python3 -c "
+import socket, struct, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(1); open(sys.argv[2], 'w').close()
+s.settimeout(60); c, peer = s.accept(); c.settimeout(60)
+$1" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
+  background_pids+=($!)
+  wait_for "$BATS_TEST_TMPDIR/ready" 10
+}
+
+@test "with tcp_path = kernel the node's connection to 10.0.2.2 ends at its own kernel's listener" {
+  one_shot_server 'c.sendall(b"hello"); c.recv(1)'
+  run --separate-stderr knode --host-loopback -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+print(s.recv(5).decode())
+print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = hello ]
+  # The redirected end: the node's own listener on 127.0.0.1 holds the other side of it.
+  [[ "$output" == *"127.0.0.1:"*"10.0.2.100:"* ]]
+}
+
+@test "kernel path: a pod's connection, routed through the node, is redirected too (prerouting)" {
+  # A network namespace of the node's own, as a pod's: a veth pair, routed through the node.
+  one_shot_server 'c.sendall(b"to the pod")'
+  run --separate-stderr knode --host-loopback -- sh -c '
+    unshare -n sleep 60 & pod=$!
+    i=0; until [ "$(readlink /proc/$pod/ns/net)" != "$(readlink /proc/self/ns/net)" ] || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done
+    ip link add pod0 type veth peer name eth0 netns "$pod" &&
+    ip addr add 10.99.0.1/24 dev pod0 && ip link set pod0 up &&
+    nsenter --net=/proc/$pod/ns/net sh -c "ip link set lo up && ip addr add 10.99.0.2/24 dev eth0 &&
+      ip link set eth0 up && ip route add default via 10.99.0.1" &&
+    nsenter --net=/proc/$pod/ns/net python3 -c "
+import os, socket, sys, time
+s = socket.create_connection((\"10.0.2.2\", int(sys.argv[1])), timeout=10)
+print(s.recv(64).decode(), flush=True)
+open(sys.argv[2] + \"/received\", \"w\").close()
+# Open until the node looked at its sockets.
+for _ in range(200):
+    if os.path.exists(sys.argv[2] + \"/checked\"): break
+    time.sleep(0.05)" "$1" "$2" &
+    client=$!
+    i=0; until [ -e "$2/received" ] || [ $i -ge 200 ]; do sleep 0.05; i=$((i+1)); done
+    { ss -tnH state all | grep -q "10.99.0.1:.* 10.99.0.2:" && echo redirected || echo "not redirected"; }
+    touch "$2/checked"; wait $client
+    kill $pod' sh "$port" "$BATS_TEST_TMPDIR"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "to the pod" ]
+  [ "${lines[1]}" = redirected ]
+}
+
+@test "kernel path: 1 GiB from the node to the host arrives intact at MTU 65520" {
+  transfer_out 65520
+}
+
+@test "kernel path: 1 GiB from the node to the host arrives intact at MTU 1500" {
+  transfer_out 1500
+}
+
+@test "kernel path: 1 GiB from the host to the node arrives intact at MTU 65520" {
+  transfer_in 65520
+}
+
+@test "kernel path: 1 GiB from the host to the node arrives intact at MTU 1500" {
+  transfer_in 1500
+}
+
+@test "kernel path: a refused port reaches the node's client as a reset within a second" {
+  port=$(free_port) # nothing listens on it
+  run --separate-stderr knode --host-loopback -- python3 -c '
+import socket, sys, time
+start = time.monotonic()
+try:
+    s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+    s.settimeout(10)
+    data = s.recv(1)
+    print("eof" if not data else "data")
+except (ConnectionResetError, ConnectionRefusedError) as e:
+    print(type(e).__name__, round(time.monotonic() - start, 3))' "$port"
+  [ "$status" -eq 0 ]
+  read -r what seconds <<<"${lines[-1]}"
+  [[ "$what" == ConnectionResetError || "$what" == ConnectionRefusedError ]]
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1 else 1)' "$seconds"
+}
+
+@test "with tcp_path = slirp a refused port stays a refusal (slirp holds the SYN until its connect failed)" {
+  port=$(free_port) # nothing listens on it
+  run --separate-stderr "$USERNODE" run --state-dir "$state" --tcp-path=slirp --host-loopback -- python3 -c '
+import socket, sys
+try:
+    socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+    print("connected")
+except OSError as e:
+    print(type(e).__name__)' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = ConnectionRefusedError ]
+}
+
+@test "kernel path: a half-close passes through, the reply after it arrives" {
+  # The server reads to EOF (the node's shutdown), then answers with what it counted.
+  one_shot_server '
+n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+c.sendall(b"got %d" % n); c.close()'
+  run --separate-stderr knode --host-loopback -- python3 -c '
+import socket, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+s.sendall(b"x" * 100000); s.shutdown(socket.SHUT_WR)
+reply = b""
+while True:
+    d = s.recv(100)
+    if not d: break
+    reply += d
+print(reply.decode())' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "got 100000" ]
+}
+
+@test "kernel path: a reset by the host's server reaches the node's client as a reset" {
+  one_shot_server '
+c.recv(1)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()'
+  run --separate-stderr knode --host-loopback -- python3 -c '
+import socket, sys, time
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+s.sendall(b"x"); s.settimeout(10)
+try:
+    print("eof" if not s.recv(1) else "data")
+except ConnectionResetError:
+    print("reset")' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = reset ]
+}
+
+@test "kernel path: without host_loopback 10.0.2.2 still does not reach the host's loopback" {
+  one_shot_server 'print("accepted")'
+  run -1 knode -- python3 "$helpers/fetch.py" "http://10.0.2.2:$port/"
+  [[ "$output" == *"Network is unreachable"* ]]
+  [ ! -s "$BATS_TEST_TMPDIR/server.out" ]
+}
+
+@test "kernel path: outbound_addr is the source address the far end sees" {
+  run unshare -Urn sh -c '
+    ip link set lo up && ip addr add 192.0.2.1/32 dev lo && ip addr add 192.0.2.2/32 dev lo &&
+    { python3 -c "
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((\"192.0.2.1\", 8080)); s.listen(1); open(sys.argv[1], \"w\").close()
+s.settimeout(60); c, peer = s.accept(); c.sendall(peer[0].encode()); c.close()" "$1/ready" \
+        >/dev/null 2>&1 3>&- & } &&
+    i=0; while [ ! -e "$1/ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done;
+    "$2" run --state-dir "$1/state" --tcp-path=kernel --outbound-addr=192.0.2.2 -- python3 -c "
+import socket
+s = socket.create_connection((\"192.0.2.1\", 8080), timeout=10)
+# ss cannot ask sock_diag with only one id mapped: /proc/net/tcp, 127.0.0.1 <- 10.0.2.100 not
+# listening (established, or closing already: the server answers and closes at once).
+rows = [l.split() for l in open(\"/proc/net/tcp\").readlines()[1:]]
+print(\"redirected\" if any(r[1].startswith(\"0100007F:\") and r[2].startswith(\"6402000A:\") and r[3] != \"0A\" for r in rows) else \"not redirected\")
+print(s.recv(64).decode())" 2>/dev/null' \
+    sh "$BATS_TEST_TMPDIR" "$USERNODE"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = 192.0.2.2 ]
+  [ "${lines[-2]}" = redirected ] # it went the kernel's way
+}
+
+@test "kernel path: with ipv6 and host_loopback fd00::2 reaches the host's ::1" {
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+    skip "the host has no IPv6 loopback"
+  mkdir -p "$BATS_TEST_TMPDIR/www6"
+  echo v6-ok >"$BATS_TEST_TMPDIR/www6/token"
+  port=$(free_port)
+  python3 -m http.server --bind ::1 --directory "$BATS_TEST_TMPDIR/www6" "$port" >/dev/null 2>&1 3>&- &
+  background_pids+=($!)
+  python3 "$helpers/fetch.py" "http://[::1]:$port/token" 10 >/dev/null
+  run --separate-stderr knode --ipv6 --host-loopback -- python3 -c '
+import socket, subprocess, sys, urllib.request
+s = socket.create_connection(("fd00::2", int(sys.argv[1])), timeout=10)
+print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)
+print(urllib.request.urlopen(sys.argv[2], timeout=10).read().decode().strip())' "$port" "http://[fd00::2]:$port/token"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = v6-ok ]
+  [[ "$output" == *"[::1]:"*"[fd00::100]:"* ]]
+}
+
+@test "kernel path: UDP still goes through slirp (a name resolves through 10.0.2.3)" {
+  cat >"$BATS_TEST_TMPDIR/host-resolv.conf" <<EOF2
+nameserver 127.0.0.1
+EOF2
+  run unshare -Urnm sh -c '
+    ip link set lo up &&
+    mount --bind "$1/host-resolv.conf" /etc/resolv.conf &&
+    { python3 "$2/dns_responder.py" 127.0.0.1 53 node-dns.usernode.test 192.0.2.77 "$1/dns-ready" \
+        >/dev/null 2>&1 3>&- & } &&
+    dns=$! &&
+    i=0; while [ ! -e "$1/dns-ready" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done;
+    "$3" run --state-dir "$1/state" --tcp-path=kernel -- getent ahostsv4 node-dns.usernode.test; rc=$?
+    kill $dns; exit $rc' sh "$BATS_TEST_TMPDIR" "$helpers" "$USERNODE"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"192.0.2.77"*"node-dns.usernode.test"* ]]
+}
+
+@test "kernel path: the engine killed with SIGKILL mid-flow: that flow ends, a new one works within 2 s" {
+  start_http_server
+  one_shot_server 'c.sendall(b"first\n"); c.recv(1)'
+  start_marker="$BATS_TEST_TMPDIR/flowing"
+  "$USERNODE" run --state-dir "$state" --tcp-path=kernel --host-loopback -- python3 -c '
+import os, socket, sys, time
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+s.settimeout(20)
+assert s.recv(6) == b"first\n"
+open(sys.argv[2] + "/flowing", "w").close()
+try:
+    d = s.recv(1)
+    print("old flow:", "eof" if not d else "data")
+except ConnectionResetError:
+    print("old flow: reset")
+while not os.path.exists(sys.argv[2] + "/killed"):
+    time.sleep(0.05)
+import subprocess
+print(subprocess.run(["python3", sys.argv[3], sys.argv[4], "2"], capture_output=True, text=True).stdout.strip())' \
+    "$port" "$BATS_TEST_TMPDIR" "$helpers/fetch.py" "http://10.0.2.2:$http_port/token" \
+    >"$BATS_TEST_TMPDIR/node.out" 2>"$BATS_TEST_TMPDIR/node.err" 3>&- &
+  node_pid=$!
+  background_pids+=($node_pid)
+  wait_for "$start_marker" 20
+  old=$(cat "$state/engine.pid")
+  kill -KILL "$old"
+  touch "$BATS_TEST_TMPDIR/killed"
+  status=0
+  wait "$node_pid" || status=$?
+  cat "$BATS_TEST_TMPDIR/node.err" >&2
+  cat "$BATS_TEST_TMPDIR/node.out" >&2
+  [ "$status" -eq 0 ]
+  [ "$(cat "$state/engine.pid")" != "$old" ]
+  [[ "$(head -1 "$BATS_TEST_TMPDIR/node.out")" == "old flow: "* ]]
+  [ "$(tail -1 "$BATS_TEST_TMPDIR/node.out")" = "$token" ]
+}
+
+@test "kernel path: without nf_tables the node says so in one line and its TCP goes through slirp" {
+  one_shot_server 'c.sendall(b"through slirp"); c.recv(1)'
+  # deny_netfilter fails the nfnetlink socket as a kernel without nf_tables does.
+  run --separate-stderr "$USERNODE_HELPERS/deny_netfilter" "$USERNODE" run --state-dir "$state" --tcp-path=kernel \
+    --host-loopback -- python3 -c '
+import socket, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+print(s.recv(64).decode())
+rows = [l.split() for l in open("/proc/net/tcp").readlines()[1:]]
+print("redirected" if any(r[1].startswith("0100007F:") for r in rows) else "not redirected")' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "through slirp" ]
+  [ "${lines[1]}" = "not redirected" ]
+  [ "$(grep -c "tcp_path = kernel" <<<"$stderr")" -eq 1 ]
+  [[ "$stderr" == *"outbound TCP goes through slirp"* ]]
+}
+
+@test "--tcp-path with another value is refused naming the key and the values" {
+  run -2 "$USERNODE" run --state-dir "$state" --tcp-path=fast -- true
+  [[ "$output" == *"tcp_path"* ]]
+  [[ "$output" == *"kernel or slirp"* ]]
+}
