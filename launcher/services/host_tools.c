@@ -14,6 +14,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/services/tool_versions.h"
 
 int find_executable(const char *name, char **ret) {
         if (strchr(name, '/')) {
@@ -215,14 +216,8 @@ static int require_binary(const char *what, const char *name, char **ret) {
         return r;
 }
 
-static int check_version(const char *what, const char *path, struct version_probe *probe, unsigned min_major,
-                         unsigned min_minor) {
-        unsigned major, minor;
-        int r = version_probe_finish(probe, &major, &minor);
-        if (r < 0)
-                return log_error_errno(EPROTONOSUPPORT,
-                                       "%s: cannot read the version of %s from '%s --version'", what, path,
-                                       path);
+static int version_check(const char *what, const char *path, unsigned major, unsigned minor,
+                         unsigned min_major, unsigned min_minor) {
         if (major < min_major || (major == min_major && minor < min_minor))
                 return log_error_errno(EPROTONOSUPPORT,
                                        "%s: %s is version %u.%u, usernode needs %u.%u or newer", what, path,
@@ -230,23 +225,75 @@ static int check_version(const char *what, const char *path, struct version_prob
         return 0;
 }
 
-/* Both versions are asked at once: each answer takes a process start, often tens of ms. */
-static int require_versions(const struct host_tools *t) {
-        struct version_probe crio, kubelet;
-        int r = version_probe_start(t->crio, &crio);
-        if (r < 0)
-                return log_error_errno(r, "crio: cannot run %s --version: %m", t->crio);
-        r = version_probe_start(t->kubelet, &kubelet);
-        if (r < 0) {
-                close(crio.fd);
-                while (waitpid(crio.pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-                return log_error_errno(r, "kubelet: cannot run %s --version: %m", t->kubelet);
+/* One of the two version questions: answered from the cache (1), or a probe started (0). */
+struct version_ask {
+        const char *what, *path;
+        unsigned min_major, min_minor;
+        unsigned major, minor;
+        bool cached, started;
+        struct version_probe probe;
+};
+
+static int version_ask_start(struct version_ask *a, const char *cache) {
+        if (cache && tool_versions_get(cache, a->path, &a->major, &a->minor) > 0) {
+                a->cached = true;
+                return 0;
         }
-        r = check_version("crio", t->crio, &crio, CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR);
-        int k = check_version("kubelet", t->kubelet, &kubelet, KUBELET_MIN_VERSION_MAJOR,
-                              KUBELET_MIN_VERSION_MINOR);
-        return r < 0 ? r : k;
+        int r = version_probe_start(a->path, &a->probe);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot run %s --version: %m", a->what, a->path);
+        a->started = true;
+        return 0;
+}
+
+static int version_ask_finish(struct version_ask *a, const char *cache) {
+        if (a->started) {
+                a->started = false;
+                if (version_probe_finish(&a->probe, &a->major, &a->minor) < 0)
+                        return log_error_errno(EPROTONOSUPPORT,
+                                               "%s: cannot read the version of %s from '%s --version'",
+                                               a->what, a->path, a->path);
+                if (cache)
+                        (void)tool_versions_put(cache, a->path, a->major, a->minor);
+        } else if (!a->cached)
+                return -EINVAL;
+        return version_check(a->what, a->path, a->major, a->minor, a->min_major, a->min_minor);
+}
+
+/* Both versions are asked at once (each answer takes a process start, often tens of ms, over a
+ * second under emulation), or read from DATA/tool-versions when the binaries did not change. */
+static int require_versions(const struct host_tools *t, const char *data_dir) {
+        _cleanup_free_ char *cache = NULL;
+        struct version_ask asks[] = {
+                { .what = "crio",
+                  .path = t->crio,
+                  .min_major = CRIO_MIN_VERSION_MAJOR,
+                  .min_minor = CRIO_MIN_VERSION_MINOR },
+                { .what = "kubelet",
+                  .path = t->kubelet,
+                  .min_major = KUBELET_MIN_VERSION_MAJOR,
+                  .min_minor = KUBELET_MIN_VERSION_MINOR },
+        };
+        int r = 0;
+
+        if (data_dir && asprintf(&cache, "%s/tool-versions", data_dir) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(asks) && r >= 0; i++)
+                r = version_ask_start(&asks[i], cache);
+        for (size_t i = 0; i < ELEMENTSOF(asks); i++) {
+                if (r < 0 && asks[i].started) {
+                        close(asks[i].probe.fd);
+                        while (waitpid(asks[i].probe.pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+                        continue;
+                }
+                if (r < 0)
+                        continue;
+                int k = version_ask_finish(&asks[i], cache);
+                if (k < 0)
+                        r = k;
+        }
+        return r;
 }
 
 int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
@@ -259,7 +306,7 @@ int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
         if (r >= 0 && s->kube_proxy_enabled)
                 r = require_binary("kube-proxy", s->kube_proxy_path, &t.kube_proxy);
         if (r >= 0)
-                r = require_versions(&t);
+                r = require_versions(&t, s->data_dir);
         if (r >= 0)
                 r = require_binary("conmon (CRI-O's container monitor)", "conmon", &t.conmon);
         if (r >= 0)
