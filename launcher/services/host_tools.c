@@ -216,82 +216,66 @@ static int require_binary(const char *what, const char *name, char **ret) {
         return r;
 }
 
-static int version_check(const char *what, const char *path, unsigned major, unsigned minor,
-                         unsigned min_major, unsigned min_minor) {
-        if (major < min_major || (major == min_major && minor < min_minor))
-                return log_error_errno(EPROTONOSUPPORT,
-                                       "%s: %s is version %u.%u, usernode needs %u.%u or newer", what, path,
-                                       major, minor, min_major, min_minor);
-        return 0;
-}
-
-/* One of the two version questions: answered from the cache (1), or a probe started (0). */
-struct version_ask {
-        const char *what, *path;
-        unsigned min_major, min_minor;
-        unsigned major, minor;
-        bool cached, started;
-        struct version_probe probe;
-};
-
-static int version_ask_start(struct version_ask *a, const char *cache) {
-        if (cache && tool_versions_get(cache, a->path, &a->major, &a->minor) > 0) {
-                a->cached = true;
-                return 0;
-        }
-        int r = version_probe_start(a->path, &a->probe);
-        if (r < 0)
-                return log_error_errno(r, "%s: cannot run %s --version: %m", a->what, a->path);
-        a->started = true;
-        return 0;
-}
-
-static int version_ask_finish(struct version_ask *a, const char *cache) {
-        if (a->started) {
-                a->started = false;
-                if (version_probe_finish(&a->probe, &a->major, &a->minor) < 0)
-                        return log_error_errno(EPROTONOSUPPORT,
-                                               "%s: cannot read the version of %s from '%s --version'",
-                                               a->what, a->path, a->path);
-                if (cache)
-                        (void)tool_versions_put(cache, a->path, a->major, a->minor);
-        } else if (!a->cached)
-                return -EINVAL;
-        return version_check(a->what, a->path, a->major, a->minor, a->min_major, a->min_minor);
-}
-
-/* Both versions are asked at once (each answer takes a process start, often tens of ms, over a
- * second under emulation), or read from DATA/tool-versions when the binaries did not change. */
-static int require_versions(const struct host_tools *t, const char *data_dir) {
+void binary_versions_cached(const char *data_dir, const char *const *paths, size_t n,
+                            struct binary_version_answer *ret) {
         _cleanup_free_ char *cache = NULL;
-        struct version_ask asks[] = {
-                { .what = "crio",
-                  .path = t->crio,
-                  .min_major = CRIO_MIN_VERSION_MAJOR,
-                  .min_minor = CRIO_MIN_VERSION_MINOR },
-                { .what = "kubelet",
-                  .path = t->kubelet,
-                  .min_major = KUBELET_MIN_VERSION_MAJOR,
-                  .min_minor = KUBELET_MIN_VERSION_MINOR },
-        };
-        int r = 0;
+        struct version_probe probes[BINARY_VERSIONS_MAX];
+        bool started[BINARY_VERSIONS_MAX] = {};
 
         if (data_dir && asprintf(&cache, "%s/tool-versions", data_dir) < 0)
-                return -ENOMEM;
-        for (size_t i = 0; i < ELEMENTSOF(asks) && r >= 0; i++)
-                r = version_ask_start(&asks[i], cache);
-        for (size_t i = 0; i < ELEMENTSOF(asks); i++) {
-                if (r < 0 && asks[i].started) {
-                        close(asks[i].probe.fd);
-                        while (waitpid(asks[i].probe.pid, NULL, 0) < 0 && errno == EINTR)
-                                ;
+                cache = NULL; /* no memory for the name: ask them all */
+        n = n < BINARY_VERSIONS_MAX ? n : BINARY_VERSIONS_MAX;
+        /* All started before any is waited for: each is a process start, often tens of ms, over
+         * a second for a Go program under emulation. */
+        for (size_t i = 0; i < n; i++) {
+                ret[i] = (struct binary_version_answer){};
+                if (cache && tool_versions_get(cache, paths[i], &ret[i].major, &ret[i].minor) > 0)
+                        ret[i].ok = true;
+                else
+                        started[i] = version_probe_start(paths[i], &probes[i]) >= 0;
+        }
+        /* The data dir is made here on a node's first run (0700, as the overlay probe makes it). */
+        bool any = false;
+        for (size_t i = 0; i < n; i++)
+                any = any || started[i];
+        if (cache && any && mkdir_p(data_dir, 0700) < 0) {
+                free(cache);
+                cache = NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!started[i])
                         continue;
-                }
-                if (r < 0)
-                        continue;
-                int k = version_ask_finish(&asks[i], cache);
-                if (k < 0)
-                        r = k;
+                ret[i].ok = version_probe_finish(&probes[i], &ret[i].major, &ret[i].minor) >= 0;
+                if (ret[i].ok && cache)
+                        (void)tool_versions_put(cache, paths[i], ret[i].major, ret[i].minor);
+        }
+}
+
+/* Both versions at once, or from DATA/tool-versions when the binaries did not change. */
+static int require_versions(const struct host_tools *t, const char *data_dir) {
+        static const struct {
+                const char *what;
+                unsigned min_major, min_minor;
+        } want[] = {
+                { "crio", CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR },
+                { "kubelet", KUBELET_MIN_VERSION_MAJOR, KUBELET_MIN_VERSION_MINOR },
+        };
+        const char *paths[] = { t->crio, t->kubelet };
+        struct binary_version_answer got[ELEMENTSOF(paths)];
+        int r = 0;
+
+        binary_versions_cached(data_dir, paths, ELEMENTSOF(paths), got);
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                if (!got[i].ok)
+                        r = log_error_errno(EPROTONOSUPPORT,
+                                            "%s: cannot read the version of %s from '%s --version'",
+                                            want[i].what, paths[i], paths[i]);
+                else if (got[i].major < want[i].min_major ||
+                         (got[i].major == want[i].min_major && got[i].minor < want[i].min_minor))
+                        r = log_error_errno(EPROTONOSUPPORT,
+                                            "%s: %s is version %u.%u, usernode needs %u.%u or newer",
+                                            want[i].what, paths[i], got[i].major, got[i].minor,
+                                            want[i].min_major, want[i].min_minor);
         }
         return r;
 }
