@@ -86,11 +86,13 @@ pause_oci=$USERNODE_K8S_BIN/../images/pause-3.10-local-oci
 # usernode -------------------------------------------------------------------------------------
 u_state=$XDG_RUNTIME_DIR/usernode/$node
 u_crictl() { "$USERNODE" exec --node "$node" -- crictl "$@"; }
-# Running is seen the same way for both nodes: nsenter into the node's init, then crictl (a
-# `usernode exec` per poll would add its own start to usernode's time only).
+# Both nodes are watched the same way: nsenter into the node's init, then busybox wget of
+# kubelet's healthz and crictl (a `usernode status` or `usernode exec` per poll would add its own
+# start, and its CPU next to crio's and kubelet's, to usernode's side only).
 u_in() { nsenter --preserve-credentials -U -m -n -p -t "$(cat "$u_state/child_pid")" "$@"; }
 u_running() { [ -n "$(u_in crictl ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
-u_ready() { "$USERNODE" status --node "$node" --json 2>/dev/null | grep -q '"ready": *true'; }
+u_ready() { [ -s "$u_state/child_pid" ] && u_in busybox wget -qO /dev/null http://127.0.0.1:10248/healthz; }
+u_status_ready() { "$USERNODE" status --node "$node" --json 2>/dev/null | grep -q '"ready": *true'; }
 u_gone() { [ ! -e "$u_state/api.sock" ] && ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon' >/dev/null; }
 # The launcher's lines get the time they were read (the node init's are stamped in DATA/logs).
 stamp() { local line; while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done; }
@@ -101,7 +103,7 @@ u_start() {
 u_load() {
   local storage="overlay@$XDG_DATA_HOME/usernode/$node/containers/storage+$u_state/containers/storage"
   u_start
-  wait_until 600 u_ready
+  wait_until 600 u_status_ready
   "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$work/busybox-oci:vm" "containers-storage:[$storage]localhost/busybox:vm"
   "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$pause_oci:3.10-local" "containers-storage:[$storage]localhost/pause:3.10-local"
   "$USERNODE" stop --node "$node"
