@@ -48,8 +48,9 @@ USERNODE_LDFLAGS = $(SANITIZE)
 MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launcher/services \
 	launcher/node launcher/check launcher/cluster launcher/cli
 MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
-# netns/engine_main.c is main() of the slirp engine program, usernode-slirp (netns/engine_exec.h).
-LIB_SRCS := $(filter-out launcher/cli/main.c netns/engine_main.c,$(MODULE_SRCS))
+# netns/engine_main.c is main() of the slirp engine program, usernode-slirp (netns/engine_exec.h);
+# launcher/services/oci_runtime_main.c that of the OCI runtime wrapper, usernode-oci-runtime.
+LIB_SRCS := $(filter-out launcher/cli/main.c netns/engine_main.c launcher/services/oci_runtime_main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -98,6 +99,19 @@ $(BUILD)/version.h: FORCE
 $(BUILD)/launcher/cli/main.o: $(BUILD)/version.h
 $(BUILD)/launcher/cli/main.o: USERNODE_CPPFLAGS += -include $(BUILD)/version.h
 .PHONY: FORCE
+
+# The OCI runtime wrapper CRI-O runs for every container call: a small binary of its own, libc
+# and json-c only (static unless sanitized), embedded in usernode with .incbin
+# (launcher/services/oci_runtime_install.c writes it to STATE/oci-runtime/).
+OCI_WRAPPER := $(BUILD)/usernode-oci-runtime
+OCI_WRAPPER_OBJS := $(addprefix $(BUILD)/,launcher/services/oci_runtime_main.o \
+	launcher/services/oci_runtime.o launcher/services/oci_spec_fixup.o common/fileio.o common/log.o)
+OCI_WRAPPER_STATIC := $(if $(SANITIZE),,-static)
+$(OCI_WRAPPER): $(OCI_WRAPPER_OBJS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) $(OCI_WRAPPER_STATIC) -s -o $@ $^ \
+		$(shell pkg-config --libs $(if $(OCI_WRAPPER_STATIC),--static) json-c)
+$(BUILD)/launcher/services/oci_runtime_install.o: $(OCI_WRAPPER)
+$(BUILD)/launcher/services/oci_runtime_install.o: USERNODE_CPPFLAGS += -DOCI_WRAPPER_BLOB='"$(OCI_WRAPPER)"'
 
 # The default configuration is embedded with .incbin: the binary carries configs/ with it.
 $(BUILD)/launcher/config/embedded_files.o: $(wildcard configs/*)

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "launcher/check/check_decide.h"
+#include "launcher/services/host_tools.h"
 
 static void set(struct check_result *r, enum check_state state, const char *fix, const char *format,
                 va_list ap) {
@@ -77,10 +78,25 @@ void check_all(const struct check_context *ctx, struct check_result *ret) {
         }
 }
 
-int check_run_tools(const struct check_context *ctx) {
+/* crio's and kubelet's versions asked at once (kept in DATA/tool-versions), before the checks
+ * read them one by one: each is a Go program, over a second to start under emulation. */
+static void run_tools_versions(const struct node_settings *s) {
+        _cleanup_free_ char *crio = NULL, *kubelet = NULL;
+        struct binary_version_answer got[2];
+        if (find_executable(s->crio_path, &crio) < 0 || find_executable(s->kubelet_path, &kubelet) < 0)
+                return; /* the checks name what is missing */
+        const char *paths[] = { crio, kubelet };
+        binary_versions_cached(s->data_dir, paths, ELEMENTSOF(paths), got);
+}
+
+int check_run_tools(const struct check_context *run_ctx) {
         char message[8 * CHECK_TEXT_MAX] = "";
         size_t used = 0, failed = 0;
+        struct check_context c = *run_ctx;
+        const struct check_context *ctx = &c;
 
+        c.for_run = true;
+        run_tools_versions(c.settings);
         for (size_t i = 0; i < check_tools_count; i++) {
                 struct check_result r = {};
                 check_tools_defs[i].run(ctx, &r);

@@ -38,6 +38,9 @@ struct check_context {
         const char *user;
         uid_t uid;
         gid_t gid;
+        /* check_run_tools() (every `run`): versions only where a minimum applies, and those from
+         * DATA/tool-versions while the binaries did not change (binary_versions_cached()). */
+        bool for_run;
 };
 
 struct check_def {

@@ -30,13 +30,24 @@ void check_version_decide(const char *path, bool have_version, unsigned major, u
 }
 
 /* NAME found (with a version of at least MIN_MAJOR.MIN_MINOR when MIN_MAJOR > 0)? */
-static void check_program(const char *name, unsigned min_major, unsigned min_minor, const char *fix,
-                          struct check_result *r) {
+static void check_program(const struct check_context *ctx, const char *name, unsigned min_major,
+                          unsigned min_minor, const char *fix, struct check_result *r) {
         _cleanup_free_ char *path = NULL;
         unsigned major = 0, minor = 0;
+        bool have_version;
         if (find_executable(name, &path) < 0)
                 return check_fail(r, fix, "%s not found%s", name, strchr(name, '/') ? "" : " on PATH");
-        bool have_version = binary_version(path, &major, &minor) >= 0;
+        if (ctx->for_run && min_major == 0)
+                return check_pass(r, "%s", path); /* a run prints no version: start none */
+        if (ctx->for_run) {
+                struct binary_version_answer a;
+                const char *paths[] = { path };
+                binary_versions_cached(ctx->settings->data_dir, paths, 1, &a);
+                have_version = a.ok;
+                major = a.major;
+                minor = a.minor;
+        } else
+                have_version = binary_version(path, &major, &minor) >= 0;
         check_version_decide(path, have_version, major, minor, min_major, min_minor, fix, r);
 }
 
@@ -46,7 +57,7 @@ static void check_crio(const struct check_context *ctx, struct check_result *r) 
         snprintf(fix, sizeof(fix),
                  "install CRI-O %d.%d or newer, or set [crio] path = /path/to/crio in %.380s",
                  CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR, ini);
-        check_program(ctx->settings->crio_path, CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR, fix, r);
+        check_program(ctx, ctx->settings->crio_path, CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR, fix, r);
 }
 
 static void check_kubelet(const struct check_context *ctx, struct check_result *r) {
@@ -55,20 +66,18 @@ static void check_kubelet(const struct check_context *ctx, struct check_result *
         snprintf(fix, sizeof(fix),
                  "install kubelet %d.%d or newer, or set [kubelet] path = /path/to/kubelet in %.380s",
                  KUBELET_MIN_VERSION_MAJOR, KUBELET_MIN_VERSION_MINOR, ini);
-        check_program(ctx->settings->kubelet_path, KUBELET_MIN_VERSION_MAJOR, KUBELET_MIN_VERSION_MINOR, fix,
-                      r);
+        check_program(ctx, ctx->settings->kubelet_path, KUBELET_MIN_VERSION_MAJOR, KUBELET_MIN_VERSION_MINOR,
+                      fix, r);
 }
 
 /* conmon and pinns have no key: CRI-O is told where they are from PATH. */
 static void check_conmon(const struct check_context *ctx, struct check_result *r) {
-        (void)ctx;
-        check_program("conmon", 0, 0, "sudo apt install conmon, or put the directory holding conmon on PATH",
-                      r);
+        check_program(ctx, "conmon", 0, 0,
+                      "sudo apt install conmon, or put the directory holding conmon on PATH", r);
 }
 
 static void check_pinns(const struct check_context *ctx, struct check_result *r) {
-        (void)ctx;
-        check_program("pinns", 0, 0,
+        check_program(ctx, "pinns", 0, 0,
                       "pinns comes with CRI-O (its release tarball's bin/): put that directory on PATH", r);
 }
 
@@ -79,11 +88,11 @@ static void check_runtime(const struct check_context *ctx, struct check_result *
         snprintf(fix, sizeof(fix), "sudo apt install crun, or set [crio] runtime = /path/to/crun in %.380s",
                  ini);
         if (strcmp(wanted, "auto") != 0)
-                return check_program(wanted, 0, 0, fix, r);
-        check_program("crun", 0, 0, fix, r);
+                return check_program(ctx, wanted, 0, 0, fix, r);
+        check_program(ctx, "crun", 0, 0, fix, r);
         if (r->state == CHECK_PASS)
                 return;
-        check_program("runc", 0, 0, fix, r);
+        check_program(ctx, "runc", 0, 0, fix, r);
         if (r->state != CHECK_PASS)
                 check_fail(r, fix, "neither crun nor runc found on PATH");
 }
@@ -102,8 +111,7 @@ static void check_cni(const struct check_context *ctx, struct check_result *r) {
 }
 
 static void check_skopeo(const struct check_context *ctx, struct check_result *r) {
-        (void)ctx;
-        check_program("skopeo", 0, 0, "sudo apt install skopeo", r);
+        check_program(ctx, "skopeo", 0, 0, "sudo apt install skopeo", r);
         if (r->state == CHECK_FAIL) /* only image copies need it */
                 r->state = CHECK_WARN;
 }

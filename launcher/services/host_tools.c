@@ -14,6 +14,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/services/tool_versions.h"
 
 int find_executable(const char *name, char **ret) {
         if (strchr(name, '/')) {
@@ -215,38 +216,68 @@ static int require_binary(const char *what, const char *name, char **ret) {
         return r;
 }
 
-static int check_version(const char *what, const char *path, struct version_probe *probe, unsigned min_major,
-                         unsigned min_minor) {
-        unsigned major, minor;
-        int r = version_probe_finish(probe, &major, &minor);
-        if (r < 0)
-                return log_error_errno(EPROTONOSUPPORT,
-                                       "%s: cannot read the version of %s from '%s --version'", what, path,
-                                       path);
-        if (major < min_major || (major == min_major && minor < min_minor))
-                return log_error_errno(EPROTONOSUPPORT,
-                                       "%s: %s is version %u.%u, usernode needs %u.%u or newer", what, path,
-                                       major, minor, min_major, min_minor);
-        return 0;
+void binary_versions_cached(const char *data_dir, const char *const *paths, size_t n,
+                            struct binary_version_answer *ret) {
+        _cleanup_free_ char *cache = NULL;
+        struct version_probe probes[BINARY_VERSIONS_MAX];
+        bool started[BINARY_VERSIONS_MAX] = {};
+
+        if (data_dir && asprintf(&cache, "%s/tool-versions", data_dir) < 0)
+                cache = NULL; /* no memory for the name: ask them all */
+        n = n < BINARY_VERSIONS_MAX ? n : BINARY_VERSIONS_MAX;
+        /* All started before any is waited for: each is a process start, often tens of ms, over
+         * a second for a Go program under emulation. */
+        for (size_t i = 0; i < n; i++) {
+                ret[i] = (struct binary_version_answer){};
+                if (cache && tool_versions_get(cache, paths[i], &ret[i].major, &ret[i].minor) > 0)
+                        ret[i].ok = true;
+                else
+                        started[i] = version_probe_start(paths[i], &probes[i]) >= 0;
+        }
+        /* The data dir is made here on a node's first run (0700, as the overlay probe makes it). */
+        bool any = false;
+        for (size_t i = 0; i < n; i++)
+                any = any || started[i];
+        if (cache && any && mkdir_p(data_dir, 0700) < 0) {
+                free(cache);
+                cache = NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!started[i])
+                        continue;
+                ret[i].ok = version_probe_finish(&probes[i], &ret[i].major, &ret[i].minor) >= 0;
+                if (ret[i].ok && cache)
+                        (void)tool_versions_put(cache, paths[i], ret[i].major, ret[i].minor);
+        }
 }
 
-/* Both versions are asked at once: each answer takes a process start, often tens of ms. */
-static int require_versions(const struct host_tools *t) {
-        struct version_probe crio, kubelet;
-        int r = version_probe_start(t->crio, &crio);
-        if (r < 0)
-                return log_error_errno(r, "crio: cannot run %s --version: %m", t->crio);
-        r = version_probe_start(t->kubelet, &kubelet);
-        if (r < 0) {
-                close(crio.fd);
-                while (waitpid(crio.pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-                return log_error_errno(r, "kubelet: cannot run %s --version: %m", t->kubelet);
+/* Both versions at once, or from DATA/tool-versions when the binaries did not change. */
+static int require_versions(const struct host_tools *t, const char *data_dir) {
+        static const struct {
+                const char *what;
+                unsigned min_major, min_minor;
+        } want[] = {
+                { "crio", CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR },
+                { "kubelet", KUBELET_MIN_VERSION_MAJOR, KUBELET_MIN_VERSION_MINOR },
+        };
+        const char *paths[] = { t->crio, t->kubelet };
+        struct binary_version_answer got[ELEMENTSOF(paths)];
+        int r = 0;
+
+        binary_versions_cached(data_dir, paths, ELEMENTSOF(paths), got);
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                if (!got[i].ok)
+                        r = log_error_errno(EPROTONOSUPPORT,
+                                            "%s: cannot read the version of %s from '%s --version'",
+                                            want[i].what, paths[i], paths[i]);
+                else if (got[i].major < want[i].min_major ||
+                         (got[i].major == want[i].min_major && got[i].minor < want[i].min_minor))
+                        r = log_error_errno(EPROTONOSUPPORT,
+                                            "%s: %s is version %u.%u, usernode needs %u.%u or newer",
+                                            want[i].what, paths[i], got[i].major, got[i].minor,
+                                            want[i].min_major, want[i].min_minor);
         }
-        r = check_version("crio", t->crio, &crio, CRIO_MIN_VERSION_MAJOR, CRIO_MIN_VERSION_MINOR);
-        int k = check_version("kubelet", t->kubelet, &kubelet, KUBELET_MIN_VERSION_MAJOR,
-                              KUBELET_MIN_VERSION_MINOR);
-        return r < 0 ? r : k;
+        return r;
 }
 
 int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
@@ -259,7 +290,7 @@ int host_tools_find(const struct node_settings *s, struct host_tools *ret) {
         if (r >= 0 && s->kube_proxy_enabled)
                 r = require_binary("kube-proxy", s->kube_proxy_path, &t.kube_proxy);
         if (r >= 0)
-                r = require_versions(&t);
+                r = require_versions(&t, s->data_dir);
         if (r >= 0)
                 r = require_binary("conmon (CRI-O's container monitor)", "conmon", &t.conmon);
         if (r >= 0)

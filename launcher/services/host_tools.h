@@ -37,6 +37,18 @@ int find_executable(const char *name, char **ret);
  * no version could be read, or another negative errno. */
 int binary_version(const char *path, unsigned *major, unsigned *minor);
 
+/* The versions of paths[0..n) (at most BINARY_VERSIONS_MAX): each from DATA/tool-versions
+ * (data_dir NULL: none) when that binary did not change since, the others by running them all at
+ * once with --version (their answers are then kept there). ret[i].ok is false where no version
+ * could be read. */
+#define BINARY_VERSIONS_MAX 8
+struct binary_version_answer {
+        bool ok;
+        unsigned major, minor;
+};
+void binary_versions_cached(const char *data_dir, const char *const *paths, size_t n,
+                            struct binary_version_answer *ret);
+
 /* Can overlayfs be mounted, in a user namespace, with its layers under `dir`? Returns 1 yes,
  * 0 no, or a negative errno when the test itself could not run. */
 int overlay_native_works(const char *dir);

@@ -1,5 +1,6 @@
 /* oci_runtime.c: the OCI runtime wrapper (see oci_runtime.h): command line, bundle rewrite,
- * oom_score_adj probe, and the symlinks that make the usernode binary run as the wrapper. */
+ * oom_score_adj probe. Linked into the small wrapper binary (oci_runtime_main.c) and into usernode;
+ * it needs nothing but libc and json-c. */
 #include "launcher/services/oci_runtime.h"
 
 #include <fcntl.h>
@@ -318,43 +319,4 @@ int oci_runtime_wrapper_main(int argc, char **argv) {
         execv(real, argv);
         log_error_errno(errno, "cannot execute the OCI runtime %s: %m", real);
         return 127;
-}
-
-/* Points the symlink dir/name at target, replacing what was there in one rename. */
-static int symlink_replace(const char *dir, const char *name, const char *target) {
-        _cleanup_free_ char *path = NULL, *tmp = NULL;
-        if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
-                return -ENOMEM;
-        (void)unlink(tmp);
-        if (symlink(target, tmp) < 0)
-                return negative_errno();
-        if (rename(tmp, path) < 0) {
-                int r = negative_errno();
-                (void)unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
-int oci_runtime_wrapper_install(const char *state_dir, const char *runtime_path, char **ret) {
-        _cleanup_free_ char *dir = NULL, *self = NULL, *wrapper = NULL;
-        int r;
-
-        if (runtime_path[0] != '/')
-                return log_error_errno(EINVAL, "OCI runtime \"%s\": need an absolute path", runtime_path);
-        if (asprintf(&dir, "%s/%s", state_dir, OCI_RUNTIME_DIR) < 0 ||
-            asprintf(&wrapper, "%s/%s", dir, OCI_RUNTIME_WRAPPER_NAME) < 0)
-                return log_error_errno(ENOMEM, "%m");
-        self = realpath("/proc/self/exe", NULL);
-        if (!self)
-                return log_error_errno(errno, "cannot find the usernode binary (/proc/self/exe): %m");
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "cannot create %s: %m", dir);
-        r = symlink_replace(dir, OCI_RUNTIME_WRAPPER_NAME, self);
-        if (r >= 0)
-                r = symlink_replace(dir, "runtime", runtime_path);
-        if (r < 0)
-                return log_error_errno(r, "cannot link the OCI runtime wrapper in %s: %m", dir);
-        *ret = TAKE_PTR(wrapper);
-        return 0;
 }

@@ -1,8 +1,9 @@
 /* oci_runtime.h: the OCI runtime wrapper CRI-O runs in the node instead of crun (or runc).
  *
- * The usernode binary itself, started through a symlink named OCI_RUNTIME_WRAPPER_NAME that the
- * launcher puts in STATE/oci-runtime/ beside a symlink `runtime` to the real runtime; crio.conf's
- * runtime_path names the wrapper. On `create` (and `run`) it gives the bundle's config.json back
+ * A small binary of its own (oci_runtime_main.c: libc and json-c only), embedded in usernode and
+ * written by the launcher to STATE/oci-runtime/OCI_RUNTIME_WRAPPER_NAME beside a symlink `runtime`
+ * to the real runtime; crio.conf's runtime_path names the wrapper. The usernode binary run by that
+ * name is the same wrapper. On `create` (and `run`) it gives the bundle's config.json back
  * what _CRIO_ROOTLESS=1 took away (oci_spec_fixup.h), then execs the real runtime with the same
  * arguments; every other command goes straight through. It prints nothing on success: conmon
  * hands the runtime's stderr on to the container's log. */
@@ -20,9 +21,9 @@ bool oci_runtime_wrapper_invoked(const char *argv0);
  * runtime could not be executed). */
 int oci_runtime_wrapper_main(int argc, char **argv);
 
-/* Creates STATE/oci-runtime/ with the wrapper (a symlink to this very binary) and `runtime` (a
- * symlink to runtime_path), replacing older ones, and returns the wrapper's path. Returns 0 or a
- * negative errno, logged. */
+/* Creates STATE/oci-runtime/ with the wrapper (the embedded binary, written when what is there
+ * differs) and `runtime` (a symlink to runtime_path), replacing older ones, and returns the
+ * wrapper's path (oci_runtime_install.c). Returns 0 or a negative errno, logged. */
 int oci_runtime_wrapper_install(const char *state_dir, const char *runtime_path, char **ret);
 
 /* For the runtime's command line argv: 1 when it is `create` or `run`, with the bundle directory

@@ -68,35 +68,6 @@ int pod_drain_parse_containers(const char *json, unsigned grace_max_sec, struct 
         return 0;
 }
 
-int pod_drain_parse_ids(const char *text, char ***ret) {
-        size_t n = 0;
-        for (const char *p = text; *p; p++)
-                n += *p == '\n';
-        char **ids = calloc(n + 2, sizeof(char *));
-        if (!ids)
-                return -ENOMEM;
-        size_t k = 0;
-        for (const char *p = text; *p;) {
-                size_t len = strcspn(p, "\n");
-                if (len > 0) {
-                        char *id = strndup(p, len);
-                        if (!id) {
-                                strv_freep(&ids);
-                                return -ENOMEM;
-                        }
-                        if (id_valid(id))
-                                ids[k++] = id;
-                        else
-                                free(id);
-                }
-                p += len;
-                if (*p == '\n')
-                        p++;
-        }
-        *ret = ids;
-        return 0;
-}
-
 static pid_t spawn(char *const *argv, int out_fd) {
         pid_t pid = fork();
         if (pid != 0)
@@ -184,9 +155,8 @@ static int stop_containers(const char *crictl, const char *endpoint_arg, const s
 }
 
 int pod_drain(const char *crictl_name, const char *endpoint, usec_t grace_max) {
-        _cleanup_free_ char *crictl = NULL, *endpoint_arg = NULL, *ps = NULL, *pods = NULL;
+        _cleanup_free_ char *crictl = NULL, *endpoint_arg = NULL, *ps = NULL;
         _cleanup_free_ struct drain_item *items = NULL;
-        _cleanup_strv_free_ char **pod_ids = NULL;
         size_t n = 0;
         int r;
 
@@ -211,18 +181,16 @@ int pod_drain(const char *crictl_name, const char *endpoint, usec_t grace_max) {
         log_info("pod drain: stopping %zu container(s), grace period up to %us", n, longest);
         int stopped = stop_containers(crictl, endpoint_arg, items, n);
 
-        char *pods_argv[] = { crictl, endpoint_arg, CRICTL_REQUEST_TIMEOUT, "pods", "-q", NULL };
-        r = run_capture(pods_argv, &pods);
-        if (r >= 0)
-                r = pod_drain_parse_ids(pods, &pod_ids);
-        for (size_t i = 0; r >= 0 && pod_ids[i]; i++) {
-                char *stopp_argv[] = { crictl,  endpoint_arg, CRICTL_REQUEST_TIMEOUT,
-                                       "stopp", pod_ids[i],   NULL };
-                pid_t pid = spawn(stopp_argv, -EBADF);
-                if (pid < 0 || wait_ok(pid) < 0)
-                        log_warning("pod drain: crictl stopp %s failed", pod_ids[i]);
-        }
-        if (r < 0)
-                log_warning_errno(r, "pod drain: cannot list the pods to stop: %m");
+        /* Then every pod at once, removed (its network torn down, its infra container and
+         * sandbox gone): a pod left stopped would be found again when crio next starts, whose
+         * restore then fails on the netns of the state dir that went with this stop and cleans up
+         * after it, on the way to the next start's first pod. kubelet makes its pods anew. One
+         * crictl for all: each start of it is a Go program (over a second under emulation). */
+        char *rmp_argv[] = { crictl, endpoint_arg, CRICTL_REQUEST_TIMEOUT, "rmp", "--all", "--force", NULL };
+        pid_t pid = spawn(rmp_argv, -EBADF);
+        if (pid < 0 || wait_ok(pid) < 0)
+                log_warning(
+                        "pod drain: crictl rmp --all --force failed; crio cleans up the pods when it next "
+                        "starts");
         return stopped < 0 ? stopped : 0;
 }

@@ -7,7 +7,7 @@
  * (`crictl stop --timeout GRACE`, all at once: CRI-O sends the image's stop signal, SIGTERM by
  * default, and SIGKILL after GRACE), GRACE being the pod's terminationGracePeriodSeconds (the
  * annotation kubelet sets on each container) bounded by [crio] pod_grace_max; then every pod
- * sandbox is stopped (`crictl stopp`), which tears down its network. */
+ * sandbox is removed (`crictl rmp --all --force`), which tears down its network. */
 #pragma once
 
 #include <stddef.h>
@@ -27,9 +27,6 @@ struct drain_item {
 /* The running containers of `crictl ps -o json` output, each with its grace period bounded by
  * grace_max_sec. Returns 0 (*ret may be NULL when there are none), -EBADMSG or -ENOMEM. */
 int pod_drain_parse_containers(const char *json, unsigned grace_max_sec, struct drain_item **ret, size_t *n);
-
-/* The ids of `crictl pods -q` output, one a line, as a NULL-terminated list. */
-int pod_drain_parse_ids(const char *text, char ***ret);
 
 /* The drain itself, over `endpoint` (unix://...), with `crictl` (a path or a name on PATH).
  * Blocks until every stop returned. crictl missing: a warning and 0 (the node is killed as

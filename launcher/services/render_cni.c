@@ -1,4 +1,10 @@
-/* render_cni.c: the CNI bridge network of the node's pods (cni0, host-local IPAM, masquerade). */
+/* render_cni.c: the CNI bridge network of the node's pods (cni0, host-local IPAM, masquerade).
+ *
+ * cniVersion 0.3.1 (configs/cni-bridge.conflist.in), not 1.0.0: from 0.4.0 on, CRI-O's ocicni
+ * runs a CNI CHECK of the whole chain right after every ADD (checkNetwork, "Checking pod ... for
+ * CNI network"), the bridge plugin, host-local and the masquerade's iptables again, on the way to
+ * every pod's start; below 0.4.0 it reads the result ADD cached in /var/lib/cni. Usernetes gen1's
+ * 50-bridge.conf is 0.3.0. Nothing of the conflist needs more than 0.3.1. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

@@ -49,7 +49,9 @@ save_logs() {
   [ -n "${BENCH_LOGS:-}" ] || return 0
   mkdir -p "$BENCH_LOGS/usernode" "$BENCH_LOGS/gen1"
   # || true: under set -e a missing file would end the trap before the next copy.
-  cp "$work/usernode.log" "$XDG_DATA_HOME/usernode/$node/logs/"*.log "$BENCH_LOGS/usernode/" 2>/dev/null || true
+  # The launcher's stderr as launcher.log: DATA/logs/usernode.log (the node init's lines, stamped) has its name.
+  cp "$work/usernode.log" "$BENCH_LOGS/usernode/launcher.log" 2>/dev/null || true
+  cp "$XDG_DATA_HOME/usernode/$node/logs/"*.log "$BENCH_LOGS/usernode/" 2>/dev/null || true
   cp "$work/gen1.log" "$gen1/logs/"*.log "$BENCH_LOGS/gen1/" 2>/dev/null || true
   return 0
 }
@@ -86,14 +88,24 @@ pause_oci=$USERNODE_K8S_BIN/../images/pause-3.10-local-oci
 # usernode -------------------------------------------------------------------------------------
 u_state=$XDG_RUNTIME_DIR/usernode/$node
 u_crictl() { "$USERNODE" exec --node "$node" -- crictl "$@"; }
-u_running() { [ -n "$(u_crictl ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
-u_ready() { "$USERNODE" status --node "$node" --json 2>/dev/null | grep -q '"ready": *true'; }
+# Both nodes are watched the same way: nsenter into the node's init, then busybox wget of
+# kubelet's healthz and crictl (a `usernode status` or `usernode exec` per poll would add its own
+# start, and its CPU next to crio's and kubelet's, to usernode's side only).
+u_in() { nsenter --preserve-credentials -U -m -n -p -t "$(cat "$u_state/child_pid")" "$@"; }
+u_running() { [ -n "$(u_in crictl ps --name '^bb$' --state running -q 2>/dev/null)" ]; }
+u_ready() { [ -s "$u_state/child_pid" ] && u_in busybox wget -qO /dev/null http://127.0.0.1:10248/healthz; }
+u_status_ready() { "$USERNODE" status --node "$node" --json 2>/dev/null | grep -q '"ready": *true'; }
 u_gone() { [ ! -e "$u_state/api.sock" ] && ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon' >/dev/null; }
-u_start() { "$USERNODE" run --node "$node" >>"$work/usernode.log" 2>&1 3>&- & }
+# The launcher's lines get the time they were read (the node init's are stamped in DATA/logs).
+stamp() { local line; while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done; }
+u_start() {
+  echo "$EPOCHREALTIME usernode run" >>"$work/usernode.log"
+  { "$USERNODE" run --node "$node" 2>&1 3>&- | stamp >>"$work/usernode.log"; } &
+}
 u_load() {
   local storage="overlay@$XDG_DATA_HOME/usernode/$node/containers/storage+$u_state/containers/storage"
   u_start
-  wait_until 600 u_ready
+  wait_until 600 u_status_ready
   "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$work/busybox-oci:vm" "containers-storage:[$storage]localhost/busybox:vm"
   "$USERNODE" exec --node "$node" -- skopeo copy --quiet "oci:$pause_oci:3.10-local" "containers-storage:[$storage]localhost/pause:3.10-local"
   "$USERNODE" stop --node "$node"
@@ -102,6 +114,7 @@ u_load() {
 u_round() {
   local t0 pids
   t0=$(now)
+  sample u.t0 "$t0"
   u_start
   wait_until 300 u_ready
   sample u.ready "$(since "$t0")"
@@ -156,6 +169,7 @@ g_stop() {
 g_round() {
   local t0 parent child slirp
   t0=$(now)
+  sample g.t0 "$t0"
   g_start
   wait_until 120 g_started
   wait_until 240 g_ready || { tail -n 25 "$work/gen1.log" "$gen1/logs/crio.log" "$gen1/logs/kubelet.log" >&2; return 1; }
@@ -190,10 +204,10 @@ done
 if [ -n "${BENCH_RAW:-}" ]; then
   for f in u.ready g.ready u.run g.run u.stop g.stop u.rss g.rss; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
 fi
-gen1="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
-row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1"
-row "real node: run to kubelet healthy (median of $rounds)" "$(median <"$work/u.ready")" "$(median <"$work/g.ready")" s "$gen1"
-row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1; its stop kills crio and kubelet with the pid namespace"
+gen1_label="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
+row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1_label"
+row "real node: run to kubelet healthy (median of $rounds)" "$(median <"$work/u.ready")" "$(median <"$work/g.ready")" s "$gen1_label"
+row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1_label; its stop kills crio and kubelet with the pid namespace"
 # each FILE: the per-process values (a/b/c KiB) of the round whose sum is the median, in MiB.
 each() {
   local sums=${1%_each}

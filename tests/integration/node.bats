@@ -307,6 +307,24 @@ assert r["can_run"] == all(s != "fail" for s in states.values())
   [ "$(events crio start)" -eq 0 ]
 }
 
+@test "run asks crio and kubelet their versions once, both at once, and not again while the binaries stay the same" {
+  start_node
+  wait_ready
+  [ "$(events crio version)" -eq 1 ]
+  [ "$(events kubelet version)" -eq 1 ]
+  kill -TERM "$NODE_PID"
+  wait_for 30 "! kill -0 $NODE_PID 2>/dev/null"
+  grep -q '/crio$' "$XDG_DATA_HOME/usernode/$NODE/tool-versions"
+  kill "$LISTENER_PID"
+  wait "$LISTENER_PID" 2>/dev/null || true
+  rm -f "$WORK/notify.sock" "$NOTIFY"
+  start_node
+  wait_ready
+  [ "$(events crio version)" -eq 1 ]
+  [ "$(events kubelet version)" -eq 1 ]
+  [ "$(events crio start)" -eq 2 ]
+}
+
 @test "a bad value in [supervisor] stops the run with FILE:LINE, key, value and what is allowed (exit 2)" {
   sed -i 's/^restart_delay_min = .*/restart_delay_min = soon/' "$INI"
   run "$USERNODE" run --node "$NODE" --config "$INI"

@@ -110,7 +110,7 @@ PY
     {"id":"c1","state":"CONTAINER_RUNNING","annotations":{"io.kubernetes.pod.terminationGracePeriod":"2"}},
     {"id":"c2","state":"CONTAINER_RUNNING","annotations":{"io.kubernetes.pod.terminationGracePeriod":"600"}},
     {"id":"c3","state":"CONTAINER_RUNNING","annotations":{}}]}'
-  export STANDIN_CRICTL_PODS="p1 p2" STANDIN_CRICTL_STOP_SLEEP=0.5
+  export STANDIN_CRICTL_STOP_SLEEP=0.5
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
   kill -TERM "$SUP_PID"
@@ -119,11 +119,13 @@ PY
   grep -q '^crictl stop --timeout=2 c1 ' "$STANDIN_EVENTS"
   grep -q '^crictl stop --timeout=5 c2 ' "$STANDIN_EVENTS"   # 600 s, bounded
   grep -q '^crictl stop --timeout=5 c3 ' "$STANDIN_EVENTS"   # no annotation: kubelet's 30 s, bounded
-  grep -q '^crictl stopp p1 ' "$STANDIN_EVENTS"
-  grep -q '^crictl stopp p2 ' "$STANDIN_EVENTS"
+  # Then every pod removed in one call, after the last container's stop returned.
+  [ "$(grep -c '^crictl rmp ' "$STANDIN_EVENTS")" -eq 1 ]
+  grep -q '^crictl rmp --all --force ' "$STANDIN_EVENTS"
+  [ "$(grep -n '^crictl stop ' "$STANDIN_EVENTS" | tail -n1 | cut -d: -f1)" -lt "$(event_line crictl rmp)" ]
   [ "$(event_line kubelet sigterm)" -lt "$(event_line crictl ps)" ]
   # crio gets SIGTERM only once every stop returned (each takes 0.5 s).
-  last_stop=$(grep -n '^crictl stopp ' "$STANDIN_EVENTS" | tail -n1 | cut -d: -f1)
+  last_stop=$(grep -n '^crictl rmp ' "$STANDIN_EVENTS" | tail -n1 | cut -d: -f1)
   [ "$last_stop" -lt "$(event_line crio sigterm)" ]
   grep -q '^service crio stopped ' "$OUT"
 }

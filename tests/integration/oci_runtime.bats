@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# The OCI runtime wrapper as CRI-O runs it: the usernode binary through a symlink named
-# usernode-oci-runtime, a symlink `runtime` beside it to the real runtime (here a script that
-# records its arguments and the spec it was given), bundles laid out as containers/storage does
-# (RUNROOT/overlay-containers/ID/userdata).
+# The OCI runtime wrapper as CRI-O runs it: the small binary usernode writes to
+# STATE/oci-runtime/usernode-oci-runtime (tests/helpers/oci_wrapper_install does what `run` does),
+# a symlink `runtime` beside it to the real runtime (here a script that records its arguments and
+# the spec it was given), bundles laid out as containers/storage does
+# (RUNROOT/overlay-containers/ID/userdata). The usernode binary itself, run by that name, is the
+# same wrapper (the last test).
 
 load helpers
 
@@ -12,8 +14,7 @@ CTR=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 setup() {
   setup_state
   dir=$BATS_TEST_TMPDIR
-  mkdir -p "$dir/oci-runtime" "$dir/overlay-containers/$SB/userdata" "$dir/overlay-containers/$CTR/userdata"
-  ln -s "$(readlink -f "$USERNODE")" "$dir/oci-runtime/usernode-oci-runtime"
+  mkdir -p "$dir/overlay-containers/$SB/userdata" "$dir/overlay-containers/$CTR/userdata"
   cat >"$dir/fake-runtime" <<EOF
 #!/bin/sh
 printf '%s\n' "\$@" >"$dir/args"
@@ -21,8 +22,8 @@ for a in "\$@"; do [ -n "\$next" ] && cp "\$a/config.json" "$dir/seen.json"; nex
 exit 7
 EOF
   chmod +x "$dir/fake-runtime"
-  ln -s "$dir/fake-runtime" "$dir/oci-runtime/runtime"
-  wrapper=$dir/oci-runtime/usernode-oci-runtime
+  wrapper=$("$USERNODE_HELPERS/oci_wrapper_install" "$dir" "$dir/fake-runtime")
+  [ "$wrapper" = "$dir/oci-runtime/usernode-oci-runtime" ]
 }
 
 # spec TYPE PARENT_OR_SANDBOX: a spec as CRI-O writes it with _CRIO_ROOTLESS=1 (cgroupsPath cleared).
@@ -78,4 +79,33 @@ spec() {
   [ "$status" -eq 1 ]
   [[ "$output" == *"$dir/nowhere/config.json"* ]]
   [ ! -e "$dir/args" ]
+}
+
+@test "oci runtime: the wrapper is a small binary of its own, written once, replacing an older symlink" {
+  # Not the usernode binary: CRI-O starts it for every runtime call, so it loads no libraries
+  # beyond libc and json-c (none at all when linked statically; under make asan, the sanitizers'
+  # runtimes too).
+  ! cmp -s "$wrapper" "$(readlink -f "$USERNODE")"
+  [ ! -L "$wrapper" ]
+  [ "$(stat -c %a "$wrapper")" = 700 ]
+  libs=$(ldd "$wrapper" 2>&1 | grep -v -E 'not a dynamic executable|linux-vdso|ld-linux|libc\.so|libjson-c\.so|libasan|libubsan|libm\.so|libgcc_s|libstdc' || true)
+  [ -z "$libs" ]
+  inode=$(stat -c %i "$wrapper")
+  "$USERNODE_HELPERS/oci_wrapper_install" "$dir" "$dir/fake-runtime"
+  [ "$(stat -c %i "$wrapper")" = "$inode" ]
+  # What a usernode of before this change left: a symlink to itself.
+  ln -sfn "$(readlink -f "$USERNODE")" "$wrapper"
+  "$USERNODE_HELPERS/oci_wrapper_install" "$dir" "$dir/fake-runtime"
+  [ ! -L "$wrapper" ]
+  run "$wrapper" --root /r kill "$CTR" TERM
+  [ "$status" -eq 7 ]
+}
+
+@test "oci runtime: the usernode binary run by the wrapper's name is the same wrapper" {
+  spec sandbox /kubepods/besteffort/pod-3 >"$dir/overlay-containers/$SB/userdata/config.json"
+  ln -sfn "$(readlink -f "$USERNODE")" "$wrapper"
+  run "$wrapper" create --bundle "$dir/overlay-containers/$SB/userdata" "$SB"
+  [ "$status" -eq 7 ]
+  [ -z "$output" ]
+  grep -q "\"cgroupsPath\":\"/kubepods/besteffort/pod-3/crio-$SB\"" "$dir/seen.json"
 }

@@ -54,24 +54,10 @@ static void test_output_that_is_not_crictls_is_refused(void **state) {
         assert_int_equal(n, 0);
 }
 
-static void test_pod_ids_are_read_one_a_line(void **state) {
-        char **ids = NULL;
-        (void)state;
-        assert_int_equal(pod_drain_parse_ids("p1\n\np2\nbad id\n", &ids), 0);
-        assert_string_equal(ids[0], "p1");
-        assert_string_equal(ids[1], "p2");
-        assert_null(ids[2]);
-        strv_freep(&ids);
-        assert_int_equal(pod_drain_parse_ids("", &ids), 0);
-        assert_null(ids[0]);
-        strv_freep(&ids);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_grace_comes_from_kubelets_annotation_bounded_by_the_maximum),
                 cmocka_unit_test(test_output_that_is_not_crictls_is_refused),
-                cmocka_unit_test(test_pod_ids_are_read_one_a_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@ crio.conf; kubelet: the rendered KubeletConfiguration and crio's socket acceptin
 both: no NOTIFY_SOCKET of their own),
 then behaves as the test asks through STANDIN_* environment variables:
 
-  STANDIN_EVENTS          file to append "ROLE EVENT PID" lines to (start, ready, sigterm, exit)
+  STANDIN_EVENTS          file to append "ROLE EVENT PID" lines to (version, start, ready, sigterm, exit)
   STANDIN_<ROLE>_DELAY    seconds before the socket / healthz port is up (default 0.2)
   STANDIN_<ROLE>_CRASH    seconds after readiness at which it exits with status 1
   STANDIN_<ROLE>_CRASH_ONCE_FILE  crash only if this file does not exist yet (creates it)
@@ -59,6 +59,7 @@ def read_config(flag):
 
 def common_start():
     if "--version" in sys.argv:
+        event("version")
         version = env("VERSION", "1.30.0")
         print({"crio": f"crio version {version}", "kubelet": f"Kubernetes v{version}"}[role])
         sys.exit(0)
