@@ -20,6 +20,7 @@ void network_options_init_default(struct network_options *options) {
                 .host_loopback = false,
                 .ipv6 = false,
                 .sandbox = true,
+                .tcp_kernel = true,
         };
 }
 

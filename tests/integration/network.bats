@@ -192,7 +192,7 @@ transfer_in() {
 # server of start_http_server. That is started by the test, not here: `run` calls this in a
 # subshell, where background_pids would not reach teardown and the server would outlive the test.
 tcp_mss() {
-  node --host-loopback --mtu="$1" -- python3 -c '
+  node --tcp-path=slirp --host-loopback --mtu="$1" -- python3 -c '
 import socket, subprocess, sys
 s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
 print(subprocess.run(["ss", "-tinH", "dst", "10.0.2.2"], capture_output=True, text=True).stdout)' "$http_port"

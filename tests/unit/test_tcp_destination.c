@@ -134,7 +134,7 @@ static void tcp_path_takes_kernel_or_slirp(void **state) {
         (void)state;
 
         network_options_init_default(&o);
-        assert_false(o.tcp_kernel);
+        assert_true(o.tcp_kernel);
         assert_int_equal(network_options_set(&o, "tcp_path", "kernel", NULL), 0);
         assert_true(o.tcp_kernel);
         assert_int_equal(network_options_set(&o, "tcp_path", "slirp", NULL), 0);
