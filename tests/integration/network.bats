@@ -7,62 +7,17 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load network_helpers
 
 helpers="$BATS_TEST_DIRNAME/helpers"
 
-setup() {
-  setup_state
-  state="$BATS_TEST_TMPDIR/state"
-  mkdir -p "$state"
-  background_pids=()
-}
-
-teardown() {
-  for pid in "${background_pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-}
-
-# node CMD...: usernode run with this test's state dir (in the background, call "$USERNODE"
-# itself, so $! is the launcher's pid).
+# node CMD...: usernode run with slirp's TCP path (tcp_path = slirp; the default kernel path has
+# network_tcp_kernel.bats) and this test's state dir (in the background, call "$USERNODE" itself,
+# so $! is the launcher's pid).
 node() {
-  "$USERNODE" run --state-dir "$state" "$@"
+  "$USERNODE" run --state-dir "$state" --tcp-path=slirp "$@"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for FILE SECONDS: a bounded wait for a file to appear.
-wait_for() {
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    [ -e "$1" ] && return 0
-    sleep 0.05
-  done
-  echo "timed out waiting for $1" >&2
-  return 1
-}
-
-# alive PID: the process exists and is not a zombie (a container's PID 1 may never reap it).
-alive() {
-  local stat
-  stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ "$stat" != Z* ]]
-}
-
-# start_http_server: serves $BATS_TEST_TMPDIR/www on 127.0.0.1:$http_port with a token file.
-start_http_server() {
-  mkdir -p "$BATS_TEST_TMPDIR/www"
-  token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  echo "$token" >"$BATS_TEST_TMPDIR/www/token"
-  http_port=$(free_port)
-  python3 -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/www" "$http_port" \
-    >/dev/null 2>&1 3>&- &
-  background_pids+=($!)
-  # Ready when it answers on the host side.
-  python3 "$helpers/fetch.py" "http://127.0.0.1:$http_port/token" 10 >/dev/null
-}
 
 @test "the node fetches from an HTTP server on the host's 127.0.0.1 through 10.0.2.2 with host_loopback" {
   start_http_server
@@ -154,45 +109,11 @@ import socket; print(socket.create_connection((\"192.0.2.1\", 8080), timeout=10)
 nameserver 2001:db8::53" ]
 }
 
-# transfer_out MTU: 1 GiB from the node to a receiver on the host's loopback; checksums compared.
-transfer_out() {
-  port=$(free_port)
-  python3 "$helpers/stream.py" listen-recv 127.0.0.1 "$port" "$BATS_TEST_TMPDIR/ready" \
-    >"$BATS_TEST_TMPDIR/received" 2>&1 3>&- &
-  receiver=$!
-  background_pids+=($receiver)
-  wait_for "$BATS_TEST_TMPDIR/ready" 10
-  run --separate-stderr node --host-loopback --mtu="$1" -- python3 "$helpers/stream.py" send 10.0.2.2 "$port" 1073741824
-  [ "$status" -eq 0 ]
-  wait "$receiver"
-  sent="${lines[-1]}"
-  received=$(cat "$BATS_TEST_TMPDIR/received")
-  [ "${sent%% *}" = 1073741824 ]
-  [ "$received" = "$sent" ]
-}
-
-# transfer_in MTU: 1 GiB from a sender on the host's loopback into the node; checksums compared.
-transfer_in() {
-  port=$(free_port)
-  python3 "$helpers/stream.py" listen-send 127.0.0.1 "$port" 1073741824 "$BATS_TEST_TMPDIR/ready" \
-    >"$BATS_TEST_TMPDIR/sent" 2>&1 3>&- &
-  sender=$!
-  background_pids+=($sender)
-  wait_for "$BATS_TEST_TMPDIR/ready" 10
-  run --separate-stderr node --host-loopback --mtu="$1" -- python3 "$helpers/stream.py" recv 10.0.2.2 "$port"
-  [ "$status" -eq 0 ]
-  wait "$sender"
-  received="${lines[-1]}"
-  sent=$(cat "$BATS_TEST_TMPDIR/sent")
-  [ "${received%% *}" = 1073741824 ]
-  [ "$received" = "$sent" ]
-}
-
 # tcp_mss MTU: the MSS the node's kernel uses on a connection to the host through slirp, to the
 # server of start_http_server. That is started by the test, not here: `run` calls this in a
 # subshell, where background_pids would not reach teardown and the server would outlive the test.
 tcp_mss() {
-  node --tcp-path=slirp --host-loopback --mtu="$1" -- python3 -c '
+  node --host-loopback --mtu="$1" -- python3 -c '
 import socket, subprocess, sys
 s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
 print(subprocess.run(["ss", "-tinH", "dst", "10.0.2.2"], capture_output=True, text=True).stdout)' "$http_port"
@@ -322,6 +243,12 @@ with_running_engine() {
   background_pids+=($node_pid)
   wait_for "$state/engine.pid" 10
   engine=$(cat "$state/engine.pid")
+  # engine.pid is written at fork: wait for the exec (under load the child may still be the
+  # launcher's copy, with all its libraries).
+  for ((i = 0; i < 100; i++)); do
+    [[ $(readlink "/proc/$engine/exe") == /memfd:* ]] && break
+    sleep 0.05
+  done
   for round in first restarted; do
     maps=$(cat "/proc/$engine/maps")
     [[ $maps == *libslirp.so* ]]

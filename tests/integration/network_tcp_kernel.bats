@@ -9,86 +9,13 @@
 bats_require_minimum_version 1.5.0
 
 load helpers
+load network_helpers
 
 helpers="$BATS_TEST_DIRNAME/helpers"
 
-setup() {
-  setup_state
-  state="$BATS_TEST_TMPDIR/state"
-  mkdir -p "$state"
-  background_pids=()
-}
-
-teardown() {
-  for pid in "${background_pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-}
-
-# knode ARGS...: usernode run with the kernel TCP path and this test's state dir.
-knode() {
+# node ARGS...: usernode run with the kernel TCP path and this test's state dir.
+node() {
   "$USERNODE" run --state-dir "$state" --tcp-path=kernel "$@"
-}
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for FILE SECONDS: a bounded wait for a file to appear.
-wait_for() {
-  local i
-  for ((i = 0; i < $2 * 20; i++)); do
-    [ -e "$1" ] && return 0
-    sleep 0.05
-  done
-  echo "timed out waiting for $1" >&2
-  return 1
-}
-
-# start_http_server: serves $BATS_TEST_TMPDIR/www on 127.0.0.1:$http_port with a token file.
-start_http_server() {
-  mkdir -p "$BATS_TEST_TMPDIR/www"
-  token=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  echo "$token" >"$BATS_TEST_TMPDIR/www/token"
-  http_port=$(free_port)
-  python3 -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/www" "$http_port" \
-    >/dev/null 2>&1 3>&- &
-  background_pids+=($!)
-  python3 "$helpers/fetch.py" "http://127.0.0.1:$http_port/token" 10 >/dev/null
-}
-
-# transfer_out MTU: 1 GiB from the node to a receiver on the host's loopback; checksums compared.
-transfer_out() {
-  port=$(free_port)
-  python3 "$helpers/stream.py" listen-recv 127.0.0.1 "$port" "$BATS_TEST_TMPDIR/ready" \
-    >"$BATS_TEST_TMPDIR/received" 2>&1 3>&- &
-  receiver=$!
-  background_pids+=($receiver)
-  wait_for "$BATS_TEST_TMPDIR/ready" 10
-  run --separate-stderr knode --host-loopback --mtu="$1" -- python3 "$helpers/stream.py" send 10.0.2.2 "$port" 1073741824
-  [ "$status" -eq 0 ]
-  wait "$receiver"
-  sent="${lines[-1]}"
-  received=$(cat "$BATS_TEST_TMPDIR/received")
-  [ "${sent%% *}" = 1073741824 ]
-  [ "$received" = "$sent" ]
-}
-
-# transfer_in MTU: 1 GiB from a sender on the host's loopback into the node; checksums compared.
-transfer_in() {
-  port=$(free_port)
-  python3 "$helpers/stream.py" listen-send 127.0.0.1 "$port" 1073741824 "$BATS_TEST_TMPDIR/ready" \
-    >"$BATS_TEST_TMPDIR/sent" 2>&1 3>&- &
-  sender=$!
-  background_pids+=($sender)
-  wait_for "$BATS_TEST_TMPDIR/ready" 10
-  run --separate-stderr knode --host-loopback --mtu="$1" -- python3 "$helpers/stream.py" recv 10.0.2.2 "$port"
-  [ "$status" -eq 0 ]
-  wait "$sender"
-  received="${lines[-1]}"
-  sent=$(cat "$BATS_TEST_TMPDIR/sent")
-  [ "${received%% *}" = 1073741824 ]
-  [ "$received" = "$sent" ]
 }
 
 # one_shot_server SCRIPT: a python server on 127.0.0.1:$port that runs SCRIPT on the one
@@ -107,7 +34,7 @@ $1" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- 
 
 @test "with tcp_path = kernel the node's connection to 10.0.2.2 ends at its own kernel's listener" {
   one_shot_server 'c.sendall(b"hello"); c.recv(1)'
-  run --separate-stderr knode --host-loopback -- python3 -c '
+  run --separate-stderr node --host-loopback -- python3 -c '
 import socket, subprocess, sys
 s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
 print(s.recv(5).decode())
@@ -121,7 +48,7 @@ print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True
 @test "kernel path: a pod's connection, routed through the node, is redirected too (prerouting)" {
   # A network namespace of the node's own, as a pod's: a veth pair, routed through the node.
   one_shot_server 'c.sendall(b"to the pod")'
-  run --separate-stderr knode --host-loopback -- sh -c '
+  run --separate-stderr node --host-loopback -- sh -c '
     unshare -n sleep 60 & pod=$!
     i=0; until [ "$(readlink /proc/$pod/ns/net)" != "$(readlink /proc/self/ns/net)" ] || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done
     ip link add pod0 type veth peer name eth0 netns "$pod" &&
@@ -165,7 +92,7 @@ for _ in range(200):
 
 @test "kernel path: a refused port reaches the node's client as a reset within a second" {
   port=$(free_port) # nothing listens on it
-  run --separate-stderr knode --host-loopback -- python3 -c '
+  run --separate-stderr node --host-loopback -- python3 -c '
 import socket, sys, time
 start = time.monotonic()
 try:
@@ -203,7 +130,7 @@ while True:
     if not d: break
     n += len(d)
 c.sendall(b"got %d" % n); c.close()'
-  run --separate-stderr knode --host-loopback -- python3 -c '
+  run --separate-stderr node --host-loopback -- python3 -c '
 import socket, sys
 s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
 s.sendall(b"x" * 100000); s.shutdown(socket.SHUT_WR)
@@ -221,7 +148,7 @@ print(reply.decode())' "$port"
   one_shot_server '
 c.recv(1)
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()'
-  run --separate-stderr knode --host-loopback -- python3 -c '
+  run --separate-stderr node --host-loopback -- python3 -c '
 import socket, sys, time
 s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
 s.sendall(b"x"); s.settimeout(10)
@@ -235,7 +162,7 @@ except ConnectionResetError:
 
 @test "kernel path: without host_loopback 10.0.2.2 still does not reach the host's loopback" {
   one_shot_server 'print("accepted")'
-  run -1 knode -- python3 "$helpers/fetch.py" "http://10.0.2.2:$port/"
+  run -1 node -- python3 "$helpers/fetch.py" "http://10.0.2.2:$port/"
   [[ "$output" == *"Network is unreachable"* ]]
   [ ! -s "$BATS_TEST_TMPDIR/server.out" ]
 }
@@ -273,7 +200,7 @@ print(s.recv(64).decode())" 2>/dev/null' \
   python3 -m http.server --bind ::1 --directory "$BATS_TEST_TMPDIR/www6" "$port" >/dev/null 2>&1 3>&- &
   background_pids+=($!)
   python3 "$helpers/fetch.py" "http://[::1]:$port/token" 10 >/dev/null
-  run --separate-stderr knode --ipv6 --host-loopback -- python3 -c '
+  run --separate-stderr node --ipv6 --host-loopback -- python3 -c '
 import socket, subprocess, sys, urllib.request
 s = socket.create_connection(("fd00::2", int(sys.argv[1])), timeout=10)
 print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)
