@@ -33,6 +33,18 @@ int mkdir_parents(const char *path, mode_t mode) {
         return mkdir_components(path, mode, false);
 }
 
+int fd_write_all(int fd, const void *data, size_t size) {
+        for (size_t done = 0; done < size;) {
+                ssize_t n = write(fd, (const char *)data + done, size - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? negative_errno() : -EIO;
+                done += (size_t)n;
+        }
+        return 0;
+}
+
 int write_string_file(const char *path, const char *text) {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0)

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/macro.h"
 #include "netns/engine_exec.h"
@@ -44,21 +45,15 @@ int engine_program_open(void) {
         _cleanup_close_ int fd = -EBADF;
         /* Bounds of one blob, through uintptr_t: they are labels, not C objects. */
         uintptr_t start = (uintptr_t)engine_program_start, end = (uintptr_t)engine_program_end;
-        const char *p = engine_program_start;
 
         fd = memfd_create(SLIRP_ENGINE_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
         if (fd < 0 && errno == EINVAL) /* before Linux 6.3: every memfd is executable */
                 fd = memfd_create(SLIRP_ENGINE_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return negative_errno();
-        while ((uintptr_t)p < end) {
-                ssize_t n = write(fd, p, end - (uintptr_t)p);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? negative_errno() : -EIO;
-                p += n;
-        }
+        int r = fd_write_all(fd, engine_program_start, end - start);
+        if (r < 0)
+                return r;
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
                 return negative_errno();
         /* Read once: its pages need not stay in the launcher's memory (they are the binary's,

@@ -184,17 +184,10 @@ static int json_write_replace(const char *path, json_object *obj) {
                 open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 07777);
         if (fd < 0)
                 return negative_errno();
-        size_t len = strlen(text), done = 0;
-        while (done < len) {
-                ssize_t n = write(fd, text + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        int r = n < 0 ? negative_errno() : -EIO;
-                        (void)unlink(tmp);
-                        return r;
-                }
-                done += (size_t)n;
+        int r = fd_write_all(fd, text, strlen(text));
+        if (r < 0) {
+                (void)unlink(tmp);
+                return r;
         }
         if (rename(tmp, path) < 0) {
                 int r = negative_errno();

@@ -81,7 +81,7 @@ static bool wrapper_current(const char *path, size_t size) {
  * a new file renamed over the old one: a runtime call still executing the old one keeps it. */
 static int wrapper_write(const char *dir, const char *name) {
         _cleanup_free_ char *path = NULL, *tmp = NULL;
-        size_t size = wrapper_size(), done = 0;
+        size_t size = wrapper_size();
 
         if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
                 return -ENOMEM;
@@ -91,16 +91,10 @@ static int wrapper_write(const char *dir, const char *name) {
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0700);
         if (fd < 0)
                 return negative_errno();
-        while (done < size) {
-                ssize_t n = write(fd, oci_wrapper_blob_start + done, size - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        int r = n < 0 ? negative_errno() : -EIO;
-                        (void)unlink(tmp);
-                        return r;
-                }
-                done += (size_t)n;
+        int r = fd_write_all(fd, oci_wrapper_blob_start, size);
+        if (r < 0) {
+                (void)unlink(tmp);
+                return r;
         }
         if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
                 int r = negative_errno();

@@ -104,17 +104,10 @@ static int write_atomic(const char *path, const char *text) {
         _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
-        size_t len = strlen(text);
-        for (size_t done = 0; done < len;) {
-                ssize_t n = write(fd, text + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int r = -errno;
-                        unlink(tmp);
-                        return r;
-                }
-                done += (size_t)n;
+        int r = fd_write_all(fd, text, strlen(text));
+        if (r < 0) {
+                unlink(tmp);
+                return r;
         }
         if (rename(tmp, path) < 0) {
                 int r = -errno;
