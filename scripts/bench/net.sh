@@ -7,8 +7,8 @@
 # namespace reaches it through 10.0.2.2 (host loopback allowed), once through usernode's engine,
 # once through slirp4netns --enable-sandbox --enable-seccomp, once through pasta (which maps the
 # gateway address to the host's loopback), rotating which goes first, at MTU 1500 and 65520.
-# usernode runs twice: its default TCP path, and tcp_path = kernel (the node's kernel terminates
-# the TCP, the engine splices it to a host socket; netns/tcp_redirect.h).
+# usernode runs twice: tcp_path = kernel, the default (the node's kernel terminates the TCP, the
+# engine splices it to a host socket; netns/tcp_redirect.h), and tcp_path = slirp.
 # Prints one markdown table: Gbps and their ratios, each engine's peak RSS and CPU seconds per GB.
 #
 # Env: ROUNDS (default 3), SECONDS_PER_RUN (default 8), USERNODE (default ./usernode),
@@ -82,10 +82,10 @@ sample_engine() {
   echo "$rss $ticks" >"$2/engine"
 }
 
-# run_usernode MTU DIR [BINARY [FLAG...]]
-run_usernode() {
-  local mtu=$1 dir=$2 pid usernode=${3:-$usernode}
-  shift $(($# < 3 ? $# : 3))
+# node_run MTU DIR BINARY [FLAG...]: BINARY's node runs the client.
+node_run() {
+  local mtu=$1 dir=$2 pid usernode=$3
+  shift 3
   mkdir -p "$dir/state"
   client_script "$dir" >"$dir/client.sh"
   # No config file of the user's: both tools get exactly the flags below.
@@ -98,14 +98,19 @@ run_usernode() {
   wait "$pid" || true
 }
 
-# run_before MTU DIR: the same as run_usernode, with USERNODE_BEFORE.
-run_before() {
-  run_usernode "$1" "$2" "$USERNODE_BEFORE"
+# run_usernode MTU DIR: usernode with tcp_path = slirp (libslirp's own TCP stack).
+run_usernode() {
+  node_run "$1" "$2" "$usernode" --tcp-path=slirp
 }
 
-# run_kernel MTU DIR: usernode with tcp_path = kernel.
+# run_before MTU DIR: USERNODE_BEFORE with its defaults.
+run_before() {
+  node_run "$1" "$2" "$USERNODE_BEFORE"
+}
+
+# run_kernel MTU DIR: usernode with tcp_path = kernel, the default.
 run_kernel() {
-  run_usernode "$1" "$2" "$usernode" --tcp-path=kernel
+  node_run "$1" "$2" "$usernode" --tcp-path=kernel
 }
 
 # run_slirp4netns MTU DIR
@@ -198,7 +203,7 @@ n = len(runs["usernode"])
 tools = {"slirp4netns": "slirp4netns 1.2, sandbox+seccomp", "pasta": "pasta (passt 2023-03)"}
 if runs["before"]:
     tools["before"] = "usernode before this change"
-ours = {"usernode": "usernode", "kernel": "usernode tcp_path=kernel"}
+ours = {"usernode": "usernode tcp_path=slirp", "kernel": "usernode tcp_path=kernel"}
 def row(what, ours, theirs, unit, tool, better):
     ratio = ours / theirs if theirs else float("nan")
     print(f"| net: {what}, MTU {mtu} | {ours:.2f} {unit} | {theirs:.2f} {unit} ({tool}) | "
