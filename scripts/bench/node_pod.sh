@@ -59,6 +59,27 @@ trap save_logs EXIT
 rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $t; }
 # PSS too: it splits the pages the processes share (with each other and the rest of the VM).
 pss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
+# cpu_s PID...: CPU seconds (user + system) the processes have used so far.
+cpu_s() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f", t / hz }'; }
+# scope_cpu_s PID: CPU seconds of everything in PID's scope so far, exited processes included
+# (CNI plugins, conmon, the OCI runtime): cpu.stat of the nearest *.scope above PID's cgroup.
+scope_cpu_s() {
+  local path
+  path=$(awk -F: '$1 == "0" { print $3 }' "/proc/$1/cgroup")
+  while [ -n "$path" ] && [[ $path != *.scope ]]; do path=${path%/*}; done
+  awk '$1 == "usage_usec" { printf "%.2f", $2 / 1e6 }' "/sys/fs/cgroup$path/cpu.stat"
+}
+# cpu_samples PREFIX OWN_PIDS: where the CPU went from start to container Running: the whole
+# scope, the tool's own processes, crio and kubelet (one node runs at a time).
+cpu_samples() {
+  local prefix=$1
+  shift
+  sample "$prefix.cpu_scope" "$(scope_cpu_s "$1")"
+  # shellcheck disable=SC2086
+  sample "$prefix.cpu_own" "$(cpu_s "$@")"
+  sample "$prefix.cpu_crio" "$(cpu_s $(pgrep -u "$(id -u)" -x crio))"
+  sample "$prefix.cpu_kubelet" "$(cpu_s $(pgrep -u "$(id -u)" -x kubelet))"
+}
 
 cat >"$XDG_CONFIG_HOME/usernode/$node.ini" <<EOF
 [crio]
@@ -120,6 +141,8 @@ u_round() {
   sample u.ready "$(since "$t0")"
   wait_until 300 u_running
   sample u.run "$(since "$t0")"
+  # shellcheck disable=SC2046
+  cpu_samples u $(cat "$u_state/pid" "$u_state/child_pid" "$u_state/engine.pid")
   sleep 5 # idle: the pod runs, nothing else happens
   pids="$(cat "$u_state/pid") $(cat "$u_state/child_pid") $(cat "$u_state/engine.pid")"
   # shellcheck disable=SC2086
@@ -179,10 +202,11 @@ g_round() {
     return 1
   }
   sample g.run "$(since "$t0")"
-  sleep 5
   child=$(g_child)
   parent=$(ps -o ppid= -p "$child" | tr -d ' ')
   slirp=$(pgrep -u "$(id -u)" -x slirp4netns | head -n1)
+  cpu_samples g "$parent" "$child" "$slirp"
+  sleep 5
   sample g.rss "$(rss_kib "$parent" "$child" "$slirp")"
   sample g.rss_each "$(for p in "$parent" "$child" "$slirp"; do rss_kib "$p"; done | paste -sd/)"
   sample g.pss "$(pss_kib "$parent" "$child" "$slirp")"
@@ -194,6 +218,7 @@ g_round() {
 
 : >"$work/u.ready"; : >"$work/g.ready"; : >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
 for f in u.rss_each g.rss_each u.pss g.pss u.pss_each g.pss_each; do : >"$work/$f"; done
+for f in cpu_scope cpu_own cpu_crio cpu_kubelet; do : >"$work/u.$f"; : >"$work/g.$f"; done
 u_load
 g_load
 printf '%s\n' "$pod_yaml" >"$pods/bb.yaml"
@@ -202,11 +227,15 @@ for i in $(seq "$rounds"); do
   if [ $((i % 2)) -eq 1 ]; then u_round; g_round; else g_round; u_round; fi
 done
 if [ -n "${BENCH_RAW:-}" ]; then
-  for f in u.ready g.ready u.run g.run u.stop g.stop u.rss g.rss; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
+  for f in u.ready g.ready u.run g.run u.stop g.stop u.rss g.rss u.cpu_scope g.cpu_scope u.cpu_own g.cpu_own u.cpu_crio g.cpu_crio u.cpu_kubelet g.cpu_kubelet; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
 fi
 gen1_label="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
 row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1_label"
 row "real node: run to kubelet healthy (median of $rounds)" "$(median <"$work/u.ready")" "$(median <"$work/g.ready")" s "$gen1_label"
+row "real node: CPU from run to container Running, whole scope (median of $rounds)" "$(median <"$work/u.cpu_scope")" "$(median <"$work/g.cpu_scope")" s "$gen1_label"
+row "real node: the same, the tool's own processes (launcher/init/engine; rootlesskit parent/child/slirp4netns)" "$(median <"$work/u.cpu_own")" "$(median <"$work/g.cpu_own")" s "$gen1_label"
+row "real node: the same, crio" "$(median <"$work/u.cpu_crio")" "$(median <"$work/g.cpu_crio")" s "$gen1_label"
+row "real node: the same, kubelet" "$(median <"$work/u.cpu_kubelet")" "$(median <"$work/g.cpu_kubelet")" s "$gen1_label"
 row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1_label; its stop kills crio and kubelet with the pid namespace"
 # each FILE: the per-process values (a/b/c KiB) of the round whose sum is the median, in MiB.
 each() {
