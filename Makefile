@@ -17,14 +17,15 @@ DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 DESTDIR ?=
 
-# Every library through pkg-config; libsubid (shadow) ships no .pc file. pkg-config's own
+# Every library through pkg-config. libsubid (shadow, no .pc file) is not linked: only its header
+# is needed, a child opens it for the id lookup (launcher/idmap_libsubid.c). pkg-config's own
 # message (which package is missing, PKG_CONFIG_PATH) is shown, and the build stops there.
 PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl libnftnl json-c libcurl openssl yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 ifneq ($(.SHELLSTATUS),0)
 $(error pkg-config found no $(PKGS) (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
 endif
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lsubid
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 # The programs take only the libraries they call (the launcher does not map libslirp or
 # libseccomp, the engine not libcurl or OpenSSL): what each maps is its idle memory.
 AS_NEEDED := -Wl,--as-needed

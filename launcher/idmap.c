@@ -4,13 +4,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <shadow/subid.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "common/exit_status.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "launcher/idmap_internal.h"
 #include "launcher/services/pod_userns.h"
 
 /* Longest line accepted in /etc/subuid: a user name (at most 256) and two numbers. */
@@ -34,7 +34,7 @@ static int parse_u32(const char *s, uint32_t *ret) {
         return 0;
 }
 
-static int append_range(struct id_range **ranges, size_t *n, struct id_range r) {
+int idmap_append_range(struct id_range **ranges, size_t *n, struct id_range r) {
         struct id_range *grown = reallocarray(*ranges, *n + 1, sizeof(**ranges));
         if (!grown)
                 return -ENOMEM;
@@ -87,47 +87,23 @@ int idmap_parse_subid_file(FILE *file, const char *file_name, const char *user, 
                                     count);
                         continue;
                 }
-                if (append_range(&ranges, &n, r) < 0)
+                if (idmap_append_range(&ranges, &n, r) < 0)
                         return -ENOMEM;
         }
         *ret_ranges = TAKE_PTR(ranges);
         return (int)n;
 }
 
-/* libsubid answers by owner string; entries may name the user or the numeric uid. */
-static int lookup_libsubid(enum id_kind kind, const char *owner, struct id_range **ranges, size_t *n) {
-        struct subid_range *found = NULL;
-        int count = kind == ID_KIND_UID ? subid_get_uid_ranges(owner, &found)
-                                        : subid_get_gid_ranges(owner, &found);
-        if (count < 0)
-                return -EIO;
-        for (int i = 0; i < count; i++) {
-                if (found[i].count == 0 || found[i].start + found[i].count > UINT32_MAX)
-                        continue;
-                int r = append_range(
-                        ranges, n, (struct id_range){ (uint32_t)found[i].start, (uint32_t)found[i].count });
-                if (r < 0) {
-                        free(found);
-                        return r;
-                }
-        }
-        free(found);
-        return 0;
-}
-
 int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct id_range **ret_ranges) {
-        _cleanup_free_ struct id_range *ranges = NULL;
         char id_text[16];
-        size_t n = 0;
 
         snprintf(id_text, sizeof(id_text), "%" PRIu32, id);
-        if (lookup_libsubid(kind, user, &ranges, &n) == 0 &&
-            lookup_libsubid(kind, id_text, &ranges, &n) == 0) {
-                *ret_ranges = TAKE_PTR(ranges);
-                return (int)n;
-        }
+        int n = idmap_libsubid_lookup(kind, user, id_text, ret_ranges);
+        if (n >= 0)
+                return n;
 
-        /* libsubid could not answer (e.g. a broken nsswitch "subid:" source): read the file. */
+        /* libsubid is not installed or could not answer (e.g. a broken nsswitch "subid:" source):
+         * read the file. */
         const char *path = idmap_subid_file(kind);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f) {

@@ -1,7 +1,8 @@
 /* idmap.h: the node's uid/gid maps: inner 0 is the user, inner 1.. are the user's subordinate ids.
  *
  * Ranges come from libsubid (which reads /etc/subuid and /etc/subgid, or whatever nsswitch says),
- * falling back to parsing the files; the maps are written by the distribution's setuid
+ * asked in a short-lived child that opens it (idmap_libsubid.c), falling back to parsing the files
+ * when it is not installed or fails; the maps are written by the distribution's setuid
  * newuidmap/newgidmap, the only privileged code a node ever needs. */
 #pragma once
 
@@ -39,8 +40,19 @@ const char *idmap_subid_file(enum id_kind kind);
 int idmap_parse_subid_file(FILE *file, const char *file_name, const char *user, uint32_t id,
                            struct id_range **ret_ranges);
 
-/* Ranges of the user from libsubid, or from the file when libsubid cannot answer. */
+/* Ranges of the user from libsubid, or from the file when libsubid is missing or cannot answer.
+ * Forks: call it before any thread starts. */
 int idmap_lookup_subids(enum id_kind kind, const char *user, uint32_t id, struct id_range **ret_ranges);
+
+/* The most ranges one libsubid answer may hold (both owners together): far more than a map can
+ * use (IDMAP_EXTENTS_MAX lines, adjacent ranges joining), so only a broken source reaches it. */
+#define IDMAP_LIBSUBID_RANGES_MAX 65536
+
+/* The answer of the libsubid child (idmap_libsubid.c) from FD up to end of file: struct id_range
+ * records, each non-empty and within 32 bits. Returns their count (*ret_ranges malloc'ed), or
+ * -EBADMSG for a cut or invalid record, -E2BIG past IDMAP_LIBSUBID_RANGES_MAX, -errno of read(2).
+ * Public for the tests. */
+int idmap_libsubid_read(int fd, struct id_range **ret_ranges);
 
 /* inner 0 -> own id, then the ranges from inner 1 on, one after the other: the inner ids are
  * 0..idmap_size()-1 without a hole; a range adjacent on the host to the one before extends its

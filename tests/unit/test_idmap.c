@@ -1,4 +1,6 @@
-/* Unit tests of launcher/idmap.c: reading subordinate ranges and building the node's id map. */
+/* Unit tests of launcher/idmap.c and idmap_libsubid.c: reading subordinate ranges (from the file,
+ * from the libsubid child) and building the node's id map. */
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +188,88 @@ static void test_free_start_is_above_every_users_ranges(void **state) {
         assert_int_equal(idmap_free_subid_start_in("/nonexistent/a", "/nonexistent/b"), 131072);
 }
 
+/* A file holding N records, then EXTRA bytes of a cut one, at offset 0: a libsubid answer. */
+static int answer_fd(const struct id_range *records, size_t n, size_t extra) {
+        FILE *f = tmpfile();
+        assert_non_null(f);
+        int fd = dup(fileno(f));
+        fclose(f);
+        assert_true(fd >= 0);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(write(fd, &records[i], sizeof(records[i])), (ssize_t)sizeof(records[i]));
+        if (extra > 0)
+                assert_int_equal(write(fd, &records[0], extra), (ssize_t)extra);
+        assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+        return fd;
+}
+
+static int read_answer(const struct id_range *records, size_t n, size_t extra, struct id_range **ret) {
+        int fd = answer_fd(records, n, extra);
+        int count = idmap_libsubid_read(fd, ret);
+        close(fd);
+        return count;
+}
+
+static void test_libsubid_answer_is_taken_whole_when_every_range_is_valid(void **state) {
+        const struct id_range ok[] = { { 100000, 65536 }, { 4294901759u, 65536 } }; /* ends at 2^32-1 */
+        struct id_range *r = NULL;
+        (void)state;
+        assert_int_equal(read_answer(ok, 2, 0, &r), 2);
+        assert_int_equal(r[0].start, 100000);
+        assert_int_equal(r[1].count, 65536);
+        free(r);
+        r = NULL;
+        assert_int_equal(read_answer(ok, 0, 0, &r), 0);
+        free(r);
+}
+
+static void test_libsubid_answer_with_a_cut_or_invalid_range_is_refused(void **state) {
+        const struct id_range empty[] = { { 100000, 65536 }, { 200000, 0 } };
+        const struct id_range past_32_bits[] = { { 4294901760u, 65536 } };
+        struct id_range *r = NULL;
+        (void)state;
+        assert_int_equal(read_answer(empty, 1, 3, &r), -EBADMSG);
+        assert_int_equal(read_answer(empty, 2, 0, &r), -EBADMSG);
+        assert_int_equal(read_answer(past_32_bits, 1, 0, &r), -EBADMSG);
+        assert_null(r);
+}
+
+static void test_libsubid_answer_is_bounded(void **state) {
+        size_t n = IDMAP_LIBSUBID_RANGES_MAX + 1;
+        struct id_range *many = calloc(n, sizeof(*many)), *r = NULL;
+        (void)state;
+        assert_non_null(many);
+        for (size_t i = 0; i < n; i++)
+                many[i] = (struct id_range){ (uint32_t)(100000 + i), 1 };
+        assert_int_equal(read_answer(many, n - 1, 0, &r), (int)(n - 1));
+        free(r);
+        r = NULL;
+        assert_int_equal(read_answer(many, n, 0, &r), -E2BIG);
+        assert_null(r);
+        free(many);
+}
+
+/* The lookup answers (from libsubid where it is installed, else the file) and leaves the caller
+ * without libsubid's libraries: the child opened them. */
+static void test_lookup_leaves_libsubid_unmapped_in_the_caller(void **state) {
+        struct passwd *pw = getpwuid(getuid());
+        struct id_range *r = NULL;
+        char maps[1 << 16];
+        (void)state;
+        assert_non_null(pw);
+        assert_true(idmap_lookup_subids(ID_KIND_UID, pw->pw_name, getuid(), &r) >= 0);
+        free(r);
+        r = NULL;
+        assert_true(idmap_lookup_subids(ID_KIND_GID, pw->pw_name, getgid(), &r) >= 0);
+        free(r);
+
+        FILE *f = fopen("/proc/self/maps", "re");
+        assert_non_null(f);
+        while (fgets(maps, sizeof(maps), f))
+                assert_null(strstr(maps, "libsubid"));
+        fclose(f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ranges_are_found_by_user_name),
@@ -200,6 +284,10 @@ int main(void) {
                 cmocka_unit_test(test_map_is_capped_at_the_kernel_limit),
                 cmocka_unit_test(test_several_ranges_are_all_mapped_without_a_hole),
                 cmocka_unit_test(test_free_start_is_above_every_users_ranges),
+                cmocka_unit_test(test_libsubid_answer_is_taken_whole_when_every_range_is_valid),
+                cmocka_unit_test(test_libsubid_answer_with_a_cut_or_invalid_range_is_refused),
+                cmocka_unit_test(test_libsubid_answer_is_bounded),
+                cmocka_unit_test(test_lookup_leaves_libsubid_unmapped_in_the_caller),
         };
         return cmocka_run_group_tests_name("idmap", tests, NULL, NULL);
 }

@@ -52,6 +52,48 @@ tun_as_test_user() {
   [ "$status" -eq 0 ]
 }
 
+# subids_as_test_user HIDE ARGS...: `usernode ARGS... run --net=none -- cat` of the node's uid
+# and gid maps as the test user, in a mount namespace of this test only with 400000:65536 for the
+# test user in its own /etc/subuid and /etc/subgid, and when HIDE is 1 an empty file bound over
+# libsubid, as if it were not installed.
+subids_as_test_user() {
+  unshare -m --propagation private bash -c '
+    . "$1/scripts/test-user.sh" && test_user_setup >/dev/null || exit 99
+    work=$(mktemp -d /tmp/usernode-root-test.XXXXXX) && chown "$TEST_USER" "$work" || exit 99
+    trap "rm -rf \"\$work\"" EXIT
+    printf "%s:400000:65536\n" "$TEST_USER" >"$work/subuid" && cp "$work/subuid" "$work/subgid" || exit 99
+    mount --bind "$work/subuid" /etc/subuid && mount --bind "$work/subgid" /etc/subgid || exit 99
+    if [ "$3" = 1 ]; then
+      : >"$work/empty" && mount --bind "$work/empty" "$(readlink -f "$2")" || exit 99
+    fi
+    shift 3
+    run_as_test_user "$USERNODE" "$@" run --net=none --state-dir "$work/node" -- cat /proc/self/uid_map /proc/self/gid_map' \
+    bash "$USERNODE_TOP" "$lib" "$@"
+}
+
+# Issue 11: libsubid is opened at run time by a short-lived child, not linked; where it is not
+# installed the ranges come from the files, as they did when libsubid could not answer.
+@test "without libsubid the subordinate ranges come from /etc/subuid and /etc/subgid, with the same messages as with it" {
+  [ -n "${USERNODE_TOP:-}" ] || skip "USERNODE_TOP is not set (make check sets it)"
+  lib=$(/sbin/ldconfig -p | awk '/libsubid\.so\.4 / { print $NF; exit }')
+  [ -n "$lib" ] || skip "libsubid is not installed"
+  run subids_as_test_user 0
+  echo "$output"
+  [ "$status" -eq 0 ]
+  with=$output
+  [ "$(echo "$output" | grep -cE '^ +1 +400000 +65536$')" -eq 2 ]
+  run subids_as_test_user 1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$with" ]
+  run subids_as_test_user 1 --debug
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"libsubid is not loaded ("*"): reading /etc/subuid"* ]]
+  [[ "$output" == *"libsubid is not loaded ("*"): reading /etc/subgid"* ]]
+  [ "$(echo "$output" | grep -cE '^ +1 +400000 +65536$')" -eq 2 ]
+}
+
 # fallback_as_test_user PREPARE: `usernode run -- true` as the test user without XDG_RUNTIME_DIR,
 # in a mount namespace of this test with /tmp a fresh tmpfs, after PREPARE (a shell snippet run
 # as root there, with $fallback the test user's fallback dir /tmp/usernode-UID). The host's /tmp,
