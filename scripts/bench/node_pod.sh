@@ -77,6 +77,7 @@ cpu_samples() {
   sample "$prefix.cpu_scope" "$(scope_cpu_s "$1")"
   # shellcheck disable=SC2086
   sample "$prefix.cpu_own" "$(cpu_s "$@")"
+  sample "$prefix.cpu_own_each" "$(for p in "$@"; do cpu_s "$p"; done | paste -sd/)"
   sample "$prefix.cpu_crio" "$(cpu_s $(pgrep -u "$(id -u)" -x crio))"
   sample "$prefix.cpu_kubelet" "$(cpu_s $(pgrep -u "$(id -u)" -x kubelet))"
 }
@@ -218,7 +219,7 @@ g_round() {
 
 : >"$work/u.ready"; : >"$work/g.ready"; : >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
 for f in u.rss_each g.rss_each u.pss g.pss u.pss_each g.pss_each; do : >"$work/$f"; done
-for f in cpu_scope cpu_own cpu_crio cpu_kubelet; do : >"$work/u.$f"; : >"$work/g.$f"; done
+for f in cpu_scope cpu_own cpu_own_each cpu_crio cpu_kubelet; do : >"$work/u.$f"; : >"$work/g.$f"; done
 u_load
 g_load
 printf '%s\n' "$pod_yaml" >"$pods/bb.yaml"
@@ -233,7 +234,7 @@ gen1_label="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
 row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1_label"
 row "real node: run to kubelet healthy (median of $rounds)" "$(median <"$work/u.ready")" "$(median <"$work/g.ready")" s "$gen1_label"
 row "real node: CPU from run to container Running, whole scope (median of $rounds)" "$(median <"$work/u.cpu_scope")" "$(median <"$work/g.cpu_scope")" s "$gen1_label"
-row "real node: the same, the tool's own processes (launcher/init/engine; rootlesskit parent/child/slirp4netns)" "$(median <"$work/u.cpu_own")" "$(median <"$work/g.cpu_own")" s "$gen1_label"
+row "real node: the same, the tool's own processes (usernode launcher/init/engine $(paste -sd' ' "$work/u.cpu_own_each"); gen1 parent/child/slirp4netns $(paste -sd' ' "$work/g.cpu_own_each"))" "$(median <"$work/u.cpu_own")" "$(median <"$work/g.cpu_own")" s "$gen1_label"
 row "real node: the same, crio" "$(median <"$work/u.cpu_crio")" "$(median <"$work/g.cpu_crio")" s "$gen1_label"
 row "real node: the same, kubelet" "$(median <"$work/u.cpu_kubelet")" "$(median <"$work/g.cpu_kubelet")" s "$gen1_label"
 row "real node: stop (median of $rounds)" "$(median <"$work/u.stop")" "$(median <"$work/g.stop")" s "$gen1_label; its stop kills crio and kubelet with the pid namespace"
