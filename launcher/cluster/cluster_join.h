@@ -43,6 +43,10 @@ int cluster_discover(const struct cluster_join *join, struct cluster_endpoint *r
 
 void cluster_join_done(struct cluster_join *join);
 
+/* Whether TEXT is an API server address usernode accepts: https://HOST[:PORT] with nothing
+ * after but an optional "/". For the schema: 0 or -EINVAL. */
+int cluster_server_validate(const char *text);
+
 /* Schema validators of [cluster] keys: 0 or -EINVAL. */
 int cluster_join_validate_server(const char *value);
 int cluster_join_validate_token(const char *value);
