@@ -174,6 +174,7 @@ int cluster_join_from_config(const struct config *config, struct cluster_join *r
             (hashes && ca_pins_parse(hashes, &ret->pins) < 0))
                 return log_error_errno(EINVAL, "[cluster] token or ca_cert_hash: %m");
         memcpy(ret->token_text, token, strlen(token) + 1);
+        ret->ca_cert_hash = hashes;
         return 0;
 }
 

@@ -20,6 +20,7 @@ struct cluster_join {
         const char *server; /* [cluster] server (--join), NULL with a discovery file */
         const char *discovery_file;
         const char *ca_file;
+        const char *ca_cert_hash; /* the pins as configured, NULL without */
         struct ca_pins pins; /* n == 0: trust comes from ca_file or discovery_file */
         struct bootstrap_token token;
         unsigned discovery_timeout; /* seconds to keep trying a server not reachable yet */
