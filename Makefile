@@ -50,8 +50,11 @@ MODULE_DIRS := common cgroup netns launcher launcher/config launcher/api launche
 	launcher/node launcher/check launcher/cluster launcher/cli
 MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
 # netns/engine_main.c is main() of the slirp engine program, usernode-slirp (netns/engine_exec.h);
-# launcher/services/oci_runtime_main.c that of the OCI runtime wrapper, usernode-oci-runtime.
-LIB_SRCS := $(filter-out launcher/cli/main.c netns/engine_main.c launcher/services/oci_runtime_main.c,$(MODULE_SRCS))
+# launcher/cluster/cluster_main.c that of the cluster program, usernode-cluster
+# (launcher/cluster/cluster_exec.h); launcher/services/oci_runtime_main.c that of the OCI runtime
+# wrapper, usernode-oci-runtime.
+LIB_SRCS := $(filter-out launcher/cli/main.c netns/engine_main.c launcher/cluster/cluster_main.c \
+	launcher/services/oci_runtime_main.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -83,6 +86,21 @@ $(BUILD)/libengine.a: $(ENGINE_OBJS)
 	$(AR) rcs $@ $^
 $(BUILD)/launcher/engine_spawn.o: $(BUILD)/usernode-slirp.embed
 $(BUILD)/launcher/engine_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE_PROGRAM='"$(BUILD)/usernode-slirp.embed"'
+
+# The cluster program: everything of a joined node that speaks HTTPS, X.509 or YAML, so that only
+# it maps libcurl, OpenSSL and libyaml. Carried and exec'd like the engine
+# (launcher/cluster_spawn.c); linked from the objects of the launcher's library but the one that
+# embeds it, of which the archive gives it only what it calls.
+CLUSTER_OBJS := $(filter-out $(BUILD)/launcher/cluster_spawn.o,$(LIB_OBJS))
+$(BUILD)/usernode-cluster: $(BUILD)/launcher/cluster/cluster_main.o $(BUILD)/libcluster.a
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(PKG_LIBS)
+$(BUILD)/usernode-cluster.embed: $(BUILD)/usernode-cluster
+	$(STRIP) --strip-debug -o $@ $<
+$(BUILD)/libcluster.a: $(CLUSTER_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(BUILD)/launcher/cluster_spawn.o: $(BUILD)/usernode-cluster.embed
+$(BUILD)/launcher/cluster_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_CLUSTER_PROGRAM='"$(BUILD)/usernode-cluster.embed"'
 
 $(BUILD)/libusernode.a: $(LIB_OBJS)
 	@rm -f $@

@@ -10,9 +10,7 @@
 
 #include "common/log.h"
 #include "launcher/check/check.h"
-#include "launcher/cluster/cluster_agent.h"
-#include "launcher/cluster/node_identity.h"
-#include "launcher/cluster/serving_cert.h"
+#include "launcher/cluster_spawn.h"
 #include "launcher/ports_setup.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
@@ -38,20 +36,13 @@ int run_services_discover(struct run_services *rs, const struct config *config, 
                 return EXIT_USAGE;
         if (!rs->join.joining)
                 return 0;
-        if (node_identity_name(node, config_get(config, "cluster", "node_name"), &rs->node_name) < 0)
-                return EXIT_USAGE;
         int r = run_services_joined_before(rs, node);
         if (r < 0)
                 return EXIT_RUNTIME;
-        r = cluster_discover(&rs->join, &rs->cluster);
-        if (r == -EINVAL)
-                return EXIT_USAGE;
-        if (r < 0)
-                return EXIT_HOST;
-        r = node_identity_ip(rs->cluster.server, config_get(config, "cluster", "node_ip"), rs->node_ip);
-        if (r < 0)
-                return r == -EINVAL ? EXIT_USAGE : EXIT_HOST;
-        return 0;
+        /* In the cluster program: HTTPS, X.509 and YAML are its libraries, not the launcher's. */
+        return cluster_program_discover(&rs->join, node, config_get(config, "cluster", "node_name"),
+                                        config_get(config, "cluster", "node_ip"), &rs->node_name,
+                                        &rs->cluster, rs->node_ip);
 }
 
 /* Joined: kubelet bootstraps from the token and keeps what it is issued in the data dir. */
@@ -115,9 +106,9 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         service_plan_free(plan);
         if (r < 0)
                 return EXIT_USAGE;
-        if (rs->join.joining && (join_files_write(&files, &rs->cluster, rs->join.token_text) < 0 ||
-                                 serving_cert_ensure(files.cert_dir, rs->node_name, rs->node_ip) < 0))
-                return EXIT_RUNTIME;
+        if (rs->join.joining)
+                return cluster_program_write_files(&files, &rs->cluster, rs->join.token_text, rs->node_name,
+                                                   rs->node_ip);
         return 0;
 }
 
@@ -150,8 +141,7 @@ int run_services_start_cluster(struct run_services *rs, sd_event *event, struct 
                         return log_error_errno(r,
                                                "cannot serve the Services' ports on the control socket: %m");
         }
-        const struct cluster_agent_config config = { .settings = &rs->settings };
-        pid_t pid = cluster_agent_start(&config);
+        pid_t pid = cluster_program_start_agent(&rs->settings);
         if (pid < 0)
                 return log_error_errno(pid, "cannot start the cluster agent: %m");
         rs->agent_pid = pid;

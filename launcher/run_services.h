@@ -20,13 +20,15 @@ struct run_services {
         char *node_name; /* in the cluster (launcher/cluster/node_identity.h) */
         char node_ip[46];
         struct service_ports *service_ports; /* joined, once the node runs */
-        pid_t agent_pid; /* the cluster agent (launcher/cluster/cluster_agent.h), 0 when none */
+        pid_t agent_pid; /* the cluster agent (the cluster program, launcher/cluster_spawn.h), 0 when none */
 };
 
-/* A join's discovery ([cluster] keys, launcher/cluster/): run first, before any namespace, lock or
- * file exists, so a wrong server, token or hash is refused with nothing to undo. Returns 0 (also
- * when not joining), or the exit code to stop with: EXIT_USAGE for the configuration, EXIT_HOST
- * when the cluster is not reachable or not trusted. Also the node's name and IP in the cluster. Call run_services_done() in either case. */
+/* A join's discovery ([cluster] keys; in the cluster program, launcher/cluster_spawn.h): run
+ * first, before any namespace, lock or file exists, so a wrong server, token or hash is refused
+ * with nothing to undo. Returns 0 (also when not joining), or the exit code to stop with:
+ * EXIT_USAGE for the configuration, EXIT_HOST when the cluster is not reachable or not trusted,
+ * EXIT_RUNTIME. Also the node's name and IP in the cluster. Call run_services_done() in either
+ * case. */
 int run_services_discover(struct run_services *rs, const struct config *config, const char *node);
 
 /* After run_services_discover(): the node's settings from its loaded configuration (pod_host: the

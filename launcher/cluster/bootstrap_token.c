@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 static bool token_chars_valid(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
@@ -34,5 +32,5 @@ int bootstrap_token_validate(const char *text) {
 }
 
 void bootstrap_token_clear(struct bootstrap_token *token) {
-        OPENSSL_cleanse(token, sizeof(*token));
+        explicit_bzero(token, sizeof(*token));
 }

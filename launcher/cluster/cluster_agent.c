@@ -9,11 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -198,8 +196,8 @@ static int agent_services(struct agent *a) {
         return agent_get(a, watch, true, (seconds + 5) * 1000L, NULL);
 }
 
-static _Noreturn void agent_main(const struct cluster_agent_config *config) {
-        struct agent a = { .s = config->settings };
+void cluster_agent_main(const struct node_settings *settings) {
+        struct agent a = { .s = settings };
         const char *why = NULL;
 
         log_set_prefix("usernode cluster agent");
@@ -221,21 +219,4 @@ static _Noreturn void agent_main(const struct cluster_agent_config *config) {
                         sleep(RETRY_SECONDS);
                 }
         }
-}
-
-pid_t cluster_agent_start(const struct cluster_agent_config *config) {
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid > 0)
-                return pid;
-        /* Ends with the launcher, whatever happens to it. */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-                _exit(0);
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        signal(SIGTERM, SIG_DFL);
-        agent_main(config);
 }

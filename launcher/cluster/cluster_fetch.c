@@ -48,10 +48,6 @@ static void curl_easy_cleanupp(CURL **c) {
         if (*c)
                 curl_easy_cleanup(*c);
 }
-static void curl_url_cleanupp(CURLU **u) {
-        if (*u)
-                curl_url_cleanup(*u);
-}
 
 static int cluster_fetch_client(CURL *c, const struct cluster_client_cert *client) {
         struct curl_blob cert = { .data = (void *)client->cert_pem,
@@ -141,29 +137,4 @@ int cluster_fetch_as(const char *url, const char *ca_pem, size_t ca_pem_size,
 void cluster_response_done(struct cluster_response *r) {
         free(r->body);
         *r = (struct cluster_response){};
-}
-
-int cluster_server_validate(const char *text) {
-        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL, *path = NULL, *query = NULL, *fragment = NULL, *user = NULL;
-        int r = -EINVAL;
-
-        if (!u || strlen(text) > 2048 || strncmp(text, "https://", 8) != 0 ||
-            curl_url_set(u, CURLUPART_URL, text, 0) != CURLUE_OK)
-                return -EINVAL;
-        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && strcmp(scheme, "https") == 0 &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] &&
-            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-            (path[0] == '\0' || strcmp(path, "/") == 0) &&
-            curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_NO_QUERY &&
-            curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_NO_FRAGMENT &&
-            curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER)
-                r = 0;
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(path);
-        curl_free(query);
-        curl_free(fragment);
-        curl_free(user);
-        return r;
 }

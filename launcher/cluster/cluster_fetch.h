@@ -37,7 +37,3 @@ int cluster_fetch(const char *url, const char *ca_pem, size_t ca_pem_size, struc
                   char *why, size_t why_size);
 
 void cluster_response_done(struct cluster_response *r);
-
-/* Whether TEXT is an API server address usernode accepts: https://HOST[:PORT] with nothing
- * after but an optional "/". For the schema: 0 or -EINVAL. */
-int cluster_server_validate(const char *text);

@@ -4,16 +4,60 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "launcher/cluster/cluster_fetch.h"
 
 /* How to compute the hash, for the messages that ask for it. */
 #define HASH_HOWTO                                                                                  \
         "'kubeadm token create --print-join-command' prints it, or on the control plane: "          \
         "openssl x509 -pubkey -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | " \
         "sha256sum"
+
+/* Checked here, not with curl's URL parser: the schema runs in the launcher, which maps no
+ * libcurl (launcher/cluster/cluster_exec.h), and running the cluster program for every config
+ * load would cost an exec where a few lines do. Strict rather than complete: HOST is a name or
+ * IPv4 address of letters, digits, '-', '.' and '_', or a bracketed IPv6 address; PORT 1-65535.
+ * What this accepts curl's parser accepts too, with the same host and port (test_cluster.c
+ * checks it against curl); what only curl would take (percent-encoding, IDN, zone ids) no
+ * `kubeadm join` command holds. */
+int cluster_server_validate(const char *text) {
+        static const char host_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._";
+        const char *p = text + strlen("https://");
+
+        if (strlen(text) > 2048 || strncmp(text, "https://", strlen("https://")) != 0)
+                return -EINVAL;
+        if (*p == '[') {
+                const char *close = strchr(p, ']');
+                char addr[INET6_ADDRSTRLEN];
+                struct in6_addr a;
+                if (!close || close == p + 1 || (size_t)(close - p - 1) >= sizeof(addr))
+                        return -EINVAL;
+                memcpy(addr, p + 1, (size_t)(close - p - 1));
+                addr[close - p - 1] = '\0';
+                if (inet_pton(AF_INET6, addr, &a) != 1)
+                        return -EINVAL;
+                p = close + 1;
+        } else {
+                size_t n = strspn(p, host_chars);
+                if (n == 0 || n > 253 || p[0] == '.' || p[0] == '-')
+                        return -EINVAL;
+                p += n;
+        }
+        if (*p == ':') {
+                size_t n = strspn(++p, "0123456789");
+                if (n == 0 || n > 5)
+                        return -EINVAL;
+                unsigned long port = strtoul(p, NULL, 10);
+                if (port == 0 || port > 65535)
+                        return -EINVAL;
+                p += n;
+        }
+        if (*p == '/')
+                p++;
+        return *p == '\0' ? 0 : -EINVAL;
+}
 
 int cluster_join_validate_server(const char *value) {
         return value[0] == '\0' ? 0 : cluster_server_validate(value);
@@ -130,6 +174,7 @@ int cluster_join_from_config(const struct config *config, struct cluster_join *r
             (hashes && ca_pins_parse(hashes, &ret->pins) < 0))
                 return log_error_errno(EINVAL, "[cluster] token or ca_cert_hash: %m");
         memcpy(ret->token_text, token, strlen(token) + 1);
+        ret->ca_cert_hash = hashes;
         return 0;
 }
 

@@ -20,6 +20,7 @@ struct cluster_join {
         const char *server; /* [cluster] server (--join), NULL with a discovery file */
         const char *discovery_file;
         const char *ca_file;
+        const char *ca_cert_hash; /* the pins as configured, NULL without */
         struct ca_pins pins; /* n == 0: trust comes from ca_file or discovery_file */
         struct bootstrap_token token;
         unsigned discovery_timeout; /* seconds to keep trying a server not reachable yet */
@@ -42,6 +43,10 @@ int cluster_join_from_config(const struct config *config, struct cluster_join *r
 int cluster_discover(const struct cluster_join *join, struct cluster_endpoint *ret);
 
 void cluster_join_done(struct cluster_join *join);
+
+/* Whether TEXT is an API server address usernode accepts: https://HOST[:PORT] with nothing
+ * after but an optional "/". For the schema: 0 or -EINVAL. */
+int cluster_server_validate(const char *text);
 
 /* Schema validators of [cluster] keys: 0 or -EINVAL. */
 int cluster_join_validate_server(const char *value);

@@ -283,9 +283,3 @@ int kubeconfig_write_bootstrap(const char *path, const struct cluster_endpoint *
         json_object_put(root);
         return r;
 }
-
-void cluster_endpoint_done(struct cluster_endpoint *e) {
-        free(e->server);
-        free(e->ca_pem);
-        *e = (struct cluster_endpoint){};
-}

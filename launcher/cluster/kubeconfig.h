@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #define KUBECONFIG_MAX (1024 * 1024)
 
@@ -21,7 +22,13 @@ int kubeconfig_parse_cluster(const char *text, size_t size, struct cluster_endpo
  * PATH with mode 0600 (atomically: a temporary file renamed over it). Returns 0 or -errno. */
 int kubeconfig_write_bootstrap(const char *path, const struct cluster_endpoint *cluster, const char *token);
 
-void cluster_endpoint_done(struct cluster_endpoint *e);
+/* Inline: the launcher holds an endpoint too (from the cluster program's discovery), and
+ * kubeconfig.c is the cluster program's (libyaml). */
+static inline void cluster_endpoint_done(struct cluster_endpoint *e) {
+        free(e->server);
+        free(e->ca_pem);
+        *e = (struct cluster_endpoint){};
+}
 
 /* The whole file at PATH, at most KUBECONFIG_MAX bytes, NUL-terminated: a kubeconfig, a CA, a
  * client certificate. Returns 0, -EFBIG, or the errno of open/read. */

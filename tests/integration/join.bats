@@ -367,6 +367,24 @@ fake_kubelet_bootstrap() {
   # The agent asks for the podCIDR every 3 s; the bound is for a real API server on a loaded host.
   wait_for 60 "grep -q '10.244.7.0/24' '$STATE/config/cni/10-usernode.conflist'"
   [ "$(cat "$DATA/cluster/pod-cidr")" = 10.244.7.0/24 ]
+  # Issue 11: HTTPS, X.509 and YAML are the cluster program's (exec'd from a memfd), not the
+  # launcher's nor the node init's (a clone of the launcher): only the agent maps their libraries.
+  local maps child agent=
+  maps=$(cat "/proc/$NODE_PID/maps")
+  [[ $maps != *libcurl* && $maps != *libcrypto* && $maps != *libssl* && $maps != *libyaml* ]]
+  for child in $(cat /proc/"$NODE_PID"/task/*/children); do
+    if [[ $(readlink "/proc/$child/exe") == "/memfd:usernode-cluster"* ]]; then
+      agent=$child
+      [[ $(cat "/proc/$child/maps") == *libcurl* ]]
+    else
+      maps=$(cat "/proc/$child/maps")
+      [[ $maps != *libcurl* && $maps != *libcrypto* && $maps != *libyaml* ]]
+    fi
+  done
+  [ -n "$agent" ]
+  [ "$(cat "/proc/$agent/comm")" = usernode-cluste ] # 15 characters: TASK_COMM_LEN
+  # The token reaches it in a memfd only: not in its arguments or environment.
+  ! grep -qF "$TOKEN" "/proc/$agent/cmdline" "/proc/$agent/environ"
 
   "$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- "$HELPERS/port_peer" server tcp 127.0.0.1 "$np" &
   kubectl_admin create service nodeport "web-$NODE" --tcp=8080:8080 --node-port="$np"
