@@ -75,6 +75,7 @@ static void service_free(struct service *svc) {
         if (!svc)
                 return;
         sd_event_source_disable_unref(svc->timer);
+        sd_event_source_disable_unref(svc->ready_watch);
         sd_event_source_disable_unref(svc->log_source);
         if (svc->log_read_fd >= 0) {
                 /* Whatever is still in the pipe belongs in the log. */

@@ -34,6 +34,10 @@ struct service {
         pid_t drain_pid; /* node stop: pod_drain() running before its SIGTERM; 0: none */
         bool drained;
         sd_event_source *timer;
+        /* While starting: the wait before the next readiness probe (grows, see supervisor_ready.c),
+         * and for a socket, the inotify watch on its directory that probes at once on a new file. */
+        usec_t ready_interval;
+        sd_event_source *ready_watch;
         /* One pipe for the service's whole life: every run (and every process it leaves behind)
          * writes to the same log, and the read side never sees EOF between restarts. */
         int log_read_fd, log_write_fd;
@@ -87,6 +91,19 @@ void service_cgroup_kill(const struct service *svc);
 
 /* ---- supervisor_ready.c ---- */
 
+/* Readiness probes while a service starts: soon after the spawn, then less often. Under
+ * emulation (the VM tests) a probe of a port nobody listens on yet costs a few ms of CPU that
+ * crio and kubelet, starting at the same time, are short of: every 20 ms over a 20 s start took
+ * the node init 2-5 s of CPU. A socket's directory is watched, so its service is seen at once. */
+#define READY_POLL_MIN_USEC (20 * USEC_PER_MSEC)
+#define READY_POLL_MAX_USEC (200 * USEC_PER_MSEC)
+
 /* The timer handler while a service is starting: probes it, marks it ready or kills it at its
  * ready_timeout. */
 int service_on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata);
+/* Begins the readiness wait of a service just spawned: the first probe at once, a watch on a
+ * socket's directory. */
+int service_ready_wait_begin(struct service *svc);
+/* The wait after a probe that found the service not ready yet: PREVIOUS (0 before the first
+ * probe) doubled, from READY_POLL_MIN_USEC up to READY_POLL_MAX_USEC. */
+usec_t ready_poll_next_interval(usec_t previous);

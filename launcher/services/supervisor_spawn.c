@@ -167,5 +167,5 @@ int service_spawn(struct service *svc) {
         else
                 supervisor_status_text(s, "Waiting for %s to answer http://127.0.0.1:%s", svc->def.name,
                                        svc->def.ready_target);
-        return service_arm_timer(svc, 0, service_on_ready_poll);
+        return service_ready_wait_begin(svc);
 }

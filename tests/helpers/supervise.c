@@ -7,6 +7,7 @@
  * and runs it on a loop of its own; prints "ready" and "service NAME STATE PID RESTARTS" lines
  * on stdout. SIGTERM stops, SIGHUP reloads. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -58,6 +59,8 @@ int main(int argc, char **argv) {
                 return 2;
         }
         struct ctx c = { argv[1], argv[2], argc > 3 ? argv[3] : NULL };
+        if (getenv("SUPERVISE_DEBUG")) /* the readiness probes' lines, for tests that count them */
+                log_set_level(LOG_LEVEL_DEBUG);
         struct service_plan *plan = NULL;
         int r = build(&c, &plan);
         if (r < 0)

@@ -42,6 +42,30 @@ pid_of() {
   [ "$(grep -n '^ready$' "$OUT" | cut -d: -f1)" -gt "$(grep -n '^service kubelet running' "$OUT" | cut -d: -f1)" ]
 }
 
+@test "a slow service is probed less and less often, and its socket is probed the moment it appears" {
+  # crio's socket comes after 3 s: probing every 20 ms would be 150 probes, the backoff (20 ms
+  # doubling to 200 ms) takes about 20; the one that finds it follows the directory's inotify event.
+  export STANDIN_CRIO_DELAY=3 SUPERVISE_DEBUG=1
+  start_supervisor
+  wait_for 20 "grep -q '^ready$' '$OUT'"
+  local err=$WORK/supervise.err probes
+  probes=$(grep -c 'crio: not ready yet' "$err")
+  echo "crio probed $probes times"
+  [ "$probes" -ge 5 ]
+  [ "$probes" -le 40 ]
+  grep -q 'next probe in 200ms' "$err"
+  # The line that says the socket appeared comes right before crio is ready, with no timer probe
+  # between them (a bound, not listening, socket may take one quick probe more).
+  local appeared ready
+  appeared=$(grep -n 'crio: .*crio.sock appeared: probing now' "$err" | tail -n1 | cut -d: -f1)
+  ready=$(grep -n 'crio is ready' "$err" | cut -d: -f1)
+  [ -n "$appeared" ]
+  [ -n "$ready" ]
+  [ "$appeared" -lt "$ready" ]
+  [ "$(sed -n "${appeared},${ready}p" "$err" | grep -c 'next probe in [0-9]*ms' || true)" -le 1 ]
+  [ "$(events kubelet fail)" -eq 0 ]
+}
+
 @test "crio's stand-in sees _CRIO_ROOTLESS=1 and a rendered crio.conf" {
   start_supervisor
   wait_for 20 "grep -q '^ready$' '$OUT'"
