@@ -106,6 +106,23 @@ static int original_destination(int fd, int family, struct sockaddr_storage *ret
         return 0;
 }
 
+static bool is_loopback(const struct sockaddr_storage *a) {
+        if (a->ss_family == AF_INET6)
+                return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
+        return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* A connection that never leaves the machine gets reno rather than the host's default. The
+ * default is often bbr, which paces: on loopback that is hrtimer wakeups and TSO segments sized
+ * to a pacing rate, for a link with no queue to protect (the node's side of every flow is
+ * loopback in the node). Reno is always built in and always allowed; should it be refused the
+ * default stays. */
+static void loopback_congestion(int fd) {
+        static const char reno[] = "reno";
+
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, reno, sizeof(reno) - 1);
+}
+
 /* Start connecting the host socket of a flow whose node side was just accepted. */
 static int flow_connect(struct tcp_splice *s, struct tcp_flow *f, int family) {
         struct sockaddr_storage original, target, bind_to;
@@ -127,6 +144,9 @@ static int flow_connect(struct tcp_splice *s, struct tcp_flow *f, int family) {
         /* Splice hands over whole pipe loads: no reason to hold the tail of one back. */
         (void)setsockopt(f->fd[1], IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
         (void)setsockopt(f->fd[0], IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+        loopback_congestion(f->fd[0]);
+        if (is_loopback(&target))
+                loopback_congestion(f->fd[1]);
         if (connect(f->fd[1], (struct sockaddr *)&target, length) < 0) {
                 if (errno != EINPROGRESS)
                         return negative_errno();

@@ -45,6 +45,25 @@ print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True
   [[ "$output" == *"127.0.0.1:"*"10.0.2.100:"* ]]
 }
 
+@test "kernel path: the engine's sockets on a loopback use reno, not the host's paced default" {
+  # The server lists its peer, the engine's host socket, while the node's client waits for it.
+  one_shot_server 'import subprocess
+c.recv(1)
+print(subprocess.run(["ss", "-tinH", "state", "established", "dport", "=", ":" + sys.argv[1]],
+                     capture_output=True, text=True).stdout, flush=True)
+c.sendall(b"x"); c.recv(1)'
+  run --separate-stderr node --host-loopback -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=10)
+s.sendall(b"a"); s.recv(1)
+# The engine end of the node connection: the one whose local address is the redirect listener.
+print(subprocess.run(["ss", "-tinH", "state", "established", "src", "127.0.0.1"],
+                     capture_output=True, text=True).stdout)' "$port"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"127.0.0.1:"*"10.0.2.100:"*" reno "* ]]
+  grep -q " reno " "$BATS_TEST_TMPDIR/server.out"
+}
+
 @test "kernel path: a pod's connection, routed through the node, is redirected too (prerouting)" {
   # A network namespace of the node's own, as a pod's: a veth pair, routed through the node.
   one_shot_server 'c.sendall(b"to the pod")'
