@@ -364,3 +364,60 @@ network_field() {
   [[ "$status_text" == *"network: none, MTU -, CIDR -, TCP path -"* ]]
 }
 
+# one_shot_server6 SCRIPT: one_shot_server on [::1]:$port.
+one_shot_server6() {
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+    skip "the host has no IPv6 loopback"
+  port=$(free_port)
+  python3 -c "
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('::1', int(sys.argv[1]))); s.listen(1); open(sys.argv[2], 'w').close()
+s.settimeout(60); c, peer = s.accept(); c.settimeout(60)
+$1" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
+  background_pids+=($!)
+  wait_for "$BATS_TEST_TMPDIR/ready" 10
+}
+
+@test "kernel path, IPv6: a half-close passes through, the reply after it arrives" {
+  one_shot_server6 '
+n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+c.sendall(b"got %d" % n); c.close()'
+  run --separate-stderr node --ipv6 --host-loopback -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("fd00::2", int(sys.argv[1])), timeout=10)
+print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)
+s.sendall(b"x" * 100000); s.shutdown(socket.SHUT_WR)
+reply = b""
+while True:
+    d = s.recv(100)
+    if not d: break
+    reply += d
+print(reply.decode())' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "got 100000" ]
+  # It went the kernel's way: the node's own listener on ::1 held the other end.
+  [[ "$output" == *"[::1]:"*"[fd00::100]:"* ]]
+}
+
+@test "kernel path, IPv6: a reset by the host's server reaches the node's client as a reset" {
+  one_shot_server6 '
+c.recv(1)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()'
+  run --separate-stderr node --ipv6 --host-loopback -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("fd00::2", int(sys.argv[1])), timeout=10)
+print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)
+s.sendall(b"x"); s.settimeout(10)
+try:
+    print("eof" if not s.recv(1) else "data")
+except ConnectionResetError:
+    print("reset")' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = reset ]
+  [[ "$output" == *"[::1]:"*"[fd00::100]:"* ]]
+}
