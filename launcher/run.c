@@ -53,6 +53,9 @@ struct launcher {
         struct network_options network; /* --net=slirp */
         struct network_engine *engine; /* --net=slirp, once the node handed over tap0 */
         int tcp_listen[2]; /* tcp_path = kernel: the node's listeners, until the engine takes them */
+        bool tcp_kernel; /* the engine got those listeners: the node's TCP takes the kernel path */
+        int tcp_fallback; /* tcp_path = kernel: the node's errno when its rules failed, else 0 */
+        char tcp_path_detail[256]; /* for node.status: why TCP is on slirp after all */
         struct control_api *api;
         struct portfwd *portfwd;
         struct node_api_context node_api; /* node.status, node.stop */
@@ -145,6 +148,7 @@ static int write_id_maps(struct launcher *l) {
 
 /* tap0 from the init: start the engine on it, then let the init go on to READY. */
 static int start_engine(struct launcher *l, int tap_fd) {
+        l->tcp_kernel = l->tcp_listen[0] >= 0 || l->tcp_listen[1] >= 0;
         int r = network_engine_start(&l->network, tap_fd, l->tcp_listen, l->statedir.path, &l->engine);
         l->tcp_listen[0] = l->tcp_listen[1] = -EBADF; /* the engine object's now */
         if (r < 0)
@@ -166,6 +170,16 @@ static int wait_for_ready(struct launcher *l) {
                         if (*slot >= 0)
                                 close(*slot);
                         *slot = fd;
+                        continue;
+                }
+                if (r == 0 && message.type == NODE_MSG_TCP_FALLBACK && message.length == sizeof(int32_t) &&
+                    !l->engine) {
+                        int32_t error;
+                        memcpy(&error, message.payload, sizeof(error));
+                        /* Only ever shown; bounded so strerror() names something real. */
+                        l->tcp_fallback = error > 0 && error < 4096 ? error : EIO;
+                        if (fd >= 0)
+                                close(fd);
                         continue;
                 }
                 if (r < 0 || message.type != NODE_MSG_TAP_FD || fd < 0 || l->engine)
@@ -263,6 +277,24 @@ static int block_signals(void) {
         return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? negative_errno() : 0;
 }
 
+/* The TCP path the node's outbound TCP takes: what the init handed over, not what was asked for;
+ * NULL without a network of its own. Any detail goes to l->tcp_path_detail. */
+static const char *launcher_tcp_path(struct launcher *l) {
+        if (l->options->net != NET_MODE_SLIRP)
+                return NULL;
+        if (l->tcp_kernel)
+                return "kernel";
+        if (l->network.tcp_kernel) {
+                int e = l->tcp_fallback ?: EIO;
+                /* The launcher never calls setlocale(): strerror() is the C locale's ASCII. */
+                snprintf(l->tcp_path_detail, sizeof(l->tcp_path_detail),
+                         "tcp_path = kernel could not be set up in the node (nf_tables with nat, redir "
+                         "and fib): %s (%s)",
+                         strerror(e), strerrorname_np(e) ?: "?");
+        }
+        return "slirp";
+}
+
 /* `usernode stop`: the same ordered stop as SIGTERM to the launcher. */
 static void launcher_stop_node(void *userdata) {
         struct launcher *l = userdata;
@@ -281,6 +313,8 @@ static int launcher_register_node_api(struct launcher *l) {
                 .network_mode = net_mode_name(l->options->net),
                 .mtu = slirp ? (unsigned)config_get_int(l->options->config, "network", "mtu") : 0,
                 .cidr = slirp ? config_get(l->options->config, "network", "cidr") : NULL,
+                .tcp_path = launcher_tcp_path(l),
+                .tcp_path_detail = l->tcp_path_detail[0] ? l->tcp_path_detail : NULL,
                 .services = l->with_services ? &l->services.status : NULL,
                 .cgroup = cgroup_node_describe(&l->cgroup),
                 .cgroup_delegation = l->cgroup.delegation == CGROUP_DELEGATION_SYSTEMD    ? "systemd"

@@ -64,6 +64,10 @@ static int method_status(void *userdata, struct json_object *params, struct json
         json_object_object_add(network, "mode", json_object_new_string(ctx->network_mode ?: "unknown"));
         json_object_object_add(network, "mtu", ctx->mtu ? json_object_new_int((int)ctx->mtu) : NULL);
         json_object_object_add(network, "cidr", ctx->cidr ? json_object_new_string(ctx->cidr) : NULL);
+        json_object_object_add(network, "tcp_path",
+                               ctx->tcp_path ? json_object_new_string(ctx->tcp_path) : NULL);
+        json_object_object_add(network, "tcp_path_detail",
+                               ctx->tcp_path_detail ? json_object_new_string(ctx->tcp_path_detail) : NULL);
         json_object_object_add(node, "network", network);
         json_object_object_add(node, "payload",
                                json_object_new_string(ctx->services ? "services" : "command"));

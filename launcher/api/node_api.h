@@ -1,7 +1,8 @@
 /* node_api.h: the "node.*" methods of the control API (control_api.h).
  *
  *   node.status -> {"node": {"name", "pid", "launcher_pid", "uptime_seconds", "payload", "network":
- *                   {"mode", "mtu", "cidr"}, "cgroup", "cgroup_delegation", "cgroup_controllers"},
+ *                   {"mode", "mtu", "cidr", "tcp_path", "tcp_path_detail"}, "cgroup",
+ *                   "cgroup_delegation", "cgroup_controllers"},
  *                   "ready", "status",
  *                   "services": [{"name", "state", "pid" (in the node's pid namespace),
  *                   "host_pid" (the same process as the host numbers it), "restarts",
@@ -21,6 +22,8 @@ struct node_api_context {
         const char *network_mode; /* "slirp", "none", "host" */
         unsigned mtu; /* 0 when the node has no network of its own */
         const char *cidr; /* NULL when none */
+        const char *tcp_path; /* the path outbound TCP takes: "kernel", "slirp"; NULL when no slirp */
+        const char *tcp_path_detail; /* why it is "slirp" although "kernel" was asked for; or NULL */
         const struct node_status *services; /* NULL: the node runs a command, not services */
         const char *cgroup; /* one line from cgroup_node_describe(); NULL: the init's cgroup path */
         const char *cgroup_delegation; /* "none", "existing", "systemd"; NULL: not known */

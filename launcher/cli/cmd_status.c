@@ -80,8 +80,10 @@ static void print_human(json_object *status, json_object *ports) {
                                                                                   : "starting",
                int_or(node, "pid", 0), up);
         printf("  status:  %s\n", str_or(status, "status", ""));
-        printf("  network: %s, MTU %s, CIDR %s\n", str_or(network, "mode", "?"), str_or(network, "mtu", "-"),
-               str_or(network, "cidr", "-"));
+        printf("  network: %s, MTU %s, CIDR %s, TCP path %s\n", str_or(network, "mode", "?"),
+               str_or(network, "mtu", "-"), str_or(network, "cidr", "-"), str_or(network, "tcp_path", "-"));
+        if (str_or(network, "tcp_path_detail", NULL))
+                printf("           %s\n", str_or(network, "tcp_path_detail", ""));
         printf("  cgroup:  %s\n", str_or(node, "cgroup", "-"));
         json_object *list = ports ? json_object_object_get(ports, "ports") : NULL;
         printf("  ports:  ");
@@ -155,9 +157,9 @@ int cmd_status(int argc, char **argv) {
         static const char usage[] =
                 "usage: usernode status [--node NAME] [--state-dir DIR] [--json]\n"
                 "\n"
-                "Shows a running node: its pid, uptime, network, ports, cgroup, and for every\n"
-                "service its state, pid (as the host numbers it; --json also has the node's own),\n"
-                "restarts, last exit status and uptime.\n";
+                "Shows a running node: its pid, uptime, network (with the TCP path in use), ports,\n"
+                "cgroup, and for every service its state, pid (as the host numbers it; --json also\n"
+                "has the node's own), restarts, last exit status and uptime.\n";
         _cleanup_free_ char *state_dir = NULL;
         struct target t;
         json_object *status = NULL, *ports = NULL;

@@ -140,6 +140,11 @@ static int node_network_tcp_path(const struct network_options *options, int chan
                 log_warning_errno(
                         r, "tcp_path = kernel: cannot redirect the node's TCP in its network namespace "
                            "(nf_tables with nat, redir and fib): %m; outbound TCP goes through slirp");
+                /* So that `usernode status` can say which path the node's TCP takes, and why. */
+                int32_t error = -r;
+                r = channel_send(channel_fd, NODE_MSG_TCP_FALLBACK, &error, sizeof(error), -EBADF);
+                if (r < 0)
+                        return log_error_errno(r, "cannot reach the launcher: %m");
                 return 0;
         }
         for (int i = 0; i < 2 && r >= 0; i++)

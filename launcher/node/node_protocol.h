@@ -13,6 +13,9 @@ enum node_message {
         /* init -> launcher, before TAP_FD with tcp_path = kernel: a listener of the kernel TCP
          * path (netns/tcp_redirect.h); payload one byte, 4 or 6, its family */
         NODE_MSG_TCP_LISTENER,
+        /* init -> launcher, before TAP_FD with tcp_path = kernel when its rules could not be
+         * installed (TCP stays on slirp); payload an int32_t, the positive errno, for status */
+        NODE_MSG_TCP_FALLBACK,
         /* Node services (launcher/node/node_services.c -> launcher/api/node_status.c), after READY: */
         NODE_MSG_SERVICE_STATE = 0x500, /* init -> launcher: struct service_status of one service */
         NODE_MSG_STATUS_TEXT, /* init -> launcher: a progress line for humans (STATUS=) */

@@ -305,3 +305,119 @@ print("redirected" if any(r[1].startswith("0100007F:") for r in rows) else "not 
   [[ "$output" == *"tcp_path"* ]]
   [[ "$output" == *"kernel or slirp"* ]]
 }
+
+# status_while_running RUN...: `usernode status` of a node (RUN... is the `usernode run` command
+# line, up to its options) while its command waits: the JSON in $status_json, the table in
+# $status_text. The node then ends and its exit status is checked.
+status_while_running() {
+  "$@" --state-dir "$state" -- sh -c \
+    'i=0; while [ ! -e "$1/done" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done' sh "$BATS_TEST_TMPDIR" \
+    >"$BATS_TEST_TMPDIR/node.out" 2>"$BATS_TEST_TMPDIR/node.err" 3>&- &
+  local node_pid=$! rc=0
+  background_pids+=($node_pid)
+  wait_for "$state/api.sock" 20
+  status_json=$("$USERNODE" status --state-dir "$state" --json) || rc=$?
+  status_text=$("$USERNODE" status --state-dir "$state") || rc=$?
+  touch "$BATS_TEST_TMPDIR/done"
+  wait "$node_pid" || rc=$?
+  cat "$BATS_TEST_TMPDIR/node.err" >&2
+  printf '%s\n%s\n' "$status_json" "$status_text" >&2
+  return "$rc"
+}
+
+# network_field FIELD: node.network.FIELD of $status_json, which must be valid UTF-8 JSON
+# (null prints as None).
+network_field() {
+  python3 -c 'import json, sys; print(json.loads(sys.stdin.buffer.read().decode("utf-8"))["node"]["network"][sys.argv[1]])' \
+    "$1" <<<"$status_json"
+}
+
+@test "status: by default the node's TCP takes the kernel path, and status says so" {
+  status_while_running "$USERNODE" run
+  [ "$(network_field tcp_path)" = kernel ]
+  [ "$(network_field tcp_path_detail)" = None ]
+  [[ "$status_text" == *"network: slirp, MTU 65520, CIDR 10.0.2.0/24, TCP path kernel"* ]]
+}
+
+@test "status: with --tcp-path=slirp the TCP path is slirp, with no detail" {
+  status_while_running "$USERNODE" run --tcp-path=slirp
+  [ "$(network_field tcp_path)" = slirp ]
+  [ "$(network_field tcp_path_detail)" = None ]
+  [[ "$status_text" == *"TCP path slirp"* ]]
+  [[ "$status_text" != *"nf_tables"* ]]
+}
+
+@test "status: without nf_tables the TCP path is slirp, and the detail says why" {
+  status_while_running "$USERNODE_HELPERS/deny_netfilter" "$USERNODE" run --tcp-path=kernel
+  [ "$(network_field tcp_path)" = slirp ]
+  detail=$(network_field tcp_path_detail)
+  [[ "$detail" == "tcp_path = kernel could not be set up in the node (nf_tables"*"): Protocol not supported (EPROTONOSUPPORT)" ]]
+  [[ "$status_text" == *"TCP path slirp"* ]]
+  [[ "$status_text" == *"$detail"* ]]
+}
+
+@test "status: a node with --net none has no TCP path (null)" {
+  status_while_running "$USERNODE" run --net none
+  [ "$(network_field mode)" = none ]
+  [ "$(network_field tcp_path)" = None ]
+  [ "$(network_field tcp_path_detail)" = None ]
+  [[ "$status_text" == *"network: none, MTU -, CIDR -, TCP path -"* ]]
+}
+
+# one_shot_server6 SCRIPT: one_shot_server on [::1]:$port.
+one_shot_server6() {
+  python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+    skip "the host has no IPv6 loopback"
+  port=$(free_port)
+  python3 -c "
+import socket, struct, sys
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('::1', int(sys.argv[1]))); s.listen(1); open(sys.argv[2], 'w').close()
+s.settimeout(60); c, peer = s.accept(); c.settimeout(60)
+$1" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
+  background_pids+=($!)
+  wait_for "$BATS_TEST_TMPDIR/ready" 10
+}
+
+@test "kernel path, IPv6: a half-close passes through, the reply after it arrives" {
+  one_shot_server6 '
+n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+c.sendall(b"got %d" % n); c.close()'
+  run --separate-stderr node --ipv6 --host-loopback -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("fd00::2", int(sys.argv[1])), timeout=10)
+print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)
+s.sendall(b"x" * 100000); s.shutdown(socket.SHUT_WR)
+reply = b""
+while True:
+    d = s.recv(100)
+    if not d: break
+    reply += d
+print(reply.decode())' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = "got 100000" ]
+  # It went the kernel's way: the node's own listener on ::1 held the other end.
+  [[ "$output" == *"[::1]:"*"[fd00::100]:"* ]]
+}
+
+@test "kernel path, IPv6: a reset by the host's server reaches the node's client as a reset" {
+  one_shot_server6 '
+c.recv(1)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()'
+  run --separate-stderr node --ipv6 --host-loopback -- python3 -c '
+import socket, subprocess, sys
+s = socket.create_connection(("fd00::2", int(sys.argv[1])), timeout=10)
+print(subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True).stdout)
+s.sendall(b"x"); s.settimeout(10)
+try:
+    print("eof" if not s.recv(1) else "data")
+except ConnectionResetError:
+    print("reset")' "$port"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = reset ]
+  [[ "$output" == *"[::1]:"*"[fd00::100]:"* ]]
+}

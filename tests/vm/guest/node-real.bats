@@ -181,7 +181,15 @@ EOF
   [ "$output" = 1000 ]
 }
 
-@test "real node: pod network: an address on the bridge, the VM's loopback through slirp" {
+@test "real node: pod network: an address on the bridge, the VM's loopback reached, TCP on the kernel path" {
+  # The node's outbound TCP takes the kernel path (nf_tables rules in the node's namespace, the
+  # VM's modules), not slirp's fallback: status says which one the running node uses.
+  run "$USERNODE" status --node "$NODE" --json
+  [ "$status" -eq 0 ]
+  run python3 -c 'import json, sys; n = json.load(sys.stdin)["node"]["network"]; print(n["tcp_path"], n["tcp_path_detail"])' <<<"$output"
+  echo "tcp path: $output"
+  [ "$output" = "kernel None" ]
+
   cid=$(web_container)
   pod=$(in_node crictl ps --name '^web$' -q -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["containers"][0]["podSandboxId"])')
   pod_ip=$(in_node crictl inspectp --output go-template --template '{{.status.network.ip}}' "$pod")
