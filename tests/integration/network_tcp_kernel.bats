@@ -18,18 +18,24 @@ node() {
   "$USERNODE" run --state-dir "$state" --tcp-path=kernel "$@"
 }
 
-# one_shot_server SCRIPT: a python server on 127.0.0.1:$port that runs SCRIPT on the one
-# connection it accepts (`c`), its output in $BATS_TEST_TMPDIR/server.out.
-one_shot_server() {
+# one_shot_listen FAMILY ADDRESS SCRIPT: a python server on ADDRESS:$port (FAMILY: AF_INET or
+# AF_INET6) that runs SCRIPT on the one connection it accepts (`c`), its output in
+# $BATS_TEST_TMPDIR/server.out.
+one_shot_listen() {
   port=$(free_port)
   python3 -c "
 import socket, struct, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(1); open(sys.argv[2], 'w').close()
+s = socket.socket(socket.$1); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('$2', int(sys.argv[1]))); s.listen(1); open(sys.argv[2], 'w').close()
 s.settimeout(60); c, peer = s.accept(); c.settimeout(60)
-$1" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
+$3" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
   background_pids+=($!)
   wait_for "$BATS_TEST_TMPDIR/ready" 10
+}
+
+# one_shot_server SCRIPT: one_shot_listen on 127.0.0.1.
+one_shot_server() {
+  one_shot_listen AF_INET 127.0.0.1 "$1"
 }
 
 @test "with tcp_path = kernel the node's connection to 10.0.2.2 ends at its own kernel's listener" {
@@ -364,19 +370,11 @@ network_field() {
   [[ "$status_text" == *"network: none, MTU -, CIDR -, TCP path -"* ]]
 }
 
-# one_shot_server6 SCRIPT: one_shot_server on [::1]:$port.
+# one_shot_server6 SCRIPT: one_shot_listen on ::1.
 one_shot_server6() {
   python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
     skip "the host has no IPv6 loopback"
-  port=$(free_port)
-  python3 -c "
-import socket, struct, sys
-s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('::1', int(sys.argv[1]))); s.listen(1); open(sys.argv[2], 'w').close()
-s.settimeout(60); c, peer = s.accept(); c.settimeout(60)
-$1" "$port" "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/server.out" 2>&1 3>&- &
-  background_pids+=($!)
-  wait_for "$BATS_TEST_TMPDIR/ready" 10
+  one_shot_listen AF_INET6 ::1 "$1"
 }
 
 @test "kernel path, IPv6: a half-close passes through, the reply after it arrives" {
