@@ -29,6 +29,19 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 # The programs take only the libraries they call (the launcher does not map libslirp or
 # libseccomp, the engine not libcurl or OpenSSL): what each maps is its idle memory.
 AS_NEEDED := -Wl,--as-needed
+# glib is linked into the launcher and the cluster program from its static archive (GLIB_STATIC=0
+# links the shared library, as a distribution may prefer): they call its shell-word splitter and
+# hash tables, and the shared library costs every process that maps it its own and libpcre2's
+# and libm's relocations and fault-around pages (docs/DESIGN.md, issue 11). The engine keeps the
+# shared glib, which libslirp needs.
+GLIB_STATIC ?= 1
+ifeq ($(GLIB_STATIC),1)
+GLIB_LIBS := -Wl,-Bstatic -lglib-2.0 -Wl,-Bdynamic \
+	$(filter-out -lglib-2.0,$(shell pkg-config --libs --static glib-2.0))
+else
+GLIB_LIBS := $(shell pkg-config --libs glib-2.0)
+endif
+LAUNCHER_LIBS := $(filter-out -lglib-2.0 -lslirp,$(PKG_LIBS)) $(GLIB_LIBS)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 
 # The version: `git describe` of the tree built, "0.1.0-g<hash>" before the first tag.
@@ -70,7 +83,7 @@ PROGRAM ?= usernode
 all: $(PROGRAM)
 
 $(PROGRAM): $(BUILD)/launcher/cli/main.o $(BUILD)/libusernode.a
-	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(PKG_LIBS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(LAUNCHER_LIBS)
 
 # The slirp engine, a program of its own that the launcher carries inside it and execs from a
 # memfd (launcher/engine_spawn.c). Only netns/ and common/ (the layering keeps it so); embedded
@@ -93,7 +106,7 @@ $(BUILD)/launcher/engine_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE
 # embeds it, of which the archive gives it only what it calls.
 CLUSTER_OBJS := $(filter-out $(BUILD)/launcher/cluster_spawn.o,$(LIB_OBJS))
 $(BUILD)/usernode-cluster: $(BUILD)/launcher/cluster/cluster_main.o $(BUILD)/libcluster.a
-	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(PKG_LIBS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(LAUNCHER_LIBS)
 $(BUILD)/usernode-cluster.embed: $(BUILD)/usernode-cluster
 	$(STRIP) --strip-debug -o $@ $<
 $(BUILD)/libcluster.a: $(CLUSTER_OBJS)
