@@ -60,7 +60,7 @@ rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 
 # PSS too: it splits the pages the processes share (with each other and the rest of the VM).
 pss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
 # cpu_s PID...: CPU seconds (user + system) the processes have used so far.
-cpu_s() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f", t / hz }'; }
+cpu_s() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f\n", t / hz }'; }
 # scope_cpu_s PID: CPU seconds of everything in PID's scope so far, exited processes included
 # (CNI plugins, conmon, the OCI runtime): cpu.stat of the nearest *.scope above PID's cgroup.
 scope_cpu_s() {
@@ -133,6 +133,14 @@ u_load() {
   "$USERNODE" stop --node "$node"
   wait_until 60 u_gone
 }
+# save_maps SIDE NAME PID: the process's RSS per mapped file (anonymous as [anon]), largest first,
+# in KiB, into the saved logs: where its idle memory is (the last round's; not in the table).
+save_maps() {
+  [ -n "${BENCH_LOGS:-}" ] || return 0
+  mkdir -p "$BENCH_LOGS/$1"
+  awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) } $1 == "Rss:" { rss[name] += $2 }
+    END { for (n in rss) if (rss[n]) print rss[n], n }' "/proc/$3/smaps" | sort -rn >"$BENCH_LOGS/$1/maps-$2.txt" || true
+}
 u_round() {
   local t0 pids
   t0=$(now)
@@ -154,6 +162,9 @@ u_round() {
   sample u.pss "$(pss_kib $pids)"
   # shellcheck disable=SC2086
   sample u.pss_each "$(for p in $pids; do pss_kib "$p"; done | paste -sd/)"
+  save_maps usernode launcher "$(cat "$u_state/pid")"
+  save_maps usernode init "$(cat "$u_state/child_pid")"
+  save_maps usernode engine "$(cat "$u_state/engine.pid")"
   t0=$(now)
   "$USERNODE" stop --node "$node"
   sample u.stop "$(since "$t0")"
@@ -212,6 +223,9 @@ g_round() {
   sample g.rss_each "$(for p in "$parent" "$child" "$slirp"; do rss_kib "$p"; done | paste -sd/)"
   sample g.pss "$(pss_kib "$parent" "$child" "$slirp")"
   sample g.pss_each "$(for p in "$parent" "$child" "$slirp"; do pss_kib "$p"; done | paste -sd/)"
+  save_maps gen1 parent "$parent"
+  save_maps gen1 child "$child"
+  save_maps gen1 slirp4netns "$slirp"
   t0=$(now)
   g_stop
   sample g.stop "$(since "$t0")"
