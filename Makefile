@@ -20,14 +20,17 @@ DESTDIR ?=
 # Every library through pkg-config. libsubid (shadow, no .pc file) is not linked: only its header
 # is needed, a child opens it for the id lookup (launcher/idmap_libsubid.c). pkg-config's own
 # message (which package is missing, PKG_CONFIG_PATH) is shown, and the build stops there.
-PKGS := slirp glib-2.0 libsystemd libcap libseccomp libmnl libnftnl json-c libcurl openssl yaml-0.1
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+# libseccomp is needed by the build only: the engine's filter is compiled by a program run here
+# (netns/engine_filter_gen.c), and a test helper links it; no program of usernode maps it.
+PKGS := slirp glib-2.0 libsystemd libcap libmnl libnftnl json-c libcurl openssl yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libseccomp)
 ifneq ($(.SHELLSTATUS),0)
-$(error pkg-config found no $(PKGS) (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
+$(error pkg-config found no $(PKGS) libseccomp (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
 endif
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
-# The programs take only the libraries they call (the launcher does not map libslirp or
-# libseccomp, the engine not libcurl or OpenSSL): what each maps is its idle memory.
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
+# The programs take only the libraries they call (the launcher does not map libslirp, the engine
+# not libcurl or OpenSSL): what each maps is its idle memory.
 AS_NEEDED := -Wl,--as-needed
 # glib is linked into the launcher and the cluster program from its static archive (GLIB_STATIC=0
 # links the shared library, as a distribution may prefer): they call its shell-word splitter and
@@ -66,8 +69,9 @@ MODULE_SRCS := $(sort $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c)))
 # launcher/cluster/cluster_main.c that of the cluster program, usernode-cluster
 # (launcher/cluster/cluster_exec.h); launcher/services/oci_runtime_main.c that of the OCI runtime
 # wrapper, usernode-oci-runtime.
+# netns/engine_filter_gen.c is the build-time generator of the engine's seccomp filter.
 LIB_SRCS := $(filter-out launcher/cli/main.c netns/engine_main.c launcher/cluster/cluster_main.c \
-	launcher/services/oci_runtime_main.c,$(MODULE_SRCS))
+	launcher/services/oci_runtime_main.c netns/engine_filter_gen.c,$(MODULE_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
@@ -99,6 +103,19 @@ $(BUILD)/libengine.a: $(ENGINE_OBJS)
 	$(AR) rcs $@ $^
 $(BUILD)/launcher/engine_spawn.o: $(BUILD)/usernode-slirp.embed
 $(BUILD)/launcher/engine_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE_PROGRAM='"$(BUILD)/usernode-slirp.embed"'
+
+# The engine's seccomp filter, a BPF program built once here with libseccomp and embedded in the
+# engine with .incbin (netns/engine_sandbox.c). The generator is compiled by $(CC) like the
+# engine, so the filter is for the engine's architecture; a cross compiler's generator cannot run
+# here, and the build stops rather than embed a filter for another one.
+ENGINE_FILTER := $(BUILD)/engine-filter.bpf
+$(BUILD)/engine-filter-gen: $(BUILD)/netns/engine_filter_gen.o
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+$(ENGINE_FILTER): $(BUILD)/engine-filter-gen
+	@$(abspath $<) $@.tmp || { rm -f $@.tmp; echo "$< failed; if it could not run at all, $(CC) builds for another machine: cross-compiling is not supported (the engine's seccomp filter is made by running this program)" >&2; exit 1; }
+	@mv $@.tmp $@
+$(BUILD)/netns/engine_sandbox.o: $(ENGINE_FILTER)
+$(BUILD)/netns/engine_sandbox.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE_FILTER='"$(ENGINE_FILTER)"'
 
 # The cluster program: everything of a joined node that speaks HTTPS, X.509 or YAML, so that only
 # it maps libcurl, OpenSSL and libyaml. Carried and exec'd like the engine
@@ -154,7 +171,7 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libusernode.a
 
 $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libusernode.a
 	@mkdir -p $(@D)
-	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(SECCOMP_LIBS)
 
 # What make check and CI build: warnings are errors here.
 tests: WERROR = -Werror

@@ -2,7 +2,7 @@
  * started: the fds it finds open, its arguments, and the options record it reads.
  *
  * The launcher execs it rather than running the engine in a fork of itself, so the engine maps
- * only libc, libslirp, glib and libseccomp (not libcurl, OpenSSL and the rest the launcher links)
+ * only libc, libslirp, glib and libcap (not libcurl, OpenSSL and the rest the launcher links)
  * and holds no copy of the launcher's memory. Both programs come from one build (the launcher
  * carries the engine inside it, launcher/engine_spawn.c), so the options travel as the struct
  * itself behind a header that catches a mismatch rather than trusting it. */

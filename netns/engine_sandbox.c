@@ -10,11 +10,13 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <seccomp.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
@@ -183,70 +185,36 @@ static int sandbox_drop_capabilities(void) {
         return 0;
 }
 
-static void seccomp_releasep(scmp_filter_ctx *ctx) {
-        if (*ctx)
-                seccomp_release(*ctx);
-}
+/* The seccomp filter, a BPF program netns/engine_filter_gen.c compiles with libseccomp at build
+ * time (the deny list is there): the engine only installs it and does not map libseccomp. The
+ * Makefile makes this object depend on the file and passes its path. */
+/* clang-format off */
+__asm__(".pushsection .rodata\n"
+        ".balign 8\n"
+        ".globl engine_filter_start\n"
+        ".hidden engine_filter_start\n"
+        ".globl engine_filter_end\n"
+        ".hidden engine_filter_end\n"
+        "engine_filter_start:\n"
+        ".incbin \"" USERNODE_ENGINE_FILTER "\"\n"
+        "engine_filter_end:\n"
+        ".popsection\n");
+/* clang-format on */
+extern const struct sock_filter engine_filter_start[], engine_filter_end[];
 
-/* Everything slirp needs (sockets, poll, read/write, timers) stays allowed; what a compromised
- * engine could use to escape or escalate fails with EPERM. Foreign architectures are killed by
- * the filter's default bad-arch action. */
-static int sandbox_seccomp(void) {
-        static const char *const denied[] = {
-                "execve",
-                "execveat",
-                "ptrace",
-                "process_vm_readv",
-                "process_vm_writev",
-                "init_module",
-                "finit_module",
-                "delete_module",
-                "kexec_load",
-                "kexec_file_load",
-                "mount",
-                "umount2",
-                "pivot_root",
-                "chroot",
-                "move_mount",
-                "open_tree",
-                "fsopen",
-                "fsmount",
-                "fsconfig",
-                "fspick",
-                "mount_setattr",
-                "unshare",
-                "setns",
-                "bpf",
-                "perf_event_open",
-                "keyctl",
-                "add_key",
-                "request_key",
-                "userfaultfd",
-                "open_by_handle_at",
-                "name_to_handle_at",
-                "swapon",
-                "swapoff",
-                "reboot",
-                "acct",
-                "personality",
-        };
-        _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-        int r;
+/* What libseccomp's seccomp_load() did with the filter's default attributes: seccomp(2) without
+ * flags. */
+int engine_sandbox_load_filter(void) {
+        size_t bytes = (uintptr_t)engine_filter_end - (uintptr_t)engine_filter_start;
+        size_t len = bytes / sizeof(struct sock_filter);
+        struct sock_fprog prog = { .len = (unsigned short)len,
+                                   .filter = (struct sock_filter *)engine_filter_start };
 
-        if (!ctx)
-                return log_error_errno(ENOMEM, "slirp sandbox: seccomp_init: %m");
-        for (size_t i = 0; i < ELEMENTSOF(denied); i++) {
-                int nr = seccomp_syscall_resolve_name(denied[i]);
-                if (nr == __NR_SCMP_ERROR)
-                        continue; /* not on this architecture */
-                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-                if (r < 0)
-                        return log_error_errno(r, "slirp sandbox: cannot add a seccomp rule for %s: %m",
-                                               denied[i]);
-        }
-        r = seccomp_load(ctx);
-        if (r < 0)
-                return log_error_errno(r, "slirp sandbox: cannot load the seccomp filter: %m");
+        /* Whole instructions, as many as the kernel takes: anything else is a broken build. */
+        if (len == 0 || len > BPF_MAXINSNS || bytes % sizeof(struct sock_filter) != 0)
+                return log_error_errno(ENOEXEC, "slirp sandbox: cannot load the seccomp filter: %m");
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return log_error_errno(errno, "slirp sandbox: cannot load the seccomp filter: %m");
         return 0;
 }
 
@@ -266,5 +234,5 @@ int engine_sandbox_apply(void) {
          * anything (not that any are left in the new root). */
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return log_error_errno(errno, "slirp sandbox: cannot set no_new_privs: %m");
-        return sandbox_seccomp();
+        return engine_sandbox_load_filter();
 }

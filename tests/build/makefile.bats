@@ -46,3 +46,25 @@ setup() {
   run make -s uninstall DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr
   [ ! -e "$BATS_TEST_TMPDIR/root/usr/bin/usernode" ]
 }
+
+# The engine's seccomp filter is made by running a program the build compiles with $(CC): one that
+# cannot run here (a cross compiler's) stops the build with the reason, and nothing is embedded.
+@test "a seccomp filter generator that cannot run stops the build, naming cross-compiling" {
+  b=$BATS_TEST_TMPDIR/b
+  make -s BUILD="$b" "$b/engine-filter-gen"
+  # What a cross compiler would have produced: a file this machine cannot execute.
+  printf '\177ELF\002\001\001\000' >"$b/engine-filter-gen"
+  run make -s BUILD="$b" "$b/engine-filter.bpf"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"cross-compiling is not supported"* ]]
+  [ ! -e "$b/engine-filter.bpf" ] && [ ! -e "$b/engine-filter.bpf.tmp" ]
+}
+
+@test "usernode and its slirp engine do not link libseccomp; the engine carries the filter" {
+  # The tree's own build, as make install's test: up to date after make check's build.
+  make -s usernode build/usernode-slirp
+  ! readelf -d usernode | grep -q libseccomp
+  ! readelf -d build/usernode-slirp | grep -q libseccomp
+  [ -s build/engine-filter.bpf ]
+  [ $(($(stat -c %s build/engine-filter.bpf) % 8)) -eq 0 ]
+}
