@@ -124,6 +124,7 @@ static pid_t spawn_node_init(struct launcher *l, int init_channel_fd, int init_d
                 .command = l->options->command,
                 .services_settings = l->with_services ? &l->services.settings : NULL,
                 .services_tools = l->with_services ? &l->services.tools : NULL,
+                .services_plan = l->services.plan, /* the init's own copy now (NULL with a command) */
         };
         closep(&l->channel_fd);
         closep(&l->dial_fd);

@@ -64,7 +64,6 @@ static int settings_set_join(struct node_settings *s, const struct join_files *f
 int run_services_prepare(struct run_services *rs, const struct config *config, const char *node,
                          const char *state_dir, const char *config_path, bool cgroups_delegated,
                          const struct pod_userns_host *pod_host) {
-        struct service_plan *plan = NULL;
         _cleanup_(join_files_done) struct join_files files = {};
         int r;
 
@@ -100,10 +99,10 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         if (cgroups_delegated &&
             oci_runtime_wrapper_install(state_dir, rs->tools.runtime_path, &rs->tools.runtime_wrapper) < 0)
                 return EXIT_RUNTIME;
-        /* The node init plans (and renders) again when it starts the services; here it is done to
-         * reject a bad [service:NAME] or an unrenderable value before any namespace exists. */
-        r = node_plan_build(&rs->settings, &rs->tools, &plan);
-        service_plan_free(plan);
+        /* Before any namespace exists, so a bad [service:NAME] or an unrenderable value stops the
+         * run with nothing to undo. The node init inherits the plan at clone and runs it: it never
+         * renders at start, and never maps the rendering code's pages (issue 11). */
+        r = node_plan_build(&rs->settings, &rs->tools, &rs->plan);
         if (r < 0)
                 return EXIT_USAGE;
         if (rs->join.joining)
@@ -161,6 +160,7 @@ void run_services_stop_cluster(struct run_services *rs) {
 }
 
 void run_services_done(struct run_services *rs) {
+        rs->plan = service_plan_free(rs->plan);
         cluster_join_done(&rs->join);
         cluster_endpoint_done(&rs->cluster);
         free(rs->node_name);

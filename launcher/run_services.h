@@ -11,9 +11,12 @@
 #include "launcher/services/node_settings.h"
 #include "launcher/api/node_status.h"
 
+struct service_plan;
+
 struct run_services {
         struct node_settings settings; /* handed to the node init, which inherits it at clone */
         struct host_tools tools;
+        struct service_plan *plan; /* built by run_services_prepare(); the node init runs its copy */
         struct node_status status; /* what the init reported; for sd_notify and `status` */
         struct cluster_join join; /* [cluster]; join.joining false when standalone */
         struct cluster_endpoint cluster; /* the trusted server and CA, after discovery */
@@ -35,7 +38,7 @@ int run_services_discover(struct run_services *rs, const struct config *config, 
  * node's id maps, for kubelet's maxPods and the slice of pods with their own user namespace,
  * launcher/services/pod_userns.h) (config_path: the file it came from, NULL
  * for the default; kept for reloads); find crio, kubelet and their helpers; plan the services
- * (rendering into the state dir, which must exist); when joining, last, write the bootstrap
+ * (rendering into the state dir, which must exist) into rs->plan; when joining, last, write the bootstrap
  * kubeconfig and the CA into the data dir. Returns 0, or the exit code to stop with
  * (EXIT_USAGE for the configuration, EXIT_HOST for the host), the cause logged. Call
  * run_services_done() in either case. */

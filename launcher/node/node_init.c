@@ -1,6 +1,9 @@
 /* node_init.c: PID 1 of the node.
  *
- * The setup steps run top to bottom in node_init_main(), each where it must happen; after
+ * The setup steps run top to bottom in node_init_main(), each where it must happen: those that
+ * act on the init itself (credentials, its cgroup namespace and leaf) in the init, those that act
+ * on the node's shared namespaces (mounts, links, tap0) in a short-lived child, so that their
+ * pages never count in PID 1's memory for the node's life (setup_child.h); after
  * READY the init is a small event loop: reap every child (it is PID 1, orphans come to it),
  * forward the launcher's signals to the payload, exit when the payload exits. */
 #include "launcher/node/node_init.h"
@@ -16,6 +19,7 @@
 #include "cgroup/cgroup_inside.h"
 #include "common/channel.h"
 #include "common/exit_status.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "launcher/node/node_services.h"
 #include "netns/dial.h"
@@ -23,6 +27,7 @@
 #include "netns/netconf.h"
 #include "launcher/node/node_network.h"
 #include "launcher/node/node_protocol.h"
+#include "launcher/node/setup_child.h"
 
 /* Signals the launcher forwards and the init passes on to the payload. */
 static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -116,13 +121,20 @@ static int node_payload_start(struct node_init *init) {
                 const struct node_services_config services = {
                         .settings = config->services_settings,
                         .tools = config->services_tools,
+                        .plan = config->services_plan,
                         .channel_fd = config->channel_fd,
                         .own_network = config->own_network,
                 };
                 return node_services_start(init->event, &services, on_services_stopped, init,
                                            &init->services);
         }
-        int r = payload_start(config->command, &init->payload_pid);
+        /* The command is PID 2 (README.md), as it was before the setup child (setup_child.h) took
+         * that pid: it is free again, and the node's root may say where its pid namespace goes on
+         * counting. Nothing else of the node exists yet to get it first. */
+        int r = write_string_file("/proc/sys/kernel/ns_last_pid", "1");
+        if (r < 0)
+                log_debug_errno(r, "cannot let the command be PID 2: %m");
+        r = payload_start(config->command, &init->payload_pid);
         if (r < 0)
                 log_error_errno(r, "cannot start %s: %m", config->command[0]);
         return r;
@@ -173,6 +185,36 @@ static int wait_for_maps(int channel_fd) {
         return message.type == NODE_MSG_MAPS_WRITTEN ? 0 : -EBADMSG;
 }
 
+/* The node's mounts, lo and tap0 (with the kernel TCP path's rules): all of it acts on the
+ * node's namespaces, none on the calling process, so it runs in a short-lived child
+ * (setup_child.h) and PID 1 never maps the pages of its code (libnftnl's among them). The tap's
+ * fd and the TCP listeners go to the launcher over the channel the child shares. Returns an exit
+ * code; errors are logged. */
+static int node_namespaces_setup(void *userdata) {
+        const struct node_init_config *config = userdata;
+        int r;
+
+        if (mounts_setup_node(config->own_network) < 0)
+                return EXIT_RUNTIME;
+
+        if (config->own_network) {
+                r = netconf_link_up("lo");
+                if (r < 0) {
+                        log_error_errno(r, "cannot bring up lo in the node: %m");
+                        return EXIT_RUNTIME;
+                }
+        }
+
+        /* tap0 before READY: the launcher starts the engine on it at once, so the payload has
+         * its network from its first instruction; resolv.conf after the copy-up of /etc. */
+        if (config->network) {
+                r = node_network_handover(config->network, config->state_dir, config->channel_fd);
+                if (r < 0)
+                        return r == -ENODEV ? EXIT_HOST : EXIT_RUNTIME;
+        }
+        return 0;
+}
+
 _Noreturn void node_init_main(const struct node_init_config *config) {
         struct node_init init = { .config = config };
         int r;
@@ -207,28 +249,15 @@ _Noreturn void node_init_main(const struct node_init_config *config) {
                 _exit(EXIT_RUNTIME);
         }
 
-        if (mounts_setup_node(config->own_network) < 0)
-                _exit(EXIT_RUNTIME);
+        /* The mounts, lo and tap0 in a short-lived child: their code's pages leave with it. */
+        r = setup_child_run("the node", node_namespaces_setup, (void *)config);
+        if (r != 0)
+                _exit(r);
 
-        /* After the mounts (a fresh /sys would hide it): our own cgroup2, the init in the leaf /init. */
+        /* In the init itself, as it moves the init into its leaf /init; after the mounts (a fresh
+         * /sys would hide it): our own cgroup2. */
         if (config->cgroup_delegated && cgroup_inside_setup() < 0)
                 _exit(EXIT_RUNTIME);
-
-        if (config->own_network) {
-                r = netconf_link_up("lo");
-                if (r < 0) {
-                        log_error_errno(r, "cannot bring up lo in the node: %m");
-                        _exit(EXIT_RUNTIME);
-                }
-        }
-
-        /* tap0 before READY: the launcher starts the engine on it at once, so the payload has
-         * its network from its first instruction; resolv.conf after the copy-up of /etc. */
-        if (config->network) {
-                r = node_network_handover(config->network, config->state_dir, config->channel_fd);
-                if (r < 0)
-                        _exit(r == -ENODEV ? EXIT_HOST : EXIT_RUNTIME);
-        }
 
         r = event_loop_setup(&init);
         if (r < 0) {

@@ -12,6 +12,7 @@
 
 struct node_settings;
 struct host_tools;
+struct service_plan;
 
 struct node_init_config {
         int channel_fd; /* the init's end of the launcher <-> init channel */
@@ -25,6 +26,9 @@ struct node_init_config {
         /* Set instead of command: run the node's services (launcher/node/node_services.h). */
         const struct node_settings *services_settings;
         const struct host_tools *services_tools;
+        /* The services' plan the launcher built (run_services.h), the init's own copy since the
+         * clone: it takes it over and never renders at start. */
+        struct service_plan *services_plan;
 };
 
 /* Never returns: exits with the payload's exit status (128+N if it died of signal N, 127 if it

@@ -17,6 +17,7 @@
 #include "launcher/services/supervisor.h"
 #include "launcher/node/node_protocol.h"
 #include "launcher/node/node_setup.h"
+#include "launcher/node/setup_child.h"
 #include "netns/netconf.h"
 #include "netns/tap.h"
 
@@ -136,6 +137,28 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         return r;
 }
 
+struct services_setup {
+        const struct node_services_config *config;
+        const struct node_setup_dirs *dirs;
+};
+
+/* What the node's services need of its namespaces (node_setup.h, the identity of a joined node)
+ * and the images of DATA/images: done once, on the node's shared namespaces and files, so in a
+ * short-lived child (setup_child.h): the bind mounts' and the images import's pages are not kept
+ * in PID 1 for the node's life. Returns an exit code; errors are logged. */
+static int services_setup(void *userdata) {
+        const struct services_setup *setup = userdata;
+        const struct node_services_config *config = setup->config;
+        int r = node_setup_services(setup->dirs);
+        if (r >= 0)
+                r = node_services_identity(config->settings, config->own_network);
+        if (r < 0)
+                return EXIT_RUNTIME;
+        /* Before crio: the pause image and the pods' images may be among them (air-gapped). */
+        images_import_dir(config->settings, config->tools);
+        return 0;
+}
+
 int node_services_start(sd_event *event, const struct node_services_config *config,
                         void (*stopped)(void *userdata), void *userdata, struct node_services **ret) {
         static const struct supervisor_callbacks callbacks = {
@@ -145,17 +168,15 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .stopped = on_stopped,
                 .reload = on_reload,
         };
+        _cleanup_(service_plan_freep) struct service_plan *plan = config->plan;
         _cleanup_free_ char *cni_dir = node_cni_conf_dir(config->settings),
                             *crio_socket = node_crio_socket(config->settings);
-        struct service_plan *plan = NULL;
         int r;
 
-        if (!cni_dir || !crio_socket)
+        if (!plan || !cni_dir || !crio_socket)
                 return log_error_errno(ENOMEM, "cannot start the node's services: %m");
-        /* Render first: the conflist's directory must exist before it is bound on /etc/cni/net.d. */
-        r = node_plan_build(config->settings, config->tools, &plan);
-        if (r < 0)
-                return r;
+        /* The launcher rendered the files already: the conflist's directory exists, to be bound
+         * on /etc/cni/net.d. */
         const struct node_setup_dirs dirs = {
                 .state_dir = config->settings->state_dir,
                 .data_dir = config->settings->data_dir,
@@ -164,27 +185,20 @@ int node_services_start(sd_event *event, const struct node_services_config *conf
                 .own_network = config->own_network,
                 .kubelet_ids = &config->settings->pod_userns,
         };
-        r = node_setup_services(&dirs);
-        if (r >= 0)
-                r = node_services_identity(config->settings, config->own_network);
-        if (r < 0) {
-                service_plan_free(plan);
-                return r;
-        }
-
-        /* Before crio: the pause image and the pods' images may be among them (air-gapped). */
-        images_import_dir(config->settings, config->tools);
+        const struct services_setup setup = { .config = config, .dirs = &dirs };
+        r = setup_child_run("the node's services", services_setup, (void *)&setup);
+        if (r != 0)
+                return -EIO; /* the child said why */
 
         struct node_services *ns = calloc(1, sizeof(*ns));
-        if (!ns) {
-                service_plan_free(plan);
+        if (!ns)
                 return log_error_errno(ENOMEM, "cannot start the node's services: %m");
-        }
         ns->config = *config;
+        ns->config.plan = NULL; /* the supervisor's */
         ns->on_stopped = stopped;
         ns->userdata = userdata;
         events_log_open(plan);
-        r = supervisor_new(event, plan, &callbacks, ns, &ns->supervisor);
+        r = supervisor_new(event, TAKE_PTR(plan), &callbacks, ns, &ns->supervisor);
         if (r >= 0)
                 r = supervisor_start(ns->supervisor);
         if (r < 0) {

@@ -370,6 +370,37 @@ network_field() {
   [[ "$status_text" == *"network: none, MTU -, CIDR -, TCP path -"* ]]
 }
 
+# rss_of_code PID LIBRARY: the resident KiB of each executable mapping of LIBRARY in PID, one line
+# each (none when PID does not map it).
+rss_of_code() {
+  awk -v lib="$2" '/^[0-9a-f]+-[0-9a-f]+ / { code = $2 ~ /x/ && $6 ~ lib } code && $1 == "Rss:" { print $2 }' "/proc/$1/smaps"
+}
+
+# Issue 11: the node init is PID 1 for the node's whole life, and what it touched once stays in
+# its RSS; the rules are installed by the short-lived child that sets up the node's namespaces
+# (launcher/node/setup_child.h), so libnftnl's code is in PID 1's address space (the same program)
+# but never resident there.
+@test "kernel path: the rules are installed by a short-lived child: the node init never has libnftnl's code resident" {
+  node -- sh -c 'i=0; while [ ! -e "$1/done" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done' sh \
+    "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/node.out" 2>&1 3>&- &
+  local node_pid=$!
+  background_pids+=($node_pid)
+  # The control socket comes after READY, which comes after the node's setup.
+  wait_for "$state/api.sock" 20
+  status_json=$("$USERNODE" status --state-dir "$state" --json)
+  init=$(cat "$state/child_pid")
+  nftnl=$(rss_of_code "$init" libnftnl)
+  libc=$(rss_of_code "$init" 'libc[.]so')
+  touch "$BATS_TEST_TMPDIR/done"
+  wait "$node_pid"
+  cat "$BATS_TEST_TMPDIR/node.out" >&2
+  echo "node init: libnftnl code ${nftnl:-unmapped} KiB, libc code $libc KiB" >&2
+  [ "$(network_field tcp_path)" = kernel ]
+  # The probe sees resident code at all (libc's), and libnftnl is mapped, with none resident.
+  [ "$libc" -gt 0 ]
+  [ "$nftnl" = 0 ]
+}
+
 # one_shot_server6 SCRIPT: one_shot_listen on ::1.
 one_shot_server6() {
   python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||

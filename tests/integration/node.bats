@@ -252,6 +252,22 @@ PY
   [ "$output" = 1 ]
 }
 
+# The services' bind mounts are made by a short-lived child of the node init
+# (launcher/node/setup_child.h): its failure is still the run's, with its line and status.
+@test "a failed bind of the data dir in the node stops the run with its cause and exit 1, starting nothing, leaving nothing" {
+  mkdir -p "$XDG_DATA_HOME/usernode/$NODE"
+  echo "not a directory" >"$XDG_DATA_HOME/usernode/$NODE/kubelet"
+  run "$USERNODE" run --net none --node "$NODE" --config "$INI"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "$(grep -c "node: error: cannot bind $XDG_DATA_HOME/usernode/$NODE/kubelet on /var/lib/kubelet: Not a directory" <<<"$output")" -eq 1 ]
+  [[ "$output" == *"exited with status 1; the node is gone"* ]]
+  [ "$(events crio start)" -eq 0 ]
+  [ "$(events kubelet start)" -eq 0 ]
+  [ ! -e "$XDG_RUNTIME_DIR/usernode/$NODE" ]
+  [ -z "$(node_processes)" ]
+}
+
 @test "run without crio installed stops before starting anything, naming it and where it looked (exit 3)" {
   ini_add crio 'path = crio-not-installed'
   run "$USERNODE" run --node "$NODE" --config "$INI"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # usernode run: namespaces, id maps, the payload as PID 2, exit status, signals.
 
+bats_require_minimum_version 1.5.0
+
 load helpers
 
 setup() { setup_state; }
@@ -141,6 +143,21 @@ teardown() { stop_node; }
   cat "$BATS_TEST_TMPDIR/node.out"
   [ "$status" -eq 137 ]
   [ "$(grep -c 'node init (pid [0-9]*) was killed by SIGKILL; the node is gone' "$BATS_TEST_TMPDIR/node.out")" -eq 1 ]
+}
+
+# The node's mounts and network are set up by a short-lived child of the node init
+# (launcher/node/setup_child.h): its failure is still the run's, with its one line and status.
+# Here the kernel refuses the node a fresh /proc, as it does when a mount hides part of the
+# host's /proc (a tmpfs on /proc/sys, made in a user namespace of our own around usernode).
+@test "a failed setup of the node's mounts stops the run with one line and exit 1, leaving nothing" {
+  run -1 unshare -Urm sh -c 'mount -t tmpfs tmpfs /proc/sys && exec "$1" run --net none -- sh -c "echo payload ran"' \
+    sh "$USERNODE"
+  echo "$output"
+  [ "$(grep -c "node: error: cannot mount /proc for the node's pid namespace: Operation not permitted" <<<"$output")" -eq 1 ]
+  [ "$(grep -c 'error' <<<"$output")" -eq 1 ]
+  [[ "$output" != *"payload ran"* ]]
+  [ ! -e "$NODE_STATE" ]
+  [ -z "$(user_processes_named "$USERNODE run")" ]
 }
 
 # Issue 11: libsubid brings ten libraries, about 1 MiB of RSS in every process mapping them; it is
