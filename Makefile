@@ -103,8 +103,6 @@ $(BUILD)/usernode-slirp.embed: $(BUILD)/usernode-slirp
 $(BUILD)/libengine.a: $(ENGINE_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
-$(BUILD)/launcher/engine_spawn.o: $(BUILD)/usernode-slirp.embed
-$(BUILD)/launcher/engine_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE_PROGRAM='"$(BUILD)/usernode-slirp.embed"'
 
 # The engine's seccomp filter, a BPF program built once here with libseccomp and embedded in the
 # engine with .incbin (netns/engine_sandbox.c). The generator is compiled by $(CC) like the
@@ -121,9 +119,9 @@ $(BUILD)/netns/engine_sandbox.o: private USERNODE_CPPFLAGS += -DUSERNODE_ENGINE_
 
 # The cluster program: everything of a joined node that speaks HTTPS, X.509 or YAML, so that only
 # it maps libcurl, OpenSSL and libyaml. Carried and exec'd like the engine
-# (launcher/cluster_spawn.c); linked from the objects of the launcher's library but the one that
-# embeds it, of which the archive gives it only what it calls.
-CLUSTER_OBJS := $(filter-out $(BUILD)/launcher/cluster_spawn.o,$(LIB_OBJS))
+# (launcher/cluster_spawn.c); linked from the objects of the launcher's library but the ones that
+# embed and start it, of which the archive gives it only what it calls.
+CLUSTER_OBJS := $(filter-out $(BUILD)/launcher/cluster_spawn.o $(BUILD)/launcher/config/embedded_programs.o,$(LIB_OBJS))
 $(BUILD)/usernode-cluster: $(BUILD)/launcher/cluster/cluster_main.o $(BUILD)/libcluster.a
 	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(AS_NEEDED) $(LAUNCHER_LIBS)
 $(BUILD)/usernode-cluster.embed: $(BUILD)/usernode-cluster
@@ -131,8 +129,6 @@ $(BUILD)/usernode-cluster.embed: $(BUILD)/usernode-cluster
 $(BUILD)/libcluster.a: $(CLUSTER_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
-$(BUILD)/launcher/cluster_spawn.o: $(BUILD)/usernode-cluster.embed
-$(BUILD)/launcher/cluster_spawn.o: private USERNODE_CPPFLAGS += -DUSERNODE_CLUSTER_PROGRAM='"$(BUILD)/usernode-cluster.embed"'
 
 $(BUILD)/libusernode.a: $(LIB_OBJS)
 	@rm -f $@
@@ -161,8 +157,13 @@ OCI_WRAPPER_STATIC := $(if $(SANITIZE),,-static)
 $(OCI_WRAPPER): $(OCI_WRAPPER_OBJS)
 	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) $(OCI_WRAPPER_STATIC) -s -o $@ $^ \
 		$(shell pkg-config --libs $(if $(OCI_WRAPPER_STATIC),--static) json-c)
-$(BUILD)/launcher/services/oci_runtime_install.o: $(OCI_WRAPPER)
-$(BUILD)/launcher/services/oci_runtime_install.o: USERNODE_CPPFLAGS += -DOCI_WRAPPER_BLOB='"$(OCI_WRAPPER)"'
+
+# The three programs, .incbin'd side by side into one section (launcher/config/embedded_programs.c).
+EMBEDDED_PROGRAMS := $(BUILD)/usernode-slirp.embed $(BUILD)/usernode-cluster.embed $(OCI_WRAPPER)
+$(BUILD)/launcher/config/embedded_programs.o: $(EMBEDDED_PROGRAMS)
+$(BUILD)/launcher/config/embedded_programs.o: private USERNODE_CPPFLAGS += \
+	-DUSERNODE_ENGINE_PROGRAM='"$(BUILD)/usernode-slirp.embed"' \
+	-DUSERNODE_CLUSTER_PROGRAM='"$(BUILD)/usernode-cluster.embed"' -DUSERNODE_OCI_WRAPPER='"$(OCI_WRAPPER)"'
 
 # The default configuration is embedded with .incbin: the binary carries configs/ with it.
 $(BUILD)/launcher/config/embedded_files.o: $(wildcard configs/*)

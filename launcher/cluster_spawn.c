@@ -14,23 +14,8 @@
 #include "common/macro.h"
 #include "launcher/cluster/cluster_exec.h"
 #include "launcher/cluster/node_identity.h"
+#include "launcher/config/embedded_programs.h"
 #include "launcher/embedded_exec.h"
-
-/* The program, page-aligned so its pages can be given back once copied (the Makefile makes this
- * object depend on the file and passes its path). Untouched by a node that does not join: those
- * pages are never read into memory. */
-__asm__(".pushsection .rodata\n"
-        ".balign 4096\n"
-        ".globl cluster_program_start\n"
-        ".hidden cluster_program_start\n"
-        ".globl cluster_program_end\n"
-        ".hidden cluster_program_end\n"
-        "cluster_program_start:\n"
-        ".incbin \"" USERNODE_CLUSTER_PROGRAM "\"\n"
-        "cluster_program_end:\n"
-        ".balign 4096\n"
-        ".popsection\n");
-extern const char cluster_program_start[], cluster_program_end[];
 
 /* Start COMMAND with the record IN (N fields) and OUT_FD (or -1) for its result. The whole
  * environment goes along: libcurl reads the proxy variables (https_proxy, no_proxy) from it. */
@@ -39,6 +24,7 @@ static pid_t cluster_start(const char *command, const char *const *in, size_t n,
         char level[4];
         char *argv[] = { (char *)CLUSTER_PROGRAM_NAME, (char *)command, level, NULL };
 
+        /* Untouched by a node that does not join: those pages are never read into memory. */
         program = embedded_program_memfd(CLUSTER_PROGRAM_NAME, cluster_program_start, cluster_program_end);
         if (program < 0)
                 return program;

@@ -16,6 +16,7 @@
 
 #include "common/fileio.h"
 #include "common/macro.h"
+#include "launcher/config/embedded_programs.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U /* Linux 6.3: ask for an executable memfd where vm.memfd_noexec is set */
@@ -32,13 +33,12 @@ int embedded_program_memfd(const char *name, const char *start, const char *end)
         if (fd < 0)
                 return negative_errno();
         int r = fd_write_all(fd, start, e - s);
+        /* Read once (or as far as the write went): its pages need not stay in our memory. */
+        embedded_programs_release();
         if (r < 0)
                 return r;
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
                 return negative_errno();
-        /* Read once: its pages need not stay in the launcher's memory (they are the binary's,
-         * read again from it should anything touch them). */
-        (void)madvise((void *)s, (e - s) & ~(uintptr_t)4095, MADV_DONTNEED);
         return TAKE_FD(fd);
 }
 

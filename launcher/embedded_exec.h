@@ -1,6 +1,6 @@
 /* embedded_exec.h: the programs the launcher carries inside its own binary (the slirp engine,
  * launcher/engine_spawn.c; the cluster program, launcher/cluster_spawn.c), copied into a sealed
- * memfd and exec'd from it.
+ * memfd and exec'd from it (the bytes: launcher/config/embedded_programs.h).
  *
  * A sealed memfd means every start runs exactly the program the launcher was built with,
  * whatever happens to files on disk meanwhile, and usernode stays one file to install. An exec
@@ -16,8 +16,9 @@
  * itself never exits with it, so the launcher can say which of the two failed. */
 #define EMBEDDED_EXEC_FAILED 127
 
-/* A sealed, executable memfd named NAME holding the bytes START..END (a page-aligned .incbin
- * blob: its pages are given back once copied). Returns the fd (O_CLOEXEC) or a negative errno. */
+/* A sealed, executable memfd named NAME holding the bytes START..END (one of the programs of
+ * launcher/config/embedded_programs.h: their pages are given back once copied). Returns the fd
+ * (O_CLOEXEC) or a negative errno. */
 int embedded_program_memfd(const char *name, const char *start, const char *end);
 
 /* Fork and exec PROGRAM_FD with ARGV and ENVP. The child gets FDS[i] as fd 3 + i (a negative

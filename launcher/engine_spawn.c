@@ -11,24 +11,10 @@
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "launcher/config/embedded_programs.h"
 #include "launcher/embedded_exec.h"
 #include "netns/engine_exec.h"
 #include "netns/slirp_engine.h"
-
-/* The program, page-aligned so its pages can be given back once copied (the Makefile makes this
- * object depend on the file and passes its path). */
-__asm__(".pushsection .rodata\n"
-        ".balign 4096\n"
-        ".globl engine_program_start\n"
-        ".hidden engine_program_start\n"
-        ".globl engine_program_end\n"
-        ".hidden engine_program_end\n"
-        "engine_program_start:\n"
-        ".incbin \"" USERNODE_ENGINE_PROGRAM "\"\n"
-        "engine_program_end:\n"
-        ".balign 4096\n"
-        ".popsection\n");
-extern const char engine_program_start[], engine_program_end[];
 
 int engine_program_open(void) {
         return embedded_program_memfd(SLIRP_ENGINE_NAME, engine_program_start, engine_program_end);

@@ -12,25 +12,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
-
-/* The Makefile builds the wrapper before this object and names it (BUILD may differ). */
-#ifndef OCI_WRAPPER_BLOB
-#define OCI_WRAPPER_BLOB "build/usernode-oci-runtime"
-#endif
-
-/* clang-format off */
-__asm__(".pushsection .rodata\n"
-        ".balign 16\n"
-        ".globl oci_wrapper_blob_start\n"
-        ".hidden oci_wrapper_blob_start\n"
-        ".globl oci_wrapper_blob_end\n"
-        ".hidden oci_wrapper_blob_end\n"
-        "oci_wrapper_blob_start:\n"
-        ".incbin \"" OCI_WRAPPER_BLOB "\"\n"
-        "oci_wrapper_blob_end:\n"
-        ".popsection\n");
-/* clang-format on */
-extern const char oci_wrapper_blob_start[], oci_wrapper_blob_end[];
+#include "launcher/config/embedded_programs.h"
 
 static size_t wrapper_size(void) {
         /* cppcheck-suppress comparePointers ; the two labels delimit one .incbin */
@@ -53,28 +35,27 @@ static int symlink_replace(const char *dir, const char *name, const char *target
         return 0;
 }
 
-/* Whether path is a regular file holding exactly the embedded wrapper. */
+/* Whether path is a regular file holding exactly the embedded wrapper. Compared a piece at a
+ * time: one buffer of the wrapper's size (most of a MiB) would be an mmap()ed chunk, whose free()
+ * raises malloc's mmap threshold so that later large allocations stay in the heap. */
 static bool wrapper_current(const char *path, size_t size) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        _cleanup_free_ char *buf = NULL;
+        char buf[16384];
         struct stat st;
-        size_t len = 0;
 
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != size ||
             (st.st_mode & 07777) != 0700)
                 return false;
-        buf = malloc(size ? size : 1);
-        if (!buf)
-                return false;
-        while (len < size) {
-                ssize_t n = read(fd, buf + len, size - len);
+        for (size_t off = 0; off < size;) {
+                size_t want = size - off < sizeof(buf) ? size - off : sizeof(buf);
+                ssize_t n = read(fd, buf, want);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
+                if (n <= 0 || memcmp(buf, oci_wrapper_blob_start + off, (size_t)n) != 0)
                         return false;
-                len += (size_t)n;
+                off += (size_t)n;
         }
-        return memcmp(buf, oci_wrapper_blob_start, size) == 0;
+        return true;
 }
 
 /* Writes the embedded wrapper to dir/name (0700: only the node's root, i.e. the user, runs it) as
@@ -117,6 +98,9 @@ int oci_runtime_wrapper_install(const char *state_dir, const char *runtime_path,
                 return log_error_errno(errno, "cannot create %s: %m", dir);
         /* An older usernode left a symlink to itself here: rename() replaces it as well. */
         r = wrapper_write(dir, OCI_RUNTIME_WRAPPER_NAME);
+        /* The compare (at every start and reload) and the write read the whole wrapper: its pages
+         * need not stay in the launcher's or the node init's memory. */
+        embedded_programs_release();
         if (r >= 0)
                 r = symlink_replace(dir, "runtime", runtime_path);
         if (r < 0)

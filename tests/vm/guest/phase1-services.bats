@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # `usernode run` without a command under a real systemd with a delegated cgroup subtree: each
 # service runs in its own leaf services/NAME, kubelet is rendered with cgroupRoot /kubepods, and
-# stopping the node leaves no process. crio and kubelet are tests/helpers/fake_service (the VM
-# has no python for the stand-ins).
+# stopping the node leaves no process; the OCI wrapper, installed here, leaves none of the
+# embedded programs' pages in the launcher or the node init. crio and kubelet are
+# tests/helpers/fake_service (the VM has no python for the stand-ins).
 
 load lib
 
@@ -39,6 +40,37 @@ setup() {
   kill -TERM $pid
   wait $pid || true
   grep -q 'All services stopped' "$out"
+  wait_for 10 no_process "$bin/"
+}
+
+# no_embedded_pages PID: the usernode process PID holds no page of the programs its binary carries
+# (launcher/config/embedded_programs.h), as tests/helpers/embedded_pages reads them from its pagemap.
+no_embedded_pages() {
+  local out
+  out=$("$(dirname "$PROBE")/embedded_pages" "$1") || return 1
+  echo "$1: $out"
+  [ "$(wc -l <<<"$out")" -eq 3 ]
+  ! grep -qv ' 0 [0-9]*$' <<<"$out"
+}
+
+# The host's embedded_programs.bats has no delegated cgroup, so no OCI wrapper: here the launcher
+# writes it at the start and the node init compares it again at a reload.
+@test "node services: with the OCI wrapper installed, launcher and node init hold no page of the embedded programs, nor after a reload" {
+  out=$BATS_TEST_TMPDIR/node.out
+  state=$XDG_RUNTIME_DIR/usernode/vmpages
+  "$USERNODE" run --node vmpages >"$out" 2>&1 3>&- &
+  pid=$!
+  wait_for 60 grep -q 'Node ready' "$out" || { cat "$out"; false; }
+  [ -x "$state/oci-runtime/usernode-oci-runtime" ]
+  [ -s "$state/engine.pid" ]
+  no_embedded_pages "$(cat "$state/pid")"
+  no_embedded_pages "$(cat "$state/child_pid")"
+  kill -HUP $pid
+  wait_for 30 grep -q 'reloaded:' "$out" || { cat "$out"; false; }
+  no_embedded_pages "$(cat "$state/pid")"
+  no_embedded_pages "$(cat "$state/child_pid")"
+  kill -TERM $pid
+  wait $pid || true
   wait_for 10 no_process "$bin/"
 }
 
