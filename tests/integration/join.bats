@@ -138,10 +138,7 @@ teardown() {
     pkill -P "$RELAY_PID" 2>/dev/null || true
     kill "$RELAY_PID" 2>/dev/null || true
   fi
-  if [ -n "${NODE_PID:-}" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID"
-    wait_for 30 "! kill -0 $NODE_PID 2>/dev/null" || kill -KILL "$NODE_PID"
-  fi
+  node_test_stop_node
   [ -z "${WORK:-}" ] || node_test_teardown
 }
 

@@ -25,6 +25,15 @@ node_test_setup() {
     "$HEALTHZ_PORT" > "$INI"
 }
 
+# node_test_stop_node: the node this test ran in the background ($NODE_PID), if still running,
+# stopped with SIGTERM, and SIGKILLed if it has not ended within 30 s.
+node_test_stop_node() {
+  if [ -n "${NODE_PID:-}" ] && kill -0 "$NODE_PID" 2>/dev/null; then
+    kill -TERM "$NODE_PID"
+    wait_for 30 "! kill -0 $NODE_PID 2>/dev/null" || kill -KILL "$NODE_PID"
+  fi
+}
+
 node_test_teardown() {
   if [ -n "${SUP_PID:-}" ] && kill -0 "$SUP_PID" 2>/dev/null; then
     kill -TERM "$SUP_PID" 2>/dev/null

@@ -14,10 +14,7 @@ setup() {
 }
 
 teardown() {
-  if [ -n "${NODE_PID:-}" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID"
-    wait_for 30 "! kill -0 $NODE_PID 2>/dev/null" || kill -KILL "$NODE_PID"
-  fi
+  node_test_stop_node
   node_test_teardown
 }
 
