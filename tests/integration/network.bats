@@ -216,13 +216,19 @@ with_running_engine() {
   engine=$(cat "$state/engine.pid")
 }
 
-@test "the engine is sandboxed: no capabilities, seccomp filter, an empty root with /etc and /run" {
-  with_running_engine
-  # Give it the moment from fork to filter: wait until the filter is there (bounded).
+# engine_filter_wait: give the engine ($engine) the moment from fork to filter: wait until its
+# seccomp filter is there (bounded, 5 s); the caller asserts what it needs.
+engine_filter_wait() {
+  local i
   for ((i = 0; i < 100; i++)); do
-    grep -q '^Seccomp:[[:space:]]*2' "/proc/$engine/status" && break
+    grep -q '^Seccomp:[[:space:]]*2' "/proc/$engine/status" && return 0
     sleep 0.05
   done
+}
+
+@test "the engine is sandboxed: no capabilities, seccomp filter, an empty root with /etc and /run" {
+  with_running_engine
+  engine_filter_wait
   grep -q '^CapEff:[[:space:]]*0000000000000000$' "/proc/$engine/status"
   grep -q '^CapPrm:[[:space:]]*0000000000000000$' "/proc/$engine/status"
   grep -q '^CapBnd:[[:space:]]*0000000000000000$' "/proc/$engine/status"
@@ -237,10 +243,7 @@ with_running_engine() {
 # the engine, which so maps no libseccomp (it was 128 KiB of its idle RSS).
 @test "the engine's seccomp filter is built in: the filter is on and the engine maps no libseccomp" {
   with_running_engine
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^Seccomp:[[:space:]]*2' "/proc/$engine/status" && break
-    sleep 0.05
-  done
+  engine_filter_wait
   grep -q '^Seccomp:[[:space:]]*2$' "/proc/$engine/status"
   maps=$(cat "/proc/$engine/maps")
   [[ $maps == *libslirp.so* ]]
@@ -310,10 +313,7 @@ with_running_engine() {
   wait_for "$node_state/engine.pid" 10
   wait_for "$node_state/api.sock" 10
   engine=$(cat "$node_state/engine.pid")
-  for ((i = 0; i < 100; i++)); do
-    grep -q '^Seccomp:[[:space:]]*2' "/proc/$engine/status" && break
-    sleep 0.05
-  done
+  engine_filter_wait
   # What the engine sees, through its root: no runtime dir, no bus, no home.
   [ ! -e "/proc/$engine/root$runtime" ]
   [ ! -e "/proc/$engine/root$node_state/api.sock" ]
