@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "common/heap.h"
 #include "common/log.h"
 #include "launcher/cli/cli_options.h"
 #include "launcher/cli/commands.h"
@@ -45,6 +46,9 @@ int main(int argc, char **argv) {
                 {},
         };
         int c;
+
+        /* First: the launcher and its fork, the node init, live as long as the node (heap.h). */
+        (void)heap_pin_thresholds();
 
         /* CRI-O runs this binary as its OCI runtime through a symlink (oci_runtime.h). */
         if (argc > 0 && oci_runtime_wrapper_invoked(argv[0]))

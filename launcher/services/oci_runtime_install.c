@@ -36,8 +36,7 @@ static int symlink_replace(const char *dir, const char *name, const char *target
 }
 
 /* Whether path is a regular file holding exactly the embedded wrapper. Compared a piece at a
- * time: one buffer of the wrapper's size (most of a MiB) would be an mmap()ed chunk, whose free()
- * raises malloc's mmap threshold so that later large allocations stay in the heap. */
+ * time, through a buffer on the stack: none of the wrapper's size (most of a MiB) is allocated. */
 static bool wrapper_current(const char *path, size_t size) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         char buf[16384];

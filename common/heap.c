@@ -1,0 +1,17 @@
+/* heap.c: malloc's thresholds held where glibc starts them (heap.h says why). */
+#include "common/heap.h"
+
+#include <errno.h>
+#include <malloc.h>
+
+/* glibc's defaults, DEFAULT_MMAP_THRESHOLD_MIN and DEFAULT_TRIM_THRESHOLD. */
+#define HEAP_MMAP_THRESHOLD (128 * 1024)
+#define HEAP_TRIM_THRESHOLD (128 * 1024)
+
+int heap_pin_thresholds(void) {
+        /* Setting either by mallopt() turns glibc's adjustment of both off. */
+        if (mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD) != 1 ||
+            mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD) != 1)
+                return -EINVAL;
+        return 0;
+}
