@@ -215,15 +215,23 @@ void idmap_to_pod_userns_map(const struct id_mapping *mapping, struct pod_userns
                                                       mapping->extents[i].count };
 }
 
-/* Runs newuidmap/newgidmap PID INNER OUTER COUNT...; returns its exit status, or -errno if it
- * could not be started (-ENOENT: not installed). */
-static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping *mapping) {
+/* A newuidmap/newgidmap started, not yet waited for. */
+struct map_helper {
+        pid_t pid; /* 0: not started (error says why) */
+        int exec_error; /* read end of a CLOEXEC pipe: the child writes errno there if exec fails */
+        int error; /* -errno when the helper could not be started */
+};
+
+/* Starts newuidmap/newgidmap PID INNER OUTER COUNT... without waiting for it. */
+static void map_helper_start(pid_t pid, enum id_kind kind, const struct id_mapping *mapping,
+                             struct map_helper *ret) {
         const char *helper = kind == ID_KIND_UID ? "newuidmap" : "newgidmap";
         char numbers[1 + 3 * IDMAP_EXTENTS_MAX][12];
         char *argv[2 + 3 * IDMAP_EXTENTS_MAX + 1];
         size_t argc = 0;
         int exec_error[2];
 
+        *ret = (struct map_helper){ .exec_error = -EBADF };
         argv[argc++] = (char *)helper;
         snprintf(numbers[0], sizeof(numbers[0]), "%d", (int)pid);
         argv[argc++] = numbers[0];
@@ -239,14 +247,16 @@ static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping 
         argv[argc] = NULL;
 
         /* A CLOEXEC pipe tells the parent whether execvp itself failed, and why. */
-        if (pipe2(exec_error, O_CLOEXEC) < 0)
-                return negative_errno();
+        if (pipe2(exec_error, O_CLOEXEC) < 0) {
+                ret->error = negative_errno();
+                return;
+        }
         pid_t child = fork();
         if (child < 0) {
-                int r = negative_errno();
+                ret->error = negative_errno();
                 close(exec_error[0]);
                 close(exec_error[1]);
-                return r;
+                return;
         }
         if (child == 0) {
                 sigset_t none;
@@ -259,14 +269,24 @@ static int run_map_helper(pid_t pid, enum id_kind kind, const struct id_mapping 
                 _exit(127);
         }
         close(exec_error[1]);
+        ret->pid = child;
+        ret->exec_error = exec_error[0];
+}
+
+/* Waits for a started helper; returns its exit status, or -errno if it could not be started
+ * (-ENOENT: not installed). */
+static int map_helper_finish(struct map_helper *h) {
+        if (h->pid <= 0)
+                return h->error;
         int e = 0;
-        ssize_t n = read(exec_error[0], &e, sizeof(e));
-        close(exec_error[0]);
+        ssize_t n = read(h->exec_error, &e, sizeof(e));
+        closep(&h->exec_error);
 
         int status;
-        while (waitpid(child, &status, 0) < 0)
+        while (waitpid(h->pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return negative_errno();
+        h->pid = 0;
         if (n == (ssize_t)sizeof(e))
                 return -e;
         return exit_code_of(status);
@@ -302,28 +322,23 @@ static bool no_new_privs_set(void) {
         return false;
 }
 
-int idmap_apply(pid_t pid, enum id_kind kind, const struct id_mapping *mapping, const char *user,
-                bool *ret_full) {
+/* After the helper for KIND (r: its result, or 1 when the mapping has no subordinate range):
+ * on anything but success, the warning that says why, and the single-id map. */
+static int finish_kind(pid_t pid, enum id_kind kind, const struct id_mapping *mapping, const char *user,
+                       int r, bool *ret_full) {
         const char *helper = kind == ID_KIND_UID ? "newuidmap" : "newgidmap";
         uint32_t own_id = mapping->extents[0].outer;
-        int r;
 
-        *ret_full = false;
-        if (mapping->n_extents <= 1) {
+        *ret_full = r == 0;
+        if (r == 0)
+                return 0;
+        if (mapping->n_extents <= 1)
                 log_warning("no subordinate %ss for \"%s\" in %s: the node maps only your own %s, so "
                             "containers that switch users will fail; add a range with: sudo usermod "
                             "--add-sub%ss 100000-165535 %s",
                             id_kind_name(kind), user, idmap_subid_file(kind), id_kind_name(kind),
                             id_kind_name(kind), user);
-                return write_single_id_map(pid, kind, own_id);
-        }
-
-        r = run_map_helper(pid, kind, mapping);
-        if (r == 0) {
-                *ret_full = true;
-                return 0;
-        }
-        if (r == -ENOENT)
+        else if (r == -ENOENT)
                 log_warning("%s is not installed: the node maps only your own %s; install it with: sudo "
                             "apt-get install uidmap",
                             helper, id_kind_name(kind));
@@ -339,4 +354,26 @@ int idmap_apply(pid_t pid, enum id_kind kind, const struct id_mapping *mapping, 
                             "own %s; check that %s is setuid root and the ranges in %s",
                             helper, r, id_kind_name(kind), helper, idmap_subid_file(kind));
         return write_single_id_map(pid, kind, own_id);
+}
+
+int idmap_apply(pid_t pid, const struct id_mapping *uids, const struct id_mapping *gids, const char *user,
+                bool *ret_full_uids, bool *ret_full_gids) {
+        const struct id_mapping *mappings[2] = { uids, gids };
+        const enum id_kind kinds[2] = { ID_KIND_UID, ID_KIND_GID };
+        bool *full[2] = { ret_full_uids, ret_full_gids };
+        struct map_helper helpers[2] = { { .exec_error = -EBADF }, { .exec_error = -EBADF } };
+        int results[2] = { 1, 1 };
+        int r = 0;
+
+        /* Both helpers at once: each is a setuid exec, which costs tens of ms on a slow machine,
+         * and they write different files of the process. */
+        for (size_t i = 0; i < 2; i++)
+                if (mappings[i]->n_extents > 1)
+                        map_helper_start(pid, kinds[i], mappings[i], &helpers[i]);
+        for (size_t i = 0; i < 2; i++)
+                if (mappings[i]->n_extents > 1)
+                        results[i] = map_helper_finish(&helpers[i]);
+        for (size_t i = 0; i < 2 && r == 0; i++)
+                r = finish_kind(pid, kinds[i], mappings[i], user, results[i], full[i]);
+        return r;
 }

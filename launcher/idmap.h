@@ -78,8 +78,9 @@ uint64_t idmap_size(const struct id_mapping *mapping);
 struct pod_userns_map;
 void idmap_to_pod_userns_map(const struct id_mapping *mapping, struct pod_userns_map *ret);
 
-/* Write the map of `pid` with newuidmap/newgidmap when it has subordinate ranges; when it has
- * none, or the helper is missing or refuses, map only the user's own id and warn. *ret_full says
- * which happened. Returns 0 or a negative errno (only if even the single-id map fails). */
-int idmap_apply(pid_t pid, enum id_kind kind, const struct id_mapping *mapping, const char *user,
-                bool *ret_full);
+/* Write the uid and gid maps of `pid`, each with newuidmap/newgidmap (run side by side) when it
+ * has subordinate ranges; when it has none, or the helper is missing or refuses, map only the
+ * user's own id and warn. *ret_full_uids and *ret_full_gids say which happened. Returns 0 or a
+ * negative errno (only if even a single-id map fails). */
+int idmap_apply(pid_t pid, const struct id_mapping *uids, const struct id_mapping *gids, const char *user,
+                bool *ret_full_uids, bool *ret_full_gids);

@@ -136,12 +136,9 @@ static int write_id_maps(struct launcher *l) {
         bool full_uids, full_gids;
         int r;
 
-        r = idmap_apply(l->init_pid, ID_KIND_UID, &l->uid_mapping, l->user, &full_uids);
+        r = idmap_apply(l->init_pid, &l->uid_mapping, &l->gid_mapping, l->user, &full_uids, &full_gids);
         if (r < 0)
-                return log_error_errno(r, "cannot write the node's uid map: %m");
-        r = idmap_apply(l->init_pid, ID_KIND_GID, &l->gid_mapping, l->user, &full_gids);
-        if (r < 0)
-                return log_error_errno(r, "cannot write the node's gid map: %m");
+                return log_error_errno(r, "cannot write the node's id maps: %m");
         log_debug("node ids: %s uids, %s gids", full_uids ? "subordinate" : "own only",
                   full_gids ? "subordinate" : "own only");
         return 0;

@@ -98,9 +98,7 @@ int userns_remove_tree(const char *path) {
         int r = pid < 0 ? -errno : read(ready[0], &byte, 1) == 1 ? 0 : -EPERM;
         /* The maps as the node's: the subordinate ids become root's to remove. */
         if (r == 0)
-                r = idmap_apply(pid, ID_KIND_UID, &uid_map, user, &full);
-        if (r == 0)
-                r = idmap_apply(pid, ID_KIND_GID, &gid_map, user, &full);
+                r = idmap_apply(pid, &uid_map, &gid_map, user, &full, &full);
         log_set_level(level);
         if (write(go[1], r == 0 ? "1" : "0", 1) != 1 && r == 0)
                 r = -EPIPE;

@@ -26,6 +26,34 @@ setup() { setup_state; }
   [ "$(echo "$output" | grep -cE '^ +[0-9]+ +[0-9]+ +[0-9]+$')" -eq 1 ]
 }
 
+# Each fake helper says it started, then waits for the other (10 s at most) before it runs the real
+# one: run one after the other, the first would give up and only the own id would be mapped.
+@test "newuidmap and newgidmap run side by side, and the node gets both full maps" {
+  command -v newuidmap >/dev/null && command -v newgidmap >/dev/null || skip "needs newuidmap and newgidmap"
+  grep -q "^$(id -un):" /etc/subuid && grep -q "^$(id -un):" /etc/subgid || skip "needs subordinate ranges for $(id -un)"
+  local fake=$BATS_TEST_TMPDIR/fake-bin helper other
+  mkdir -p "$fake"
+  for helper in newuidmap newgidmap; do
+    other=newgidmap
+    [ "$helper" = newgidmap ] && other=newuidmap
+    cat >"$fake/$helper" <<SH
+#!/bin/sh
+touch "$fake/$helper.started"
+i=0
+until [ -e "$fake/$other.started" ]; do
+  i=\$((i + 1)); [ \$i -le 200 ] || exit 1
+  sleep 0.05
+done
+exec $(command -v "$helper") "\$@"
+SH
+    chmod +x "$fake/$helper"
+  done
+  run env PATH="$fake:$PATH" "$USERNODE" run -- /bin/sh -c 'cat /proc/self/uid_map /proc/self/gid_map'
+  [ "$status" -eq 0 ]
+  [[ "$output" != *"maps only your own"* ]]
+  [ "$(echo "$output" | grep -cE '^ +[0-9]+ +[0-9]+ +[0-9]+$')" -ge 4 ]
+}
+
 @test "inside another user namespace (a rootless container): the node starts mapping only the own id, with a warning" {
   run unshare --user --map-root-user "$USERNODE" run -- /bin/cat /proc/self/uid_map
   [ "$status" -eq 0 ]
