@@ -40,6 +40,8 @@ void cgroup_node_done(struct cgroup_node *node) {
         free(node->controllers);
         free(node->missing);
         free(node->description);
+        free(node->mount);
+        delegate_systemd_scope_request_free(node->scope_request);
         *node = CGROUP_NODE_NULL;
 }
 
@@ -96,17 +98,24 @@ static int go_degraded(const struct cgroup_options *options, struct cgroup_node 
         return 0;
 }
 
-/* Ask systemd for usernode-NAME.scope holding us; returns G, the scope's cgroup. */
-static int take_scope(sd_bus *bus, const char *node_name, const struct cgroup_discovery *found,
-                      struct cgroup_node *node) {
-        _cleanup_free_ char *own = NULL;
-        int r;
-
+/* Ask systemd for usernode-NAME.scope holding us, without waiting for it (finish_scope()). */
+static int request_scope(sd_bus *bus, const char *node_name, struct cgroup_node *node) {
         if (asprintf(&node->scope, "usernode-%s.scope", node_name) < 0) {
                 node->scope = NULL;
                 return -ENOMEM;
         }
-        r = delegate_systemd_start_scope(bus, node->scope, getpid(), CGROUP_SCOPE_TIMEOUT_MS);
+        int r = delegate_systemd_scope_request(bus, node->scope, getpid(), CGROUP_SCOPE_TIMEOUT_MS,
+                                               &node->scope_request);
+        if (r < 0)
+                return log_error_errno(r, "cgroups: cannot ask the user's systemd for %s: %m", node->scope);
+        return 0;
+}
+
+/* Wait for the scope of request_scope(); node->group becomes G, the scope's cgroup. */
+static int finish_scope(struct cgroup_node *node) {
+        _cleanup_free_ char *own = NULL;
+        int r = delegate_systemd_scope_wait(node->scope_request);
+        node->scope_request = delegate_systemd_scope_request_free(node->scope_request);
         if (r == -EEXIST)
                 return log_error_errno(
                         r,
@@ -118,7 +127,7 @@ static int take_scope(sd_bus *bus, const char *node_name, const struct cgroup_di
         r = cgroup_fs_own_path("/proc/self/cgroup", &own);
         if (r < 0)
                 return log_error_errno(r, "cgroups: cannot read /proc/self/cgroup: %m");
-        node->group = cgroup_path_join(found->mount, own);
+        node->group = cgroup_path_join(node->mount, own);
         return node->group ? 0 : -ENOMEM;
 }
 
@@ -194,8 +203,7 @@ int cgroup_node_predict(const struct cgroup_options *options, bool *ret_delegate
         return 0;
 }
 
-int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
-                        struct cgroup_node *ret) {
+int cgroup_node_begin(const struct cgroup_options *options, const char *node_name, struct cgroup_node *ret) {
         _cleanup_(cgroup_discovery_done) struct cgroup_discovery found = {};
         _cleanup_(cgroup_decision_done) struct cgroup_decision decision = {};
         _cleanup_(bus_unrefp) sd_bus *bus = NULL;
@@ -217,29 +225,51 @@ int cgroup_node_prepare(const struct cgroup_options *options, const char *node_n
 
         ret->delegation = decision.delegation;
         if (decision.delegation == CGROUP_DELEGATION_SYSTEMD) {
-                r = take_scope(bus, node_name, &found, ret);
+                ret->mount = strdup(found.mount);
+                if (!ret->mount)
+                        return -ENOMEM;
+                r = request_scope(bus, node_name, ret);
+                /* The request holds the connection now: dropped, not closed, here. */
+                sd_bus_unref(TAKE_PTR(bus));
+                return r;
+        }
+        ret->group = strdup(found.own);
+        return ret->group ? 0 : -ENOMEM;
+}
+
+int cgroup_node_finish(const struct cgroup_options *options, struct cgroup_node *node) {
+        int r;
+
+        assert(options);
+        assert(node);
+        if (node->delegation == CGROUP_DELEGATION_NONE)
+                return 0; /* degraded: begin() said so */
+        if (node->scope_request) {
+                r = finish_scope(node);
                 if (r < 0)
                         return r;
-        } else {
-                ret->group = strdup(found.own);
-                if (!ret->group)
-                        return -ENOMEM;
         }
-        r = build_subtree(ret);
+        r = build_subtree(node);
         if (r < 0)
                 return r;
-        r = describe(ret);
+        r = describe(node);
         if (r < 0)
                 return r;
-        if (*ret->missing)
+        if (*node->missing)
                 log_full_errno(options->quiet ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING, 0,
                                "cgroups: controllers %s are not delegated to this user; kubelet needs them. "
                                "As root: mkdir -p " CGROUP_DROPIN_DIR
                                " && printf '[Service]\\nDelegate=" CGROUP_WANTED_CONTROLLERS
                                "\\n' >" CGROUP_DROPIN_PATH " && systemctl daemon-reload, then log in again",
-                               ret->missing);
-        log_debug("%s", ret->description);
+                               node->missing);
+        log_debug("%s", node->description);
         return 0;
+}
+
+int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
+                        struct cgroup_node *ret) {
+        int r = cgroup_node_begin(options, node_name, ret);
+        return r < 0 ? r : cgroup_node_finish(options, ret);
 }
 
 int cgroup_node_attach(struct cgroup_node *node, pid_t init_pid) {

@@ -48,6 +48,8 @@ struct cgroup_node {
         char *controllers; /* space-separated controllers enabled for the node */
         char *missing; /* space-separated wanted controllers that are not delegated */
         char *description; /* one line for `usernode status`, from cgroup_node_describe() */
+        char *mount; /* the cgroup2 mount, while the scope is asked for */
+        struct scope_request *scope_request; /* the scope asked for, from begin() to finish() */
 };
 
 #define CGROUP_NODE_NULL ((struct cgroup_node){ .delegation = CGROUP_DELEGATION_NONE })
@@ -63,12 +65,19 @@ struct cgroup_node {
 const char *cgroup_mode_to_string(enum cgroup_mode mode);
 enum cgroup_mode cgroup_mode_from_string(const char *s);
 
-/* Called by the launcher before the node init is cloned. Finds the cgroup2 mount and the
- * launcher's own cgroup, decides the delegation (options->mode), gets the transient scope if
- * needed, moves the launcher to G/launcher, creates G/node and enables every available
- * controller. Without delegation it fills ret->degraded_reason, logs a warning and returns 0, or
- * returns -EOPNOTSUPP (logged) when options->require is set. Other failures: negative errno,
- * logged. `ret` is filled on every return and must be released with cgroup_node_done(). */
+/* Called by the launcher before the node init is cloned, in two steps so that the launcher's
+ * own work runs while systemd starts the scope. begin() finds the cgroup2 mount and the
+ * launcher's own cgroup, decides the delegation (options->mode; ret->delegation says which from
+ * here on) and, when it is a transient scope, asks systemd for it without waiting. finish() waits
+ * for the scope, moves the launcher to G/launcher, creates G/node and enables every available
+ * controller. Without delegation begin() fills ret->degraded_reason, logs a warning and returns
+ * 0 (finish() then does nothing), or returns -EOPNOTSUPP (logged) when options->require is set.
+ * Other failures: negative errno, logged. `ret` is filled on every return of begin() and must be
+ * released with cgroup_node_done(), finished or not. */
+int cgroup_node_begin(const struct cgroup_options *options, const char *node_name, struct cgroup_node *ret);
+int cgroup_node_finish(const struct cgroup_options *options, struct cgroup_node *node);
+
+/* begin() and finish() at once, with nothing between (tests/helpers/cgroup_node_probe.c). */
 int cgroup_node_prepare(const struct cgroup_options *options, const char *node_name,
                         struct cgroup_node *ret);
 

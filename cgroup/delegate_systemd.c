@@ -135,27 +135,64 @@ static int append_properties(sd_bus_message *m, const char *unit, pid_t pid) {
         return sd_bus_message_append(m, "a(sa(sv))", 0);
 }
 
-int delegate_systemd_start_scope(sd_bus *bus, const char *unit, pid_t pid, unsigned timeout_ms) {
+struct scope_request {
+        sd_bus *bus; /* a reference of our own */
+        char *unit;
+        sd_bus_slot *match_slot; /* JobRemoved */
+        sd_bus_slot *call_slot; /* StartTransientUnit's answer */
+        sd_bus_message *reply; /* its answer, once in */
+        struct job_wait wait;
+        long long deadline; /* CLOCK_MONOTONIC, usec */
+};
+
+struct scope_request *delegate_systemd_scope_request_free(struct scope_request *req) {
+        if (!req)
+                return NULL;
+        sd_bus_slot_unref(req->call_slot);
+        sd_bus_slot_unref(req->match_slot);
+        sd_bus_message_unref(req->reply);
+        sd_bus_flush_close_unref(req->bus); /* the last holder of the connection */
+        free(req->unit);
+        free(req->wait.result);
+        free(req->wait.early_job);
+        free(req->wait.early_result);
+        free(req);
+        return NULL;
+}
+
+static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        struct scope_request *req = userdata;
+        (void)error;
+        req->reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+int delegate_systemd_scope_request(sd_bus *bus, const char *unit, pid_t pid, unsigned timeout_ms,
+                                   struct scope_request **ret) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL, *reply = NULL;
-        sd_bus_slot *slot = NULL;
-        struct job_wait wait = {};
-        const char *job;
-        long long deadline = now_usec() + timeout_ms * 1000LL;
+        sd_bus_message *m = NULL;
+        struct scope_request *req;
         int r;
 
         assert(bus);
         assert(unit);
 
+        req = calloc(1, sizeof(*req));
+        if (!req || !(req->unit = strdup(unit))) {
+                free(req);
+                return -ENOMEM;
+        }
+        req->bus = sd_bus_ref(bus);
+        req->deadline = now_usec() + timeout_ms * 1000LL;
+
         /* Subscribe to JobRemoved before starting: the job may finish before the call returns. */
-        r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed,
-                                &wait);
+        r = sd_bus_match_signal(bus, &req->match_slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                on_job_removed, &req->wait);
         if (r < 0)
                 goto finish;
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &error, NULL, "");
         if (r < 0 && !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.AlreadySubscribed"))
                 goto finish;
-        sd_bus_error_free(&error);
 
         r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "StartTransientUnit");
         if (r < 0)
@@ -166,50 +203,66 @@ int delegate_systemd_start_scope(sd_bus *bus, const char *unit, pid_t pid, unsig
         r = append_properties(m, unit, pid);
         if (r < 0)
                 goto finish;
-        r = sd_bus_call(bus, m, timeout_ms * 1000ULL, &error, &reply);
-        if (r < 0) {
-                if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
-                        r = -EEXIST;
-                log_error_errno(r, "cgroups: systemd refused the scope %s: %s", unit,
-                                error.message ? error.message : "?");
-                goto finish;
-        }
-        r = sd_bus_message_read(reply, "o", &job);
-        if (r < 0)
-                goto finish;
-        wait.job = job;
-        if (wait.early_job && strcmp(wait.early_job, job) == 0)
-                wait.result = TAKE_PTR(wait.early_result);
-
-        while (!wait.result) {
-                r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        goto finish;
-                if (r > 0)
-                        continue;
-                long long left = deadline - now_usec();
-                if (left <= 0) {
-                        r = log_error_errno(ETIMEDOUT, "cgroups: systemd did not start %s in time", unit);
-                        goto finish;
-                }
-                r = sd_bus_wait(bus, (uint64_t)left);
-                if (r < 0)
-                        goto finish;
-        }
-        if (strcmp(wait.result, "done") != 0) {
-                r = log_error_errno(EIO,
-                                    "cgroups: systemd could not start %s: job %s (journalctl --user -u %s)",
-                                    unit, wait.result, unit);
-                goto finish;
-        }
-        r = 0;
+        /* Not waited for here: the caller has work of its own while systemd starts the scope. */
+        r = sd_bus_call_async(bus, &req->call_slot, m, on_start_reply, req, timeout_ms * 1000ULL);
 finish:
         sd_bus_error_free(&error);
         sd_bus_message_unref(m);
-        sd_bus_message_unref(reply);
-        sd_bus_slot_unref(slot);
-        free(wait.result);
-        free(wait.early_job);
-        free(wait.early_result);
-        return r;
+        if (r < 0) {
+                delegate_systemd_scope_request_free(req);
+                return r;
+        }
+        *ret = req;
+        return 0;
+}
+
+/* The answer to StartTransientUnit: 0 with our job's path in req->wait.job, or the error. */
+static int read_start_reply(struct scope_request *req) {
+        const sd_bus_error *error = sd_bus_message_get_error(req->reply);
+        if (error) {
+                int r = sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists") ? -EEXIST
+                        : sd_bus_error_get_errno(error) > 0 ? -sd_bus_error_get_errno(error)
+                                                            : -EIO;
+                return log_error_errno(r, "cgroups: systemd refused the scope %s: %s", req->unit,
+                                       error->message ? error->message : "?");
+        }
+        int r = sd_bus_message_read(req->reply, "o", &req->wait.job);
+        if (r < 0)
+                return log_error_errno(r, "cgroups: systemd's answer for %s is not a job: %m", req->unit);
+        if (req->wait.early_job && strcmp(req->wait.early_job, req->wait.job) == 0)
+                req->wait.result = TAKE_PTR(req->wait.early_result);
+        return 0;
+}
+
+int delegate_systemd_scope_wait(struct scope_request *req) {
+        int r;
+
+        assert(req);
+        while (!req->wait.job || !req->wait.result) {
+                if (req->reply && !req->wait.job) {
+                        r = read_start_reply(req);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = sd_bus_process(req->bus, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "cgroups: lost the user's systemd while it started %s: %m",
+                                               req->unit);
+                if (r > 0)
+                        continue;
+                long long left = req->deadline - now_usec();
+                if (left <= 0)
+                        return log_error_errno(ETIMEDOUT, "cgroups: systemd did not start %s in time",
+                                               req->unit);
+                r = sd_bus_wait(req->bus, (uint64_t)left);
+                if (r < 0)
+                        return log_error_errno(r, "cgroups: lost the user's systemd while it started %s: %m",
+                                               req->unit);
+        }
+        if (strcmp(req->wait.result, "done") != 0)
+                return log_error_errno(
+                        EIO, "cgroups: systemd could not start %s: job %s (journalctl --user -u %s)",
+                        req->unit, req->wait.result, req->unit);
+        return 0;
 }

@@ -15,7 +15,17 @@ int delegate_systemd_connect(sd_bus **ret);
  * no unit of this manager holds it. */
 int delegate_systemd_own_unit(sd_bus *bus, pid_t pid, enum cgroup_own_unit *ret);
 
-/* Starts the transient scope `unit` (e.g. "usernode-foo.scope") with Delegate=yes holding `pid`,
- * and waits, at most `timeout_ms`, for its start job to finish. On return 0 `pid` is in the
- * scope's cgroup. -EEXIST when a unit of that name is already active. */
-int delegate_systemd_start_scope(sd_bus *bus, const char *unit, pid_t pid, unsigned timeout_ms);
+/* Asks for the transient scope `unit` (e.g. "usernode-foo.scope") with Delegate=yes holding
+ * `pid`, without waiting for systemd to start it: the caller goes on with its own work, then
+ * waits with delegate_systemd_scope_wait(). `timeout_ms` bounds the whole of it, from now. */
+struct scope_request;
+int delegate_systemd_scope_request(sd_bus *bus, const char *unit, pid_t pid, unsigned timeout_ms,
+                                   struct scope_request **ret);
+
+/* Waits, at most until the request's deadline, for the scope's start job to finish. On return 0
+ * `pid` is in the scope's cgroup; -EEXIST when a unit of that name is already active. Logged. */
+int delegate_systemd_scope_wait(struct scope_request *req);
+
+/* Frees the request, waited for or not; returns NULL. A scope asked for and not waited for is
+ * systemd's to start, and to collect once its processes are gone. */
+struct scope_request *delegate_systemd_scope_request_free(struct scope_request *req);

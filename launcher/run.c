@@ -410,8 +410,9 @@ static int launcher_run(struct launcher *l) {
                 return r == -EBUSY || r == -EPERM ? EXIT_USAGE : EXIT_RUNTIME; /* running; unsafe dir */
 
         /* Before the clone: the init must start in the node's delegated cgroup, and the launcher
-         * must have left it for a leaf so controllers can be enabled. */
-        r = cgroup_node_prepare(&l->cgroup_options, l->options->node, &l->cgroup);
+         * must have left it for a leaf so controllers can be enabled. Asked for here, finished
+         * below: systemd starts the scope while the node's files are written. */
+        r = cgroup_node_begin(&l->cgroup_options, l->options->node, &l->cgroup);
         if (r < 0)
                 return r == -EOPNOTSUPP ? EXIT_HOST : EXIT_RUNTIME;
 
@@ -435,6 +436,10 @@ static int launcher_run(struct launcher *l) {
 
         if (l->options->net == NET_MODE_SLIRP &&
             network_write_node_files(&l->network, l->statedir.path, l->options->node) < 0)
+                return EXIT_RUNTIME;
+
+        r = cgroup_node_finish(&l->cgroup_options, &l->cgroup);
+        if (r < 0)
                 return EXIT_RUNTIME;
 
         r = block_signals();

@@ -76,6 +76,18 @@ scope_active() { systemctl --user is-active --quiet "$1"; }
   [ -z "$output" ]
 }
 
+# The scope is asked for before the node's files are written and waited for after them: a start
+# that fails in between (a crio that is not there) exits with the error and leaves no scope.
+@test "a node start that fails after the scope was asked for leaves no scope, cgroup or process behind" {
+  printf '[crio]\npath = /nonexistent/crio\n' >"$BATS_TEST_TMPDIR/node.ini"
+  run "$USERNODE" run --node vm13 --config "$BATS_TEST_TMPDIR/node.ini"
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"/nonexistent/crio"* ]]
+  wait_for 10 unit_gone usernode-vm13.scope
+  wait_for 10 sh -c '! ls -d /sys/fs/cgroup/user.slice/user-*.slice/user@*.service/app.slice/usernode-vm13.scope 2>/dev/null'
+}
+
 @test "[cgroup] delegate = existing outside a delegated unit: degraded with the reason; require = true: exit 3" {
   printf '[cgroup]\ndelegate = existing\n' >"$BATS_TEST_TMPDIR/node.ini"
   run "$USERNODE" --debug run --node vm7 --config "$BATS_TEST_TMPDIR/node.ini" -- true
