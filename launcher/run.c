@@ -16,6 +16,7 @@
 #include "cgroup/cgroup_node.h"
 #include "common/channel.h"
 #include "common/exit_status.h"
+#include "common/heap.h"
 #include "common/log.h"
 #include "launcher/cli/commands.h"
 #include "launcher/config/config.h"
@@ -477,6 +478,10 @@ static int launcher_run(struct launcher *l) {
                 return EXIT_HOST;
         }
         l->init_pid = pid;
+        /* Now, not before: the node init and the node's workloads keep the host's THP setting. */
+        r = heap_refuse_huge_pages();
+        if (r < 0)
+                log_debug_errno(r, "cannot turn transparent huge pages off for the launcher: %m");
 
         r = launcher_start_node(l);
         if (l->init_pid > 0)
