@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +17,6 @@
 
 static void test_freed_large_buffer_leaves_no_heap(void **state) {
         (void)state;
-#if defined(__SANITIZE_ADDRESS__)
-        skip(); /* ASan's allocator has neither glibc's heap nor its thresholds */
-#else
         assert_int_equal(heap_pin_thresholds(), 0);
 
         char *first = malloc(BUFFER_SIZE);
@@ -35,10 +33,15 @@ static void test_freed_large_buffer_leaves_no_heap(void **state) {
         assert_true(during.arena < heap_before + BUFFER_SIZE); /* not carved from the heap */
         free(second);
         assert_true(mallinfo2().arena < heap_before + BUFFER_SIZE);
-#endif
 }
 
 int main(void) {
+#if defined(__SANITIZE_ADDRESS__)
+        /* ASan's allocator has neither glibc's heap nor its thresholds. In TAP, as scripts/check.sh
+         * counts a skip (cmocka's skip() prints "not ok ... # SKIP"). */
+        printf("1..1\nok 1 # SKIP test_freed_large_buffer_leaves_no_heap: not under ASan\n");
+        return 0;
+#endif
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_freed_large_buffer_leaves_no_heap),
         };
