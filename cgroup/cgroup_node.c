@@ -225,9 +225,7 @@ int cgroup_node_begin(const struct cgroup_options *options, const char *node_nam
 
         ret->delegation = decision.delegation;
         if (decision.delegation == CGROUP_DELEGATION_SYSTEMD) {
-                ret->mount = strdup(found.mount);
-                if (!ret->mount)
-                        return -ENOMEM;
+                ret->mount = TAKE_PTR(found.mount); /* for finish(): G is known once we are in it */
                 r = request_scope(bus, node_name, ret);
                 /* The request holds the connection now: dropped, not closed, here. */
                 sd_bus_unref(TAKE_PTR(bus));
