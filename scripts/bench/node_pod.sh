@@ -57,10 +57,12 @@ save_logs() {
 }
 trap save_logs EXIT
 rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"))); done; echo $t; }
+# rollup_kib FIELD PID...: the sum of one smaps_rollup field of the processes, in KiB.
+rollup_kib() { local field=$1 p t=0; shift; for p in "$@"; do t=$((t + $(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
 # PSS too: it splits the pages the processes share (with each other and the rest of the VM).
-pss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
+pss_kib() { rollup_kib Pss "$@"; }
 # thp_kib PID...: their anonymous memory in transparent huge pages (2 MiB each), as smaps counts it.
-thp_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '$1 == "AnonHugePages:" { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
+thp_kib() { rollup_kib AnonHugePages "$@"; }
 # cpu_s PID...: CPU seconds (user + system) the processes have used so far.
 cpu_s() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f\n", t / hz }'; }
 # scope_cpu_s PID: CPU seconds of everything in PID's scope so far, exited processes included
@@ -113,8 +115,9 @@ pause_oci=$USERNODE_K8S_BIN/../images/pause-3.10-local-oci
 u_state=$XDG_RUNTIME_DIR/usernode/$node
 u_crictl() { "$USERNODE" exec --node "$node" -- crictl "$@"; }
 # Both nodes are watched the same way: nsenter into the node's init, then busybox wget of
-# kubelet's healthz and crictl (a `usernode status` or `usernode exec` per poll would add its own
-# start, and its CPU next to crio's and kubelet's, to usernode's side only).
+# kubelet's healthz, and the container's process on the host (a `usernode status` or `usernode
+# exec` per poll would add its own start, and its CPU next to crio's and kubelet's, to usernode's
+# side only).
 u_in() { nsenter --preserve-credentials -U -m -n -p -t "$(cat "$u_state/child_pid")" "$@"; }
 # The container runs once its process does: `sleep 3600` on the host, a subordinate uid (one node
 # runs at a time). Not crictl: polled every 0.2 s, a Go program under emulation kept most of one of
