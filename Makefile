@@ -3,7 +3,7 @@
 #   make            build ./usernode
 #   make check      install what is missing (as root), build, run every test, print "N passed, N failed"
 #   make asan       the same tests under AddressSanitizer + UBSan
-#   make lint       the include layering, clang-format --dry-run and cppcheck
+#   make lint       the include layering, clang-format --dry-run, cppcheck, and shellcheck's bats checks
 #   make fuzz       libFuzzer targets (clang, ASan+UBSan) from tests/fuzz, FUZZ_SECONDS each (60), FUZZ_JOBS at a time (nproc)
 #   make bench      scripts/bench/*.sh, one table of ratios against the tools a user would otherwise pick
 #   make check-vm   the cgroup v2 / systemd tests in a qemu VM (tests/vm)
@@ -82,6 +82,9 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/helpers/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 C_FILES := $(MODULE_SRCS) $(UNIT_SRCS) $(HELPER_SRCS) $(FUZZ_SRCS) $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.h)) $(wildcard tests/unit/*.h)
+# Every bats file: shellcheck's checks of bats (SC2314, SC2315: a `!` that is not a test's last
+# command cannot fail it; `run !` can).
+BATS_FILES := $(sort $(wildcard tests/*/*.bats tests/vm/guest/*.bats))
 
 PROGRAM ?= usernode
 
@@ -221,6 +224,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -I. \
 		$(MODULE_SRCS) $(HELPER_SRCS)
+	shellcheck --include=SC2314,SC2315 $(BATS_FILES)
 
 bench: $(PROGRAM)
 	scripts/bench/run.sh

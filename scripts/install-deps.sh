@@ -9,7 +9,7 @@ set -euo pipefail
 declare -A group=(
   [build]="gcc make pkg-config libslirp-dev libglib2.0-dev libsystemd-dev libcap-dev libmnl-dev libnftnl-dev libsubid-dev libseccomp-dev libjson-c-dev libcurl4-openssl-dev libssl-dev libyaml-dev"
   [test]="libcmocka-dev bats uidmap iproute2 procps util-linux python3 socat passwd"
-  [lint]="clang-format cppcheck"
+  [lint]="clang-format cppcheck shellcheck"
   [fuzz]="clang"
   [vm]="qemu-system-x86 debootstrap e2fsprogs cpio"
   [bench]="slirp4netns rootlesskit passt iperf3 hyperfine"

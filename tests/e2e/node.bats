@@ -6,6 +6,8 @@
 # binaries are not installed (taken from $USERNODE_K8S_BIN, then PATH) or the host's cgroups are
 # not v2 only (crun refuses hybrid ones: there the VM's node-*.bats run the real node).
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 TOP=${USERNODE_TOP:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 USERNODE=${USERNODE:-$TOP/usernode}
 [ -z "${USERNODE_K8S_BIN:-}" ] || PATH=$USERNODE_K8S_BIN:$PATH
@@ -99,6 +101,6 @@ POD
   wait "$NODE_PID" || true
   NODE_PID=
   # Nothing of the node remains: no process in the subordinate range, no crio/kubelet/conmon.
-  ! ps -eo uid= | awk -v lo="$host_uid" '$1 == lo' | grep -q .
-  ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon'
+  [ -z "$(ps -eo uid= | awk -v lo="$host_uid" '$1 == lo')" ]
+  run ! pgrep -u "$(id -u)" -x 'crio|kubelet|conmon'
 }

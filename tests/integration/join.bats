@@ -5,6 +5,8 @@
 # node's crio and kubelet are the stand-ins: what is tested is what reaches kubelet, and that a
 # wrong server, token or hash is refused before anything of the node exists.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load node_helpers
 
 TOKEN_ID=abcdef
@@ -381,7 +383,7 @@ fake_kubelet_bootstrap() {
   [ -n "$agent" ]
   [ "$(cat "/proc/$agent/comm")" = usernode-cluste ] # 15 characters: TASK_COMM_LEN
   # The token reaches it in a memfd only: not in its arguments or environment.
-  ! grep -qF "$TOKEN" "/proc/$agent/cmdline" "/proc/$agent/environ"
+  run ! grep -qF "$TOKEN" "/proc/$agent/cmdline" "/proc/$agent/environ"
 
   "$USERNODE" exec --node "$NODE" --state-dir "$STATE" -- "$HELPERS/port_peer" server tcp 127.0.0.1 "$np" &
   kubectl_admin create service nodeport "web-$NODE" --tcp=8080:8080 --node-port="$np"

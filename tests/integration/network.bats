@@ -90,7 +90,7 @@ import socket; print(socket.create_connection((\"192.0.2.1\", 8080), timeout=10)
   [[ "$output" == *"nameserver 10.0.2.3"* ]]
   [[ "$output" == *"127.0.0.1"*"localhost"* ]]
   # The host's files are untouched.
-  ! grep -q "written by usernode" /etc/resolv.conf
+  run ! grep -q "written by usernode" /etc/resolv.conf
 }
 
 @test "the node's hosts file maps the UTS name it shares with the host to the node's address" {
@@ -203,7 +203,7 @@ EOF2
     alive "$engine" || break
     sleep 0.05
   done
-  ! alive "$engine"
+  run ! alive "$engine"
 }
 
 # with_running_engine OPTIONS...: start a node that waits, set $engine to its engine's pid.
@@ -279,7 +279,7 @@ engine_filter_wait() {
     # A fork would share the launcher's heap pages copy-on-write; a fresh program shares none.
     [ "$(awk '/^Shared_Dirty:/ { print $2 }' "/proc/$engine/smaps_rollup")" = 0 ]
     # None of the launcher's environment (the user's HOME, runtime dir, PATH).
-    ! tr '\0' '\n' <"/proc/$engine/environ" | grep -E '^(HOME|XDG_RUNTIME_DIR|PATH|USER)='
+    run ! grep -zE '^(HOME|XDG_RUNTIME_DIR|PATH|USER)=' "/proc/$engine/environ"
     if [ $round = first ]; then
       kill -9 "$engine"
       for ((i = 0; i < 100; i++)); do

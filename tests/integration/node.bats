@@ -3,6 +3,8 @@
 # tests/helpers/standins) inside its namespaces, supervised by the node init; status, logs, stop,
 # SIGHUP and the systemd notifications seen from outside.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load node_helpers
 
 setup() {
@@ -54,9 +56,9 @@ service_field() { # service_field SERVICE FIELD: from `usernode status --json`
   grep -q '^STATUS=Waiting for kubelet to answer' "$NOTIFY"
   [ "$(grep -n '^STATUS=Waiting for kubelet' "$NOTIFY" | cut -d: -f1)" -lt "$(grep -n '^READY=1$' "$NOTIFY" | cut -d: -f1)" ]
   # "cannot set net.ipv4.ping_group_range in the node ...: Invalid argument" on every run
-  ! grep -q ping_group_range "$NODE_OUT"
+  run ! grep -q ping_group_range "$NODE_OUT"
   # the overlay probe leaves nothing behind in the data dir
-  ! compgen -G "$XDG_DATA_HOME/usernode/$NODE/.overlay-probe-*"
+  run ! compgen -G "$XDG_DATA_HOME/usernode/$NODE/.overlay-probe-*"
 }
 
 @test "under a systemd watchdog (WATCHDOG_USEC) usernode sends WATCHDOG=1" {

@@ -3,6 +3,8 @@
 # same plan and supervisor as `usernode run` does): start order, readiness, restart with
 # backoff, crash loop, reload, logs. Real processes (the stand-ins), real sockets.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load node_helpers
 
 setup() {
@@ -122,8 +124,8 @@ PY
   kill -TERM "$SUP_PID"
   wait_for 20 "! kill -0 $SUP_PID 2>/dev/null"
   [ "$(event_line kubelet sigterm-ignored)" -lt "$(event_line crio sigterm)" ]
-  ! kill -0 "$kubelet_pid" 2>/dev/null
-  ! kill -0 "$crio_pid" 2>/dev/null
+  run ! kill -0 "$kubelet_pid"
+  run ! kill -0 "$crio_pid"
   grep -q '^service kubelet stopped ' "$OUT"
   grep -q '^service crio stopped ' "$OUT"
 }
@@ -258,7 +260,7 @@ PY
   wait_for 20 "grep -q '^service crio running' '$OUT'"
   kill -HUP "$SUP_PID"
   wait_for 20 "grep -q 'reloaded: 0 restarted, 0 added, 0 removed' '$WORK/supervise.err'"
-  ! grep -q 'reload failed' "$WORK/supervise.err"
+  run ! grep -q 'reload failed' "$WORK/supervise.err"
 }
 
 @test "usernode logs -f follows a service's log as it is written, across a rotation" {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # usernode ls and usernode rm: the user's nodes, running or not, and removing a stopped one.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load helpers
 
 setup() { setup_state; }
@@ -37,7 +39,7 @@ assert nodes["beta"]["config_file"].endswith("/beta.ini") and nodes["beta"]["dat
     "mkdir -p '$data/sub/deep' && touch '$data/sub/deep/f' && chown -R 1000:1000 '$data/sub' && chmod 000 '$data/sub/deep'"
   [ "$status" -eq 0 ]
   [ "$(stat -c %u "$data/sub")" != "$(id -u)" ]
-  ! rm -rf "$data" 2>/dev/null
+  run ! rm -rf "$data"
   run "$USERNODE" rm gamma
   [ "$status" -eq 0 ]
   [ ! -e "$data" ]
@@ -53,7 +55,7 @@ assert nodes["beta"]["config_file"].endswith("/beta.ini") and nodes["beta"]["dat
   [ -e "$XDG_DATA_HOME/usernode/default/x" ]
   run "$USERNODE" rm --force default
   [ "$status" -eq 0 ]
-  ! kill -0 "$NODE_PID" 2>/dev/null
+  run ! kill -0 "$NODE_PID"
   [ ! -e "$XDG_DATA_HOME/usernode/default" ]
   run "$USERNODE" rm default
   [ "$status" -eq 1 ]

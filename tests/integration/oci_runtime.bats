@@ -6,6 +6,8 @@
 # (RUNROOT/overlay-containers/ID/userdata). The usernode binary itself, run by that name, is the
 # same wrapper (the last test).
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load helpers
 
 SB=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
@@ -85,7 +87,7 @@ spec() {
   # Not the usernode binary: CRI-O starts it for every runtime call, so it loads no libraries
   # beyond libc and json-c (none at all when linked statically; under make asan, the sanitizers'
   # runtimes too).
-  ! cmp -s "$wrapper" "$(readlink -f "$USERNODE")"
+  run ! cmp -s "$wrapper" "$(readlink -f "$USERNODE")"
   [ ! -L "$wrapper" ]
   [ "$(stat -c %a "$wrapper")" = 700 ]
   libs=$(ldd "$wrapper" 2>&1 | grep -v -E 'not a dynamic executable|linux-vdso|ld-linux|libc\.so|libjson-c\.so|libasan|libubsan|libm\.so|libgcc_s|libstdc' || true)

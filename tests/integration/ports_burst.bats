@@ -4,6 +4,8 @@
 # A round lasts as long as the kernel's SYN retries towards the full accept queue (about 15 s),
 # so this file has a test timeout of its own.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load helpers
 
 setup_file() {
@@ -38,6 +40,6 @@ open_ports_are() {
     kill -0 "$NODE_PID" || { cat "$BATS_TEST_TMPDIR/node.out"; false; }
   done
   "$PEER" roundtrip 127.0.0.1 "$BASE"
-  ! grep -E "should not be reached|Assertion" "$BATS_TEST_TMPDIR/node.out"
+  run ! grep -E "should not be reached|Assertion" "$BATS_TEST_TMPDIR/node.out"
   wait_until 30 open_ports_are 0
 }

@@ -117,7 +117,7 @@ teardown() { stop_node; }
   run "$USERNODE" run -- sh -c 'mkdir -p /run/x && mount -t tmpfs none /run/x && grep -c " /run/x " /proc/self/mountinfo'
   [ "$status" -eq 0 ]
   [ "$output" = "1" ]
-  ! grep -q " /run/x " /proc/self/mountinfo
+  run ! grep -q " /run/x " /proc/self/mountinfo
 }
 
 @test "relative symlinks in copied-up dirs still resolve" {
@@ -174,7 +174,7 @@ teardown() { stop_node; }
   grep -Eq "^ *1 +$sub " "/proc/$init/uid_map"
   for p in "$NODE_PID" "$init"; do
     grep -q libc.so "/proc/$p/maps"
-    ! grep -E 'libsubid|libsemanage|libaudit' "/proc/$p/maps"
+    run ! grep -E 'libsubid|libsemanage|libaudit' "/proc/$p/maps"
   done
   # Where the library is installed, the child opened it and answered (no fallback to the file).
   if compgen -G '/usr/lib/*/libsubid.so.4' >/dev/null || compgen -G '/lib/*/libsubid.so.4' >/dev/null; then

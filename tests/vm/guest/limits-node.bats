@@ -9,6 +9,8 @@
 # starts; busybox (Debian's busybox-static, made into an OCI layout by make_oci_image.py) is loaded
 # with `usernode images load` into the running node.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load lib
 
 NODE=lim
@@ -149,7 +151,7 @@ setup() {
   echo "crio's leaf: $output"
   [[ " $output " == *" cpu "* && " $output " == *" memory "* && " $output " == *" pids "* ]]
   # (hugetlb, io and cpuset are not delegated by Debian's default; kubelet sets no limit there.)
-  ! grep -E 'rootless: cgroup v2 (cpu|memory|pids) controller is not delegated' "$DATA/logs/crio.log"
+  run ! grep -E 'rootless: cgroup v2 (cpu|memory|pids) controller is not delegated' "$DATA/logs/crio.log"
 }
 
 @test "limits: a container's cgroup lies under kubelet's pod cgroup, with its cpu.max and memory.max, and the pod's pids.max" {

@@ -9,6 +9,8 @@
 # layout (make_oci_image.py), the pause image is the OCI layout of ../shared/k8s; both go into the
 # node's storage with skopeo run inside the node.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load lib
 
 NODE=rn
@@ -130,7 +132,7 @@ setup() {
   echo "$output"
   [[ "$output" == "10.0.2.100 "* ]]
   # crio reads only its rendered crio.conf: no drop-in directory of the host.
-  ! grep -q "Updating config from path: /etc/crio" "$XDG_DATA_HOME/usernode/$NODE/logs/crio.log"
+  run ! grep -q "Updating config from path: /etc/crio" "$XDG_DATA_HOME/usernode/$NODE/logs/crio.log"
 }
 
 @test "real node: images load with skopeo inside the node (busybox made here, pause from ../shared/k8s)" {

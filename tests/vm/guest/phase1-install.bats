@@ -9,6 +9,8 @@
 # has no XDG_CONFIG_HOME of the test's), so XDG_CONFIG_HOME is left alone here; a drop-in
 # gives the manager's node the stand-ins' PATH, as a user's own drop-in would.
 
+bats_require_minimum_version 1.5.0 # `run !`
+
 load lib
 
 setup() {
@@ -105,8 +107,8 @@ journal_has() {
   [ "$(systemctl --user show -p Result --value "$unit")" = success ]
   [ "$(systemctl --user show -p ExecMainStatus --value "$unit")" = 0 ]
   wait_for 20 journal_has "All services stopped"
-  ! journal_has "SIGKILL"
-  ! journal_has "left-over process"
+  run ! journal_has "SIGKILL"
+  run ! journal_has "left-over process"
   no_process "$bin/"
   [ ! -e "$XDG_RUNTIME_DIR/usernode/$node" ]
   [ ! -d "/sys/fs/cgroup$cg" ]
