@@ -1,8 +1,9 @@
 /* slirp_engine.c: libslirp driven by a poll loop over the tap fd and slirp's own sockets.
  *
  * All state sits in struct engine. Frames from the node are read in batches until the tap fd is
- * drained (one poll per burst rather than per frame), each handed to slirp_input(); slirp's
- * frames to the node are written straight to the tap fd from send_packet. */
+ * drained (one poll per burst rather than per frame), each handed to slirp_input() after
+ * slirp_pollfds_poll() has run for the round (it sets slirp's clock); slirp's frames to the node
+ * are written straight to the tap fd from send_packet. */
 #include "netns/slirp_engine.h"
 
 #include <arpa/inet.h>
@@ -301,16 +302,21 @@ static int engine_loop(struct engine *e) {
                 if (r < 0 && r != -EAGAIN)
                         return log_error_errno(r, "slirp engine: cannot write to the node's tap device: %m");
 
-                r = poll(e->pollfds, e->n_pollfds, timeout == UINT32_MAX ? -1 : (int)timeout);
-                if (r < 0 && errno != EINTR)
+                int ready = poll(e->pollfds, e->n_pollfds, timeout == UINT32_MAX ? -1 : (int)timeout);
+                if (ready < 0 && errno != EINTR)
                         return log_error_errno(errno, "slirp engine: poll: %m");
-                if (r > 0 && (e->pollfds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+                /* slirp first, then the node's frames: slirp_pollfds_poll is where slirp reads its
+                 * clock, and a frame that opens a UDP flow gets its socket's expiry from that
+                 * reading. Read before the engine's first call it is 0, the socket expired at the
+                 * next fill and the flow's first answer was lost; after a long idle poll it is as
+                 * old as the wait. */
+                slirp_pollfds_poll(e->slirp, ready < 0, engine_get_revents, e);
+                if (ready > 0 && (e->pollfds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
                         r = engine_drain_tap(e);
                         if (r < 0)
                                 return log_error_errno(r, "slirp engine: the node's tap device is gone: %m");
                 }
-                slirp_pollfds_poll(e->slirp, r < 0, engine_get_revents, e);
-                if (r > 0 && tcp_splice_enabled(&e->tcp))
+                if (ready > 0 && tcp_splice_enabled(&e->tcp))
                         tcp_splice_dispatch(&e->tcp, &tcp_poll);
         }
 }
