@@ -142,7 +142,7 @@ pid_t cluster_program_start_agent(const struct node_settings *s) {
                 [AGENT_IN_KUBECONFIG] = s->kubeconfig,   [AGENT_IN_DATA_DIR] = s->data_dir,
                 [AGENT_IN_STATE_DIR] = s->state_dir,     [AGENT_IN_HOSTNAME] = s->kubelet_hostname,
                 [AGENT_IN_NODE_IP] = s->kubelet_node_ip, [AGENT_IN_CNI_SUBNET] = s->cni_subnet,
-                [AGENT_IN_CNI_BRIDGE] = s->cni_bridge,   [AGENT_IN_CNI_IP_MASQ] = s->cni_ip_masq ? "1" : "0",
+                [AGENT_IN_CNI_BRIDGE] = s->cni_bridge,
         };
         return cluster_start(CLUSTER_CMD_AGENT, in, AGENT_IN_N, -1, SIGTERM);
 }

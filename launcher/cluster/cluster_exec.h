@@ -73,7 +73,6 @@ enum {
         AGENT_IN_NODE_IP,
         AGENT_IN_CNI_SUBNET,
         AGENT_IN_CNI_BRIDGE,
-        AGENT_IN_CNI_IP_MASQ, /* "1" or "0" */
         AGENT_IN_N,
 };
 

@@ -100,7 +100,6 @@ static _Noreturn void cmd_agent(const char **in) {
                 .kubelet_node_ip = (char *)in[AGENT_IN_NODE_IP],
                 .cni_subnet = (char *)in[AGENT_IN_CNI_SUBNET],
                 .cni_bridge = (char *)in[AGENT_IN_CNI_BRIDGE],
-                .cni_ip_masq = strcmp(in[AGENT_IN_CNI_IP_MASQ], "1") == 0,
         };
         cluster_agent_main(&s);
 }

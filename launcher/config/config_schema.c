@@ -326,7 +326,7 @@ const struct config_key config_schema[] = {
           .key = "ip_masq",
           .type = CONFIG_BOOL,
           .default_value = "true",
-          .help = "masquerade the pods' traffic leaving the bridge" },
+          .help = "masquerade the pods' traffic leaving the node (one nf_tables rule in the node)" },
 
         /* [supervisor] */
         POSITIVE_DURATION_KEY("supervisor", "restart_delay_min", "1s",

@@ -208,9 +208,12 @@ static int node_namespaces_setup(void *userdata) {
         /* tap0 before READY: the launcher starts the engine on it at once, so the payload has
          * its network from its first instruction; resolv.conf after the copy-up of /etc. */
         if (config->network) {
-                r = node_network_handover(config->network, config->state_dir, config->channel_fd);
+                /* Pods only come with the services: a command's node has none to masquerade. */
+                bool masquerade_pods = config->services_settings && config->services_settings->cni_ip_masq;
+                r = node_network_handover(config->network, masquerade_pods, config->state_dir,
+                                          config->channel_fd);
                 if (r < 0)
-                        return r == -ENODEV ? EXIT_HOST : EXIT_RUNTIME;
+                        return r == -ENODEV || r == -EPROTONOSUPPORT ? EXIT_HOST : EXIT_RUNTIME;
         }
         return 0;
 }

@@ -9,6 +9,7 @@
 #include "launcher/node/mounts.h"
 #include "netns/netconf.h"
 #include "launcher/node/node_protocol.h"
+#include "netns/pod_masquerade.h"
 #include "netns/tap.h"
 #include "netns/tcp_redirect.h"
 
@@ -159,12 +160,23 @@ static int node_network_tcp_path(const struct network_options *options, int chan
         return 0;
 }
 
-int node_network_handover(const struct network_options *options, const char *state_dir, int channel_fd) {
+int node_network_handover(const struct network_options *options, bool masquerade_pods, const char *state_dir,
+                          int channel_fd) {
         _cleanup_close_ int tap = node_network_setup(options);
         int r;
 
         if (tap < 0)
                 return tap;
+        if (masquerade_pods) {
+                r = pod_masquerade_setup(options);
+                if (r < 0) {
+                        log_error_errno(
+                                r, "cannot masquerade the pods' traffic in the node (nf_tables with nat and "
+                                   "masq): %m; as root run 'modprobe -a nft_chain_nat nft_masq', or set "
+                                   "[cni] ip_masq = false");
+                        return -EPROTONOSUPPORT;
+                }
+        }
         if (options->tcp_kernel) {
                 r = node_network_tcp_path(options, channel_fd);
                 if (r < 0)

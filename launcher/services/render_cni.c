@@ -1,4 +1,8 @@
-/* render_cni.c: the CNI bridge network of the node's pods (cni0, host-local IPAM, masquerade).
+/* render_cni.c: the CNI bridge network of the node's pods (cni0, host-local IPAM).
+ *
+ * ipMasq is always false: the node masquerades its pods itself, with one nf_tables rule set at
+ * start ([cni] ip_masq, netns/pod_masquerade.h), not the plugin's iptables at every pod's ADD
+ * and DEL.
  *
  * cniVersion 0.3.1 (configs/cni-bridge.conflist.in), not 1.0.0: from 0.4.0 on, CRI-O's ocicni
  * runs a CNI CHECK of the whole chain right after every ADD (checkNetwork, "Checking pod ... for
@@ -43,7 +47,6 @@ int render_cni_conflist(const struct node_settings *s, char **ret) {
         const struct template_var vars[] = {
                 { "BRIDGE", q_bridge },
                 { "SUBNET", q_subnet },
-                { "IP_MASQ", s->cni_ip_masq ? "true" : "false" },
         };
         return render_template("cni-bridge.conflist.in", vars, ELEMENTSOF(vars), ret);
 }

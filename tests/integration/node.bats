@@ -25,7 +25,7 @@ start_node() {
   python3 "$BATS_TEST_DIRNAME/notify_listener.py" "$WORK/notify.sock" "$NOTIFY" &
   LISTENER_PID=$!
   wait_for 10 "[ -S '$WORK/notify.sock' ]"
-  NOTIFY_SOCKET=$WORK/notify.sock "$USERNODE" run --net none --node "$NODE" --config "$INI" "$@" > "$NODE_OUT" 2>&1 &
+  NOTIFY_SOCKET=$WORK/notify.sock "$USERNODE" run --net "${NODE_NET:-none}" --node "$NODE" --config "$INI" "$@" > "$NODE_OUT" 2>&1 &
   NODE_PID=$!
 }
 
@@ -249,6 +249,89 @@ PY
   [ "$output" = "$(stat -c %i "$XDG_DATA_HOME/usernode/$NODE/kubelet")" ]
   run "$USERNODE" exec --node "$NODE" -- sh -c 'test -L /run/crio || test -L /etc/cni; echo $?'
   [ "$output" = 1 ]
+}
+
+# udp_reply PORT [pod]: what the node (or with "pod" a stand-in pod of the node) gets back from
+# a UDP server on the host's 127.0.0.1:PORT, sent to the gateway 10.0.2.2 (host_loopback), through
+# slirp: one datagram, 3 s for the answer. The pod is what CNI's bridge plugin makes: a network
+# namespace with 10.88.0.5 behind a veth whose node end, 10.88.0.1, is its default route; the
+# node forwards its packets out of tap0.
+udp_reply() {
+  "$USERNODE" exec --node "$NODE" -- sh -c '
+    set -e
+    client="import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b\"ping\", (\"10.0.2.2\", $1))
+print(s.recvfrom(100)[0].decode())"
+    if [ "$2" != pod ]; then exec python3 -c "$client"; fi
+    unshare -n sleep 60 &
+    pod=$!
+    trap "kill $pod" EXIT
+    for i in $(seq 200); do
+      [ "$(readlink /proc/$pod/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+      sleep 0.02
+    done
+    ip link add upod0 type veth peer name eth0 netns $pod
+    ip addr add 10.88.0.1/16 dev upod0
+    ip link set upod0 up
+    nsenter -t $pod -n sh -c "ip link set lo up && ip addr add 10.88.0.5/16 dev eth0 && ip link set eth0 up && ip route add default via 10.88.0.1"
+    nsenter -t $pod -n python3 -c "$client"
+  ' sh "$1" "${2:-node}"
+}
+
+# udp_server PORT: answers each datagram on the host's 127.0.0.1:PORT with "pong"; sets UDP_PID.
+udp_server() {
+  python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    data, peer = s.recvfrom(100)
+    s.sendto(b"pong", peer)' "$1" 3>&- &
+  UDP_PID=$!
+}
+
+@test "the node masquerades its pods: a pod's UDP to the host through slirp is answered" {
+  ini_add network 'host_loopback = true'
+  port=$((20000 + RANDOM % 20000))
+  udp_server "$port"
+  NODE_NET=slirp start_node
+  wait_ready
+  run udp_reply "$port" pod
+  kill "$UDP_PID"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = pong ]
+}
+
+@test "with [cni] ip_masq = false a pod's packets leave with its own address, which slirp does not answer" {
+  ini_add network 'host_loopback = true'
+  ini_add cni 'ip_masq = false'
+  port=$((20000 + RANDOM % 20000))
+  udp_server "$port"
+  NODE_NET=slirp start_node
+  wait_ready
+  # The node's own packets (its address) are answered: only the pod's source differs.
+  run udp_reply "$port"
+  echo "node: $output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = pong ]
+  run udp_reply "$port" pod
+  kill "$UDP_PID"
+  echo "pod: $output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"timed out"* ]]
+}
+
+@test "a kernel that cannot masquerade the pods stops the run (exit 3) naming the modules and [cni] ip_masq, starting nothing" {
+  # deny_netfilter answers nf_tables' netlink socket as a kernel without it does.
+  run "$HELPERS/deny_netfilter" "$USERNODE" run --net slirp --tcp-path=slirp --node "$NODE" --config "$INI"
+  echo "$output"
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"cannot masquerade the pods' traffic in the node"*"modprobe -a nft_chain_nat nft_masq"*"[cni] ip_masq = false"* ]]
+  [ "$(events crio start)" -eq 0 ]
+  [ ! -e "$XDG_RUNTIME_DIR/usernode/$NODE" ]
 }
 
 # The services' bind mounts are made by a short-lived child of the node init

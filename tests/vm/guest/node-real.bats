@@ -183,7 +183,7 @@ EOF
   [ "$output" = 1000 ]
 }
 
-@test "real node: pod network: an address on the bridge, the VM's loopback reached, TCP on the kernel path" {
+@test "real node: pod network: an address on the bridge, the VM's loopback reached by TCP on the kernel path and by UDP, masqueraded" {
   # The node's outbound TCP takes the kernel path (nf_tables rules in the node's namespace, the
   # VM's modules), not slirp's fallback: status says which one the running node uses.
   run "$USERNODE" status --node "$NODE" --json
@@ -209,6 +209,25 @@ EOF
   echo "$output"
   [ "$status" -eq 0 ]
   [[ "$output" == *"hello from the VM's loopback"* ]]
+
+  # UDP takes slirp (no kernel path for it): its answers reach the pod only because the node
+  # masquerades the pods' traffic leaving tap0 (netns/pod_masquerade.h); slirp answers no
+  # address outside its own network. A one-block TFTP answer, busybox's tftp the client.
+  python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(60)
+while True:
+    data, peer = s.recvfrom(2048)
+    if data[:2] == b"\x00\x01":  # a read request: block 1, short, so the last
+        s.sendto(b"\x00\x03\x00\x01udp hello from the VM", peer)' "$LOOPBACK_PORT" 3>&- &
+  udp_pid=$!
+  run in_node crictl exec "$cid" tftp -g -r x -l - 10.0.2.2 "$LOOPBACK_PORT"
+  kill "$udp_pid"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"udp hello from the VM"* ]]
 }
 
 # What the node's netfilter and routes look like, and which hop answers, for a hostPort that
