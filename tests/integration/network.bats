@@ -39,7 +39,7 @@ print(s.getsockname()[1], flush=True)
 while True:
     data, peer = s.recvfrom(100)
     s.sendto(b"pong", peer)' >"$BATS_TEST_TMPDIR/udp.port" 3>&- &
-  udp_pid=$!
+  background_pids+=($!)
   for ((i = 0; i < 200; i++)); do [ -s "$BATS_TEST_TMPDIR/udp.port" ] && break; sleep 0.05; done
   port=$(cat "$BATS_TEST_TMPDIR/udp.port")
   run --separate-stderr node --host-loopback -- python3 -c '
@@ -48,7 +48,6 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(3)
 s.sendto(b"ping", ("10.0.2.2", int(sys.argv[1])))
 print(s.recvfrom(100)[0].decode())' "$port"
-  kill "$udp_pid"
   echo "$output $stderr"
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = pong ]

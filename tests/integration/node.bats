@@ -17,6 +17,7 @@ setup() {
 
 teardown() {
   [ -z "${LISTENER_PID:-}" ] || kill "$LISTENER_PID" 2>/dev/null || true
+  [ -z "${UDP_PID:-}" ] || kill "$UDP_PID" 2>/dev/null || true
   node_test_stop_node
   node_test_teardown
 }
@@ -299,7 +300,6 @@ while True:
   NODE_NET=slirp start_node
   wait_ready
   run udp_reply "$port" pod
-  kill "$UDP_PID"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = pong ]
@@ -318,7 +318,6 @@ while True:
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = pong ]
   run udp_reply "$port" pod
-  kill "$UDP_PID"
   echo "pod: $output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"timed out"* ]]
