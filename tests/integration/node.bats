@@ -252,20 +252,15 @@ PY
   [ "$output" = 1 ]
 }
 
-# udp_reply PORT [pod]: what the node (or with "pod" a stand-in pod of the node) gets back from
-# a UDP server on the host's 127.0.0.1:PORT, sent to the gateway 10.0.2.2 (host_loopback), through
-# slirp: one datagram, 3 s for the answer. The pod is what CNI's bridge plugin makes: a network
-# namespace with 10.88.0.5 behind a veth whose node end, 10.88.0.1, is its default route; the
-# node forwards its packets out of tap0.
+# udp_reply PORT [pod]: port_peer's one-datagram echo check from the node (or with "pod" from a
+# stand-in pod of the node) to the host's 127.0.0.1:PORT through the gateway 10.0.2.2
+# (host_loopback) and slirp; it says how many it resent. The pod is what CNI's bridge plugin
+# makes: a network namespace with 10.88.0.5 behind a veth whose node end, 10.88.0.1, is its
+# default route; the node forwards its packets out of tap0.
 udp_reply() {
   "$USERNODE" exec --node "$NODE" -- sh -c '
     set -e
-    client="import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-s.sendto(b\"ping\", (\"10.0.2.2\", $1))
-print(s.recvfrom(100)[0].decode())"
-    if [ "$2" != pod ]; then exec python3 -c "$client"; fi
+    if [ "$2" != pod ]; then exec "$3" udp 10.0.2.2 "$1" 1; fi
     unshare -n sleep 60 &
     pod=$!
     trap "kill $pod" EXIT
@@ -277,20 +272,16 @@ print(s.recvfrom(100)[0].decode())"
     ip addr add 10.88.0.1/16 dev upod0
     ip link set upod0 up
     nsenter -t $pod -n sh -c "ip link set lo up && ip addr add 10.88.0.5/16 dev eth0 && ip link set eth0 up && ip route add default via 10.88.0.1"
-    nsenter -t $pod -n python3 -c "$client"
-  ' sh "$1" "${2:-node}"
+    nsenter -t $pod -n "$3" udp 10.0.2.2 "$1" 1
+  ' sh "$1" "${2:-node}" "$HELPERS/port_peer"
 }
 
-# udp_server PORT: answers each datagram on the host's 127.0.0.1:PORT with "pong"; sets UDP_PID.
+# udp_server PORT: port_peer's UDP echo server on the host's 127.0.0.1:PORT, bound before it
+# returns; sets UDP_PID.
 udp_server() {
-  python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-while True:
-    data, peer = s.recvfrom(100)
-    s.sendto(b"pong", peer)' "$1" 3>&- &
+  "$HELPERS/port_peer" server udp 127.0.0.1 "$1" 3>&- &
   UDP_PID=$!
+  wait_for 10 "ss -Hlun 'sport = :$1' | grep -q ."
 }
 
 @test "the node masquerades its pods: a pod's UDP to the host through slirp is answered" {
@@ -302,7 +293,7 @@ while True:
   run udp_reply "$port" pod
   echo "$output"
   [ "$status" -eq 0 ]
-  [ "${lines[-1]}" = pong ]
+  [ "${lines[-1]}" = "1 of 1 datagrams echoed (0 resent)" ]
 }
 
 @test "with [cni] ip_masq = false a pod's packets leave with its own address, which slirp does not answer" {
@@ -316,11 +307,11 @@ while True:
   run udp_reply "$port"
   echo "node: $output"
   [ "$status" -eq 0 ]
-  [ "${lines[-1]}" = pong ]
+  [ "${lines[-1]}" = "1 of 1 datagrams echoed (0 resent)" ]
   run udp_reply "$port" pod
   echo "pod: $output"
   [ "$status" -ne 0 ]
-  [[ "$output" == *"timed out"* ]]
+  [[ "$output" == *"datagram 0 not echoed after 5 tries"* ]]
 }
 
 @test "a kernel that cannot masquerade the pods stops the run (exit 3) naming the modules and [cni] ip_masq, starting nothing" {
