@@ -110,11 +110,16 @@ void portfwd_conn_free(struct tcp_conn *c) {
         free(c);
 }
 
-/* Side `failed` was reset or broke: pass the reset on to the other side and drop both. */
-static void conn_reset(struct tcp_conn *c, int failed) {
-        int other = failed == CLIENT ? NODE : CLIENT;
-        if (c->fd[other] >= 0)
-                set_reset_on_close(c->fd[other]);
+/* One side was reset or broke: pass the reset on to the other side and drop both. Both are
+ * aborted (RST, not FIN), the broken side too: a node socket the kernel still holds as connected
+ * (a handshake the server's full accept queue dropped, on_node_silence_check()) would otherwise
+ * stay behind as an orphan in FIN-WAIT-1, retransmitting to the server for minutes, and complete
+ * its handshake there as soon as the queue has room: a dead connection the server then serves,
+ * and more of them after every burst. */
+static void conn_reset(struct tcp_conn *c) {
+        for (int s = CLIENT; s <= NODE; s++)
+                if (c->fd[s] >= 0)
+                        set_reset_on_close(c->fd[s]);
         portfwd_conn_free(c);
 }
 
@@ -135,9 +140,8 @@ static void node_answered(struct tcp_conn *c) {
 }
 
 /* Moves bytes from fd[from] to the other side until both would block, the pipe's bytes are all
- * delivered, or *rounds runs out. Returns 0, or a negative errno with *failed naming the side
- * whose socket broke. */
-static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed) {
+ * delivered, or *rounds runs out. Returns 0, or a negative errno when a socket or pipe broke. */
+static int half_pump(struct tcp_conn *c, int from, unsigned *rounds) {
         struct tcp_half *h = &c->half[from];
         int src = c->fd[from], dst = c->fd[from == CLIENT ? NODE : CLIENT];
         int r;
@@ -148,10 +152,8 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                 if (!h->eof && (h->pipe[0] < 0 || h->pending < h->capacity)) {
                         if (h->pipe[0] < 0) {
                                 r = pipe_take(&c->worker->pipes, h);
-                                if (r < 0) {
-                                        *failed = from;
+                                if (r < 0)
                                         return r;
-                                }
                         }
                         ssize_t n = splice(src, NULL, h->pipe[1], NULL, h->capacity - h->pending,
                                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -163,7 +165,6 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                         } else if (n == 0) {
                                 h->eof = true;
                         } else if (errno != EAGAIN && errno != EINTR) {
-                                *failed = from;
                                 return negative_errno();
                         }
                 }
@@ -175,12 +176,9 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                                 progress = true;
                         } else if (n < 0 && errno == EAGAIN) {
                                 r = conn_want_writable(c, from == CLIENT ? NODE : CLIENT);
-                                if (r < 0) {
-                                        *failed = from;
+                                if (r < 0)
                                         return r;
-                                }
                         } else if (n < 0 && errno != EINTR) {
-                                *failed = from == CLIENT ? NODE : CLIENT;
                                 return negative_errno();
                         }
                 }
@@ -194,10 +192,8 @@ static int half_pump(struct tcp_conn *c, int from, unsigned *rounds, int *failed
                 pipe_release(&c->worker->pipes, h);
         if (h->eof && h->pending == 0 && !h->shut) {
                 /* Half-close: the source's FIN becomes ours towards the destination. */
-                if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN) {
-                        *failed = from == CLIENT ? NODE : CLIENT;
+                if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
                         return negative_errno();
-                }
                 h->shut = true;
         }
         return 0;
@@ -214,14 +210,13 @@ static int on_conn_resume(sd_event_source *source, void *userdata);
 /* Pumps the halves in mask (HALF(CLIENT): client -> node, HALF(NODE): node -> client). */
 static void conn_pump(struct tcp_conn *c, unsigned mask) {
         unsigned rounds = PUMP_ROUNDS, unfinished = 0;
-        int failed = CLIENT;
 
         for (int from = CLIENT; from <= NODE; from++) {
                 if (!(mask & HALF(from)))
                         continue;
                 rounds = PUMP_ROUNDS;
-                if (half_pump(c, from, &rounds, &failed) < 0) {
-                        conn_reset(c, failed);
+                if (half_pump(c, from, &rounds) < 0) {
+                        conn_reset(c);
                         return;
                 }
                 if (rounds == 0)
@@ -235,7 +230,7 @@ static void conn_pump(struct tcp_conn *c, unsigned mask) {
                 /* Edge-triggered: nothing will wake us for bytes we left behind; come back after
                  * the other connections had their turn. */
                 if (!c->resume && sd_event_add_defer(conn_event(c), &c->resume, on_conn_resume, c) < 0) {
-                        conn_reset(c, CLIENT);
+                        conn_reset(c);
                         return;
                 }
                 c->resume_mask |= unfinished;
@@ -260,7 +255,7 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
         (void)source;
 
         if ((revents & EPOLLERR) && socket_error(fd) != 0) {
-                conn_reset(c, side);
+                conn_reset(c);
                 return 0;
         }
         /* Readable: the half this socket feeds; writable: the half that feeds it. Pumping only
@@ -287,7 +282,7 @@ static int on_node_silence_check(sd_event_source *source, uint64_t usec, void *u
         if (getsockopt(c->fd[NODE], IPPROTO_TCP, TCP_INFO, &info, &length) == 0 && info.tcpi_unacked > 0 &&
             info.tcpi_retransmits > 0) {
                 log_debug("port forwarder: the node never acknowledged a connection's bytes; resetting it");
-                conn_reset(c, NODE);
+                conn_reset(c);
                 return 0;
         }
         (void)sd_event_source_set_time(source, usec + NODE_SILENCE_USEC);
@@ -300,7 +295,7 @@ void portfwd_conn_attach(struct tcp_conn *c) {
         if (!c->node_answered &&
             sd_event_add_time_relative(conn_event(c), &c->silence_check, CLOCK_MONOTONIC, NODE_SILENCE_USEC,
                                        NODE_SILENCE_USEC / 10, on_node_silence_check, c) < 0) {
-                conn_reset(c, NODE);
+                conn_reset(c);
                 return;
         }
         for (int s = CLIENT; s <= NODE; s++) {
@@ -308,7 +303,7 @@ void portfwd_conn_attach(struct tcp_conn *c) {
                                         EPOLLIN | EPOLLRDHUP | EPOLLET, on_conn_io, c);
                 if (r < 0) {
                         log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
-                        conn_reset(c, NODE);
+                        conn_reset(c);
                         return;
                 }
         }
@@ -321,7 +316,7 @@ static void conn_attach(struct tcp_conn *c) {
         int r = portfwd_worker_hand_over(c);
         if (r < 0) {
                 log_warning_errno(r, "port forwarder: cannot hand a connection to a worker: %m");
-                conn_reset(c, NODE);
+                conn_reset(c);
         }
 }
 
@@ -332,7 +327,7 @@ static void on_conn_dialed(void *owner, int fd_or_error) {
         if (fd_or_error < 0) {
                 /* Nothing listens there (or the node is gone): the client learns it at once. */
                 log_debug_errno(fd_or_error, "port forwarder: dial inside the node failed: %m");
-                conn_reset(c, NODE);
+                conn_reset(c);
                 return;
         }
         c->fd[NODE] = fd_or_error;
@@ -345,7 +340,7 @@ static int on_conn_connected(sd_event_source *source, int fd, uint32_t revents, 
 
         c->source[NODE] = sd_event_source_disable_unref(source);
         if (socket_error(fd) != 0) {
-                conn_reset(c, NODE);
+                conn_reset(c);
                 return 0;
         }
         conn_attach(c);
@@ -362,7 +357,7 @@ static void conn_connect(struct tcp_conn *c, int sock, const struct sockaddr_sto
                 return;
         }
         if (errno != EINPROGRESS) {
-                conn_reset(c, NODE);
+                conn_reset(c);
                 return;
         }
         /* On loopback the handshake (or the RST of a closed port) has been processed by the
@@ -370,13 +365,13 @@ static void conn_connect(struct tcp_conn *c, int sock, const struct sockaddr_sto
         struct pollfd p = { .fd = sock, .events = POLLOUT };
         if (poll(&p, 1, 0) == 1) {
                 if (p.revents & (POLLERR | POLLHUP))
-                        conn_reset(c, NODE);
+                        conn_reset(c);
                 else
                         conn_attach(c);
                 return;
         }
         if (sd_event_add_io(c->pf->event, &c->source[NODE], sock, EPOLLOUT, on_conn_connected, c) < 0)
-                conn_reset(c, NODE);
+                conn_reset(c);
 }
 
 static void conn_start(struct listener *l, int client_fd) {
@@ -404,7 +399,7 @@ static void conn_start(struct listener *l, int client_fd) {
         }
         c->call = portfwd_dial_start(pf, IPPROTO_TCP, &node, node_length, on_conn_dialed, c);
         if (!c->call)
-                conn_reset(c, NODE);
+                conn_reset(c);
 }
 
 static int on_accept_resume(sd_event_source *source, uint64_t usec, void *userdata) {
