@@ -77,7 +77,8 @@ struct tcp_conn {
         unsigned resume_mask; /* the halves it continues */
         bool writable_watched[2];
         bool node_answered; /* a byte came from the node: the silence check is over */
-        sd_event_source *silence_check; /* until then (portfwd_tcp.c, node_silence_check()) */
+        sd_event_source *silence_check; /* until then (portfwd_tcp.c, on_node_silence_check()) */
+        uint64_t unacked_seen_usec; /* the last silence check, if it saw bytes unacknowledged */
         struct tcp_half half[2]; /* half[CLIENT]: client -> node; half[NODE]: node -> client */
         struct dial_call *call;
 };

@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "netns/portfwd_internal.h"
 
-#define NODE_SILENCE_USEC (10 * 1000000ULL) /* on_node_silence_check() */
+#define NODE_SILENCE_USEC (5 * 1000000ULL) /* on_node_silence_check() */
 #define ACCEPT_BURST 64 /* connections accepted per wakeup, so other listeners get a turn */
 #define ACCEPT_PAUSE_USEC (100 * 1000ULL) /* after EMFILE: let connections close before retrying */
 #define FD_HEADROOM 16 /* files kept free for pipes, timers and the control socket at the limit */
@@ -268,19 +268,29 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
         return 0;
 }
 
-/* Every NODE_SILENCE_USEC until the node's server sends a byte: whether the bytes we sent it sit
- * unacknowledged with retransmission timeouts run out (tcpi_retransmits > 0). That is a handshake
- * the server's full accept queue dropped: our side counts as connected and would retransmit the
- * client's bytes for many minutes. Such a connection is reset, its client told at once. A peer
+/* Every NODE_SILENCE_USEC until the node's server sends a byte: whether bytes we sent it sat
+ * unacknowledged at the last check already and no ACK came since. That is a handshake the
+ * server's full accept queue dropped: our side counts as connected and would retransmit the
+ * client's bytes for many minutes. Such a connection is reset, its client told at once; a live
+ * peer on the node's own links acknowledges within its delayed-ACK time (200 ms at most).
+ * Retransmissions are no measure: their timeout grows from the RTT the kernel caches per
+ * destination (tcp_metrics), and handshakes that a full queue kept waiting for seconds leave an
+ * RTT of seconds there, so after a few bursts no retransmission came in time to be seen. A peer
  * that acknowledges but does not read (zero window) is alive and left alone, as on a direct
  * connection; so is one that was sent nothing yet. */
 static int on_node_silence_check(sd_event_source *source, uint64_t usec, void *userdata) {
         struct tcp_conn *c = userdata;
         struct tcp_info info = {};
         socklen_t length = sizeof(info);
+        uint64_t now = usec;
 
-        if (getsockopt(c->fd[NODE], IPPROTO_TCP, TCP_INFO, &info, &length) == 0 && info.tcpi_unacked > 0 &&
-            info.tcpi_retransmits > 0) {
+        (void)sd_event_now(conn_event(c), CLOCK_MONOTONIC, &now);
+        if (getsockopt(c->fd[NODE], IPPROTO_TCP, TCP_INFO, &info, &length) < 0 || info.tcpi_unacked == 0) {
+                c->unacked_seen_usec = 0;
+        } else if (c->unacked_seen_usec == 0 ||
+                   (uint64_t)info.tcpi_last_ack_recv * 1000 < now - c->unacked_seen_usec) {
+                c->unacked_seen_usec = now; /* new bytes outstanding, or an ACK came: from now */
+        } else {
                 log_debug("port forwarder: the node never acknowledged a connection's bytes; resetting it");
                 conn_reset(c);
                 return 0;

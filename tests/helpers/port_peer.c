@@ -5,7 +5,8 @@
  *   port_peer roundtrip ADDR PORT                     one line there and back
  *   port_peer bulk ADDR PORT BYTES                    send BYTES while reading the echo; verify
  *                                                     every byte both ways, print FNV-1a checksums
- *   port_peer halfclose ADDR PORT                     write, shut down writing, expect "5\n"
+ *   port_peer halfclose ADDR PORT [QUIET_MS]          write, (wait QUIET_MS,) shut down writing,
+ *                                                     expect "5\n"
  *   port_peer concurrent ADDR PORT N                  N connections open at once, all answered
  *   port_peer burst ADDR PORT N                       N connections at once, each answered or
  *                                                     closed (EOF/reset), none hanging or wrong
@@ -359,10 +360,18 @@ static int roundtrip(const struct sockaddr_storage *ss, socklen_t length) {
         return 0;
 }
 
-static int halfclose(const struct sockaddr_storage *ss, socklen_t length) {
+/* quiet_ms: how long the connection carries our bytes and nothing back before we shut down. */
+static int halfclose(const struct sockaddr_storage *ss, socklen_t length, long quiet_ms) {
         int fd = tcp_connect(ss, length);
         char buffer[64];
         write_all(fd, "hello", 5);
+        if (quiet_ms > 0) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, (int)quiet_ms) != 0)
+                        die("halfclose: the connection was %s while the server was quiet",
+                            (p.revents & POLLHUP) || recv(fd, buffer, 1, MSG_PEEK) <= 0 ? "closed"
+                                                                                        : "answered");
+        }
         shutdown(fd, SHUT_WR);
         /* The server answers only once it saw our FIN: the answer proves both directions. */
         size_t n = read_to_eof(fd, buffer, sizeof(buffer));
@@ -717,7 +726,7 @@ int main(int argc, char **argv) {
         if (strcmp(mode, "bulk") == 0)
                 return bulk(&ss, length, (uint64_t)strtoull(argv[4], NULL, 10));
         if (strcmp(mode, "halfclose") == 0)
-                return halfclose(&ss, length);
+                return halfclose(&ss, length, n);
         if (strcmp(mode, "refused") == 0)
                 return refused(&ss, length);
         if (strcmp(mode, "concurrent") == 0)

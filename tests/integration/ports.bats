@@ -66,6 +66,16 @@ start_node_with_servers() {
   [ "$output" = "answered after half-close: 5" ]
 }
 
+# The forwarder resets a connection whose bytes the node never acknowledges (a handshake a full
+# accept queue dropped, ports_burst.bats); a server that takes the bytes and says nothing is alive.
+@test "a node server that reads the client's bytes and stays silent for 12 s keeps the connection" {
+  start_node_with_servers -p "127.0.0.1:$BASE:8081"
+  wait_until 10 "$PEER" halfclose 127.0.0.1 "$BASE"
+  run "$PEER" halfclose 127.0.0.1 "$BASE" 12000
+  [ "$status" -eq 0 ]
+  [ "$output" = "answered after half-close: 5" ]
+}
+
 @test "500 concurrent connections are all served" {
   start_node_with_servers -p "127.0.0.1:$BASE:8080"
   wait_until 10 reachable 127.0.0.1 "$BASE"
