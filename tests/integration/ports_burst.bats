@@ -25,10 +25,14 @@ open_ports_are() {
   "$USERNODE" ports ls | grep -Eq "/tcp +$1$"
 }
 
-# No TCP socket in the node is left in FIN-WAIT-1 (closed by us, its FIN not acknowledged).
+# The node's TCP sockets in FIN-WAIT-1: closed by us, their FIN not acknowledged.
+orphans_in_node() {
+  "$USERNODE" exec -- ss -Htan state fin-wait-1
+}
+
 no_orphans_in_node() {
   local orphans
-  orphans=$("$USERNODE" exec -- ss -Htan state fin-wait-1) && [ -z "$orphans" ]
+  orphans=$(orphans_in_node) && [ -z "$orphans" ]
 }
 
 # More connections at once than the forwarder keeps node sockets at hand (32), towards a server
@@ -51,6 +55,6 @@ no_orphans_in_node() {
   "$PEER" roundtrip 127.0.0.1 "$BASE"
   run ! grep -E "should not be reached|Assertion" "$BATS_TEST_TMPDIR/node.out"
   wait_until 10 no_orphans_in_node ||
-    { echo "in FIN-WAIT-1: $("$USERNODE" exec -- ss -Htan state fin-wait-1 | wc -l)"; false; }
+    { echo "in FIN-WAIT-1: $(orphans_in_node | wc -l)"; false; }
   wait_until 30 open_ports_are 0
 }
