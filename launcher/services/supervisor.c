@@ -192,6 +192,16 @@ static void supervisor_stop_next(struct supervisor *s);
 static void supervisor_remove(struct supervisor *s, struct service *svc);
 static void drain_end(struct service *svc);
 
+/* Whether what the service started in its cgroup leaf stays when its main process goes: only
+ * what is meant to outlive it (crio's conmons, each holding a container's stdout and exit code),
+ * and only while the service comes back, after a crash or when a reload restarts it. A node
+ * that stops, or a service a reload removed, takes its whole leaf with it. */
+static bool service_leaf_stays(const struct service *svc) {
+        if (!svc->def.leaf_outlives_exit || svc->sup->stopping)
+                return false;
+        return svc->state != SERVICE_STOPPING || svc->restart_after_stop;
+}
+
 /* The service's main process is gone: account for it, then restart, wait, or move on. */
 static void service_exited(struct service *svc, int status) {
         struct supervisor *s = svc->sup;
@@ -204,10 +214,9 @@ static void service_exited(struct service *svc, int status) {
                 svc->drain_pid = 0;
         }
         /* What it left behind in its process group goes with it. Only the group: the pid itself
-         * is reaped and may already belong to someone else. Its leaf too, unless what it started
-         * there is meant to outlive it (crio's conmons) and nobody asked it to stop. */
+         * is reaped and may already belong to someone else. Its leaf too, unless it stays. */
         kill(-svc->pid, SIGKILL);
-        if (!svc->def.leaf_outlives_exit || svc->state == SERVICE_STOPPING || s->stopping)
+        if (!service_leaf_stays(svc))
                 service_cgroup_kill(svc);
         svc->pid = 0;
         svc->last_exit_status = status;
@@ -284,7 +293,8 @@ static int on_stop_timeout(sd_event_source *source, uint64_t usec, void *userdat
         log_warning("%s did not stop within %llus of SIGTERM; sending SIGKILL", svc->def.name,
                     (unsigned long long)(svc->def.stop_timeout / USEC_PER_SEC));
         service_signal_group(svc, SIGKILL);
-        service_cgroup_kill(svc);
+        if (!service_leaf_stays(svc))
+                service_cgroup_kill(svc);
         return 0;
 }
 

@@ -302,6 +302,34 @@ hostport_diag() {
   [ "$(pid_of crio)" = "$crio_before" ]
 }
 
+# The container's conmon, which holds its stdout and writes its exit code: by the id on its
+# command line.
+conmon_of() { pgrep -u "$(id -u)" -f "^/usr/bin/conmon .*$1" | head -n1; }
+
+@test "real node: a reload that changes crio's configuration restarts crio alone; the pod and its conmon keep running" {
+  wait_for 60 web_running
+  cid=$(web_container)
+  read -r httpd_before _ < <(host_httpd)
+  conmon_before=$(conmon_of "$cid")
+  [ -n "$conmon_before" ] || { pgrep -u "$(id -u)" -a conmon; false; }
+  crio_before=$(pid_of crio)
+  kubelet_before=$(pid_of kubelet)
+  ini=$WORK/config/usernode/$NODE.ini
+  cp "$ini" "$WORK/ini.before-reload"
+  sed -i 's/^\[crio\]$/[crio]\ninsecure_registries = registry.invalid:5000/' "$ini"
+  kill -HUP "$(cat "$WORK/node.pid")"
+  wait_for 120 other_pid crio "$crio_before"
+  wait_for 120 node_ready
+  grep -rq 'registry.invalid:5000' "$STATE/config" # registries.conf, one of crio's files
+  # The same container, process and conmon, and kubelet untouched, for 15 s after crio answers.
+  holds_for 15 eval '[ "$(web_container)" = "$cid" ] && kill -0 "$conmon_before"' || {
+    tail -n 20 "$XDG_DATA_HOME/usernode/$NODE/logs/usernode.log"; false; }
+  read -r httpd_after _ < <(host_httpd)
+  [ "$httpd_after" = "$httpd_before" ]
+  [ "$(pid_of kubelet)" = "$kubelet_before" ]
+  cp "$WORK/ini.before-reload" "$ini"
+}
+
 @test "real node: usernode stop leaves no process of the user or its subordinate ids, and no scope" {
   # Data that must survive the stop, in the node's data dir (bound on /var/lib/kubelet).
   in_node sh -c 'echo kept >/var/lib/kubelet/usernode-vm-marker'
