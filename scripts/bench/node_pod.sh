@@ -61,6 +61,9 @@ rss_kib() { local p t=0; for p in "$@"; do t=$((t + $(awk '/^VmRSS:/ { print $2 
 rollup_kib() { local field=$1 p t=0; shift; for p in "$@"; do t=$((t + $(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/smaps_rollup"))); done; echo $t; }
 # PSS too: it splits the pages the processes share (with each other and the rest of the VM).
 pss_kib() { rollup_kib Pss "$@"; }
+# uss_kib PID...: the pages mapped by one process alone (Private_Clean + Private_Dirty): what its
+# exit would free. Shared library text counts in RSS once per process and here not at all.
+uss_kib() { echo $(($(rollup_kib Private_Clean "$@") + $(rollup_kib Private_Dirty "$@"))); }
 # thp_kib PID...: their anonymous memory in transparent huge pages (2 MiB each), as smaps counts it.
 thp_kib() { rollup_kib AnonHugePages "$@"; }
 # cpu_s PID...: CPU seconds (user + system) the processes have used so far.
@@ -173,6 +176,10 @@ u_round() {
   sample u.pss_each "$(for p in $pids; do pss_kib "$p"; done | paste -sd/)"
   # shellcheck disable=SC2086
   sample u.thp "$(thp_kib $pids)"
+  # shellcheck disable=SC2086
+  sample u.uss "$(uss_kib $pids)"
+  # shellcheck disable=SC2086
+  sample u.uss_each "$(for p in $pids; do uss_kib "$p"; done | paste -sd/)"
   save_maps usernode launcher "$(cat "$u_state/pid")"
   save_maps usernode init "$(cat "$u_state/child_pid")"
   save_maps usernode engine "$(cat "$u_state/engine.pid")"
@@ -235,6 +242,8 @@ g_round() {
   sample g.pss "$(pss_kib "$parent" "$child" "$slirp")"
   sample g.pss_each "$(for p in "$parent" "$child" "$slirp"; do pss_kib "$p"; done | paste -sd/)"
   sample g.thp "$(thp_kib "$parent" "$child" "$slirp")"
+  sample g.uss "$(uss_kib "$parent" "$child" "$slirp")"
+  sample g.uss_each "$(for p in "$parent" "$child" "$slirp"; do uss_kib "$p"; done | paste -sd/)"
   save_maps gen1 parent "$parent"
   save_maps gen1 child "$child"
   save_maps gen1 slirp4netns "$slirp"
@@ -244,7 +253,7 @@ g_round() {
 }
 
 : >"$work/u.ready"; : >"$work/g.ready"; : >"$work/u.run"; : >"$work/g.run"; : >"$work/u.stop"; : >"$work/g.stop"; : >"$work/u.rss"; : >"$work/g.rss"
-for f in u.rss_each g.rss_each u.pss g.pss u.pss_each g.pss_each u.thp g.thp; do : >"$work/$f"; done
+for f in u.rss_each g.rss_each u.pss g.pss u.pss_each g.pss_each u.thp g.thp u.uss g.uss u.uss_each g.uss_each; do : >"$work/$f"; done
 for f in cpu_scope cpu_own cpu_own_each cpu_crio cpu_kubelet; do : >"$work/u.$f"; : >"$work/g.$f"; done
 u_load
 g_load
@@ -254,7 +263,7 @@ for i in $(seq "$rounds"); do
   if [ $((i % 2)) -eq 1 ]; then u_round; g_round; else g_round; u_round; fi
 done
 if [ -n "${BENCH_RAW:-}" ]; then
-  for f in u.ready g.ready u.run g.run u.stop g.stop u.rss g.rss u.thp g.thp u.cpu_scope g.cpu_scope u.cpu_own g.cpu_own u.cpu_crio g.cpu_crio u.cpu_kubelet g.cpu_kubelet; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
+  for f in u.ready g.ready u.run g.run u.stop g.stop u.rss g.rss u.thp g.thp u.uss g.uss u.cpu_scope g.cpu_scope u.cpu_own g.cpu_own u.cpu_crio g.cpu_crio u.cpu_kubelet g.cpu_kubelet; do echo "node_pod.sh $f: $(tr '\n' ' ' <"$work/$f")" >&2; done
 fi
 gen1_label="rootlesskit 1.1 + slirp4netns + sh, Usernetes gen1"
 row "real node: run to container Running (median of $rounds)" "$(median <"$work/u.run")" "$(median <"$work/g.run")" s "$gen1_label"
@@ -275,6 +284,9 @@ row "real node: idle RSS of the tool's own processes (median of $rounds; usernod
   "rootlesskit parent + child + slirp4netns"
 row "real node: idle PSS of the same processes (median of $rounds; $(each u.pss_each), gen1 $(each g.pss_each))" \
   "$(median <"$work/u.pss" | awk '{ printf "%.1f", $1 / 1024 }')" "$(median <"$work/g.pss" | awk '{ printf "%.1f", $1 / 1024 }')" MiB \
+  "rootlesskit parent + child + slirp4netns"
+row "real node: idle USS of the same processes, the pages each maps alone (median of $rounds; $(each u.uss_each), gen1 $(each g.uss_each))" \
+  "$(median <"$work/u.uss" | awk '{ printf "%.1f", $1 / 1024 }')" "$(median <"$work/g.uss" | awk '{ printf "%.1f", $1 / 1024 }')" MiB \
   "rootlesskit parent + child + slirp4netns"
 # RSS less the transparent huge pages (AnonHugePages): with THP "always" (Debian's kernel, this VM)
 # a Go heap gets 2 MiB pages, rootlesskit's 10-12 MiB of its RSS in the VM bench; hosts set to
