@@ -12,6 +12,7 @@
 #include "launcher/check/check.h"
 #include "launcher/cluster_spawn.h"
 #include "launcher/ports_setup.h"
+#include "launcher/services/local_storage.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 #include "launcher/services/pod_userns.h"
@@ -71,6 +72,7 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         if (r < 0)
                 return EXIT_USAGE;
         rs->settings.cgroups_delegated = cgroups_delegated;
+        local_storage_decide(&rs->settings);
         if (rs->join.joining && (join_files_paths(rs->settings.data_dir, &files) < 0 ||
                                  settings_set_join(&rs->settings, &files, rs->node_name, rs->node_ip) < 0)) {
                 log_error_errno(ENOMEM, "cannot prepare the join: %m");

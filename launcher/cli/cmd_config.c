@@ -9,6 +9,7 @@
 #include "launcher/cli/commands.h"
 #include "launcher/config/config.h"
 #include "launcher/services/host_tools.h"
+#include "launcher/services/local_storage.h"
 #include "launcher/services/node_settings_config.h"
 #include "launcher/services/render.h"
 
@@ -109,6 +110,7 @@ static int render_to_stdout(const char *node, const char *config_path, const cha
                 return EXIT_RUNTIME;
         }
         s.cgroups_delegated = delegated;
+        local_storage_decide(&s);
         tools_for_render(&s, &t);
         r = render_all(&s, &t, &set);
         if (r >= 0)

@@ -15,6 +15,7 @@
 
 static const char *const net_modes[] = { "slirp", "host", "none", NULL };
 static const char *const restart_policies[] = { "always", "on-failure", "never", NULL };
+static const char *const local_storage_modes[] = { "auto", "true", "false", NULL };
 
 #define DURATION "a duration like 500ms, 30s or 2min"
 #define DURATION_KEY(sect, name, def, text)                                                         \
@@ -276,6 +277,14 @@ const struct config_key config_schema[] = {
           .allowed = "use auto or a number of pods from 1 to 65535",
           .help = "kubelet's maxPods; auto: what the subordinate ids hold for pods with their own "
                   "user namespace, at most 110" },
+        { .section = "kubelet",
+          .key = "local_storage_isolation",
+          .type = CONFIG_ENUM,
+          .default_value = "auto",
+          .values = local_storage_modes,
+          .help = "kubelet's localStorageCapacityIsolation (ephemeral-storage capacity, requests and "
+                  "limits, eviction for disk pressure); auto: on when the node's data directory is "
+                  "on a file system kubelet can measure (ext4, xfs, btrfs, tmpfs, overlay, nfs)" },
         POSITIVE_DURATION_KEY("kubelet", "ready_timeout", "120s",
                               "how long kubelet may take until healthz answers"),
         RESTART_KEY("kubelet", "always"),

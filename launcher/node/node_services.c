@@ -9,6 +9,7 @@
 #include "common/channel.h"
 #include "common/log.h"
 #include "launcher/services/images.h"
+#include "launcher/services/local_storage.h"
 #include "launcher/services/node_plan.h"
 #include "launcher/services/node_settings_config.h"
 #include "launcher/services/oci_runtime.h"
@@ -122,6 +123,12 @@ static int on_reload(struct service_plan **ret, void *userdata) {
         if (r < 0)
                 return r;
         s.cgroups_delegated = old->cgroups_delegated;
+        /* Decided again only when the key changed: the init sees the data directory through the
+         * node's mounts, not as the launcher did at the start. */
+        if (strcmp(s.kubelet_local_storage ?: "", old->kubelet_local_storage ?: "") == 0)
+                s.local_storage_isolation = old->local_storage_isolation;
+        else
+                local_storage_decide(&s);
         r = node_settings_copy_join(&s, old);
         if (r >= 0)
                 r = host_tools_find(&s, &t);

@@ -73,6 +73,7 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
                 .log_max_size = 10 * 1024 * 1024,
                 .log_keep = 3,
                 .cgroups_delegated = true,
+                .local_storage_isolation = true,
         };
         if (asprintf(&dropin, "%s.kubelet.d", name) < 0)
                 return -ENOMEM;
@@ -83,7 +84,8 @@ int node_settings_init(struct node_settings *s, const char *name, const char *st
             settings_set(&s->pause_image, "registry.k8s.io/pause:3.9") < 0 ||
             settings_set(&s->search_registries, "docker.io") < 0 ||
             settings_set(&s->insecure_registries, "") < 0 || settings_set(&s->kubelet_path, "kubelet") < 0 ||
-            settings_set(&s->kubeconfig, "") < 0 || settings_set(&s->cluster_dns, "10.96.0.10") < 0 ||
+            settings_set(&s->kubelet_local_storage, "auto") < 0 || settings_set(&s->kubeconfig, "") < 0 ||
+            settings_set(&s->cluster_dns, "10.96.0.10") < 0 ||
             settings_set(&s->kube_proxy_path, "kube-proxy") < 0 ||
             settings_set(&s->kube_proxy_kubeconfig, "") < 0 ||
             settings_set(&s->cluster_domain, "cluster.local") < 0 ||
@@ -153,6 +155,7 @@ void node_settings_done(struct node_settings *s) {
                 &s->kubeconfig,
                 &s->static_pod_path,
                 &s->kubelet_dropin_dir,
+                &s->kubelet_local_storage,
                 &s->cni_bridge,
                 &s->cni_subnet,
                 &s->cluster_dns,

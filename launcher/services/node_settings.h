@@ -58,6 +58,7 @@ struct node_settings {
         char *kubeconfig; /* empty: standalone, static pods only */
         char *static_pod_path;
         char *kubelet_dropin_dir;
+        char *kubelet_local_storage; /* [kubelet] local_storage_isolation: auto, true or false */
         unsigned healthz_port;
         uint32_t max_pods; /* 0: auto, what the node's ids allow (launcher/services/pod_userns.h) */
         usec_t kubelet_ready_timeout;
@@ -104,6 +105,10 @@ struct node_settings {
          * a delegated subtree kubelet runs its pods under /kubepods and each service gets a leaf
          * services/NAME; without, kubelet is told to manage no cgroups. */
         bool cgroups_delegated;
+
+        /* Not from the configuration: kubelet's localStorageCapacityIsolation, decided from
+         * kubelet_local_storage and the data directory's file system (local_storage.h). */
+        bool local_storage_isolation;
 
         /* Not from the configuration: the node's id maps (launcher/services/pod_userns.h). The slice
          * becomes the node's "kubelet" user (pods == 0: no such user, no pod with its own user

@@ -113,6 +113,7 @@ static const struct setting_key keys[] = {
         S("kubelet", "dropin_dir", V_PATH_OR_DEFAULT, kubelet_dropin_dir),
         S("kubelet", "healthz_port", V_UINT, healthz_port),
         S("kubelet", "max_pods", V_MAX_PODS, max_pods),
+        S("kubelet", "local_storage_isolation", V_STRING, kubelet_local_storage),
         S("kubelet", "ready_timeout", V_DURATION, kubelet_ready_timeout),
         S("kubelet", "restart", V_RESTART, kubelet_restart),
         S("kubelet", "stop_timeout", V_DURATION, kubelet_stop_timeout),

@@ -91,6 +91,7 @@ int render_kubelet_config(const struct node_settings *s, char **ret) {
                 { "AUTHORIZATION_MODE", standalone ? "AlwaysAllow" : "Webhook" },
                 { "CLIENT_CA_FILE", q_ca },
                 { "CLUSTER", cluster },
+                { "LOCAL_STORAGE", s->local_storage_isolation ? "true" : "false" },
                 /* Delegated: the pods' subtree the node init made (cgroup/cgroup_inside.h). Else
                  * kubelet cannot create cgroups at all: no QoS hierarchy, nothing enforced. */
                 { "CGROUPS", s->cgroups_delegated ? "cgroupRoot: \"/" CGROUP_INSIDE_PODS_ROOT "\""

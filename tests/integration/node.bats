@@ -194,6 +194,26 @@ assert compared >= 3, compared
 PY
 }
 
+@test "kubelet's localStorageCapacityIsolation: on where kubelet can measure the data directory, off with a warning where not, as configured otherwise" {
+  render_kubelet() { "$USERNODE" config --render --node "$NODE" --config "$INI" 2>"$WORK/render.err" | grep '^localStorageCapacityIsolation:'; }
+  # The test's data directory is on the host's /tmp; its nearest existing directory counts.
+  fs=$(stat -f -c %T "$WORK")
+  case $fs in ext2/ext3|xfs|btrfs|tmpfs|overlayfs|nfs) ;; *) skip "the test directory is on $fs" ;; esac
+  [ "$(render_kubelet)" = "localStorageCapacityIsolation: true" ]
+  run ! grep -q local_storage_isolation "$WORK/render.err"
+  # procfs: cAdvisor measures no such file system, kubelet would not start with it on.
+  [ "$(XDG_DATA_HOME=/proc/self render_kubelet)" = "localStorageCapacityIsolation: false" ]
+  grep -q "kubelet: /proc/self/usernode/$NODE is on a file system kubelet cannot measure (statfs type 0x9fa0).*local_storage_isolation = true" "$WORK/render.err"
+  ini_add kubelet 'local_storage_isolation = false'
+  [ "$(render_kubelet)" = "localStorageCapacityIsolation: false" ]
+  ini_add kubelet 'local_storage_isolation = true'
+  [ "$(XDG_DATA_HOME=/proc/self render_kubelet)" = "localStorageCapacityIsolation: true" ]
+  ini_add kubelet 'local_storage_isolation = maybe'
+  run "$USERNODE" config --render --node "$NODE" --config "$INI"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"local_storage_isolation"*"maybe"*"auto"* ]]
+}
+
 @test "usernode logs prints a service's output" {
   start_node
   wait_ready

@@ -105,6 +105,22 @@ static void test_kubelet_config_without_delegated_cgroups_matches_golden(void **
         node_settings_done(&s);
 }
 
+/* Where kubelet cannot measure the data directory (local_storage.h), and only there. */
+static void test_kubelet_config_without_local_storage_isolation(void **state) {
+        (void)state;
+        struct node_settings s;
+        _cleanup_free_ char *text = NULL;
+        settings_fixture(&s);
+        assert_non_null(strstr(render_kubelet_config(&s, &text) == 0 ? text : "",
+                               "\nlocalStorageCapacityIsolation: true\n"));
+        free(text);
+        text = NULL;
+        s.local_storage_isolation = false;
+        assert_int_equal(render_kubelet_config(&s, &text), 0);
+        assert_non_null(strstr(text, "\nlocalStorageCapacityIsolation: false\n"));
+        node_settings_done(&s);
+}
+
 static void test_kubelet_config_uses_webhook_auth_with_kubeconfig(void **state) {
         (void)state;
         struct node_settings s;
@@ -202,6 +218,7 @@ int main(void) {
                 cmocka_unit_test(test_crio_conf_uses_fuse_overlayfs_when_native_overlay_fails),
                 cmocka_unit_test(test_kubelet_config_matches_golden_standalone),
                 cmocka_unit_test(test_kubelet_config_without_delegated_cgroups_matches_golden),
+                cmocka_unit_test(test_kubelet_config_without_local_storage_isolation),
                 cmocka_unit_test(test_kubelet_config_uses_webhook_auth_with_kubeconfig),
                 cmocka_unit_test(test_kubelet_config_of_a_joined_node_matches_golden),
                 cmocka_unit_test(test_kube_proxy_config_matches_golden),

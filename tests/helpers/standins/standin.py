@@ -134,9 +134,11 @@ def crio():
 def kubelet():
     conf = open(read_config("--config")).read()
     for needed in ("KubeletInUserNamespace: true", "cgroupDriver: cgroupfs", "failSwapOn: false",
-                   'nodefs.available: "3%"', "localStorageCapacityIsolation: false"):
+                   'nodefs.available: "3%"'):
         if needed not in conf:
             fail(f"kubelet config lacks {needed}")
+    if not re.search(r"^localStorageCapacityIsolation: (true|false)$", conf, re.M):
+        fail("kubelet config lacks localStorageCapacityIsolation")
     endpoint = re.search(r'^containerRuntimeEndpoint: "unix://(.*)"$', conf, re.M).group(1)
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

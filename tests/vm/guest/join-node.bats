@@ -246,6 +246,11 @@ rss_kb() {
   echo "# join: usernode run --join to node Ready: $(since_join) s" >&3
   cidr=$(kubectl_admin get node "$NAME" -o 'jsonpath={.spec.podCIDR}')
   [ -n "$cidr" ]
+  # kubelet measures the node's storage (localStorageCapacityIsolation, local_storage.h).
+  local eph
+  eph=$(kubectl_admin get node "$NAME" -o 'jsonpath={.status.allocatable.ephemeral-storage}')
+  echo "allocatable ephemeral-storage: $eph"
+  [ -n "$eph" ] && [ "$eph" != 0 ]
   wait_until 30 grep -q "$cidr" "/run/user/$(id -u $USER_NAME)/usernode/default/config/cni/10-usernode.conflist"
   # What the API server meets on the published 10250: the serving certificate for the node IP.
   local san
@@ -355,6 +360,32 @@ POD
   user_subordinate "$uid"
   [ "$(host_to_node "$uid")" = "$outer" ]
   kubectl_admin delete pod userns-cm --wait=false
+}
+
+eph_pod_running() {
+  [ "$(kubectl_admin get pod eph -o 'jsonpath={.status.phase}')" = Running ]
+}
+
+@test "join: a pod that requests and limits ephemeral-storage is scheduled on the node and runs" {
+  kubectl_admin create -f - <<'POD'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: eph
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: localhost/busybox:e2e
+    imagePullPolicy: Never
+    command: ["sleep", "3605"]
+    resources:
+      requests: {ephemeral-storage: 50Mi}
+      limits: {ephemeral-storage: 100Mi}
+POD
+  wait_until 180 eph_pod_running || { kubectl_admin describe pod eph | tail -20; false; }
+  [ "$(kubectl_admin get pod eph -o 'jsonpath={.spec.nodeName}')" = "$NAME" ]
+  kubectl_admin delete pod eph --wait=false
 }
 
 @test "launcher and engine memory with 10 published Service ports" {

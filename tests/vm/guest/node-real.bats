@@ -263,6 +263,17 @@ hostport_diag() {
   [ "$status" -eq 0 ] && [ "$output" = "hello from the pod" ] || { hostport_diag; false; }
 }
 
+@test "real node: kubelet measures the node's storage: its eviction manager runs every pass" {
+  grep -qx 'localStorageCapacityIsolation: true' "$STATE/config/kubelet.yaml"
+  local log=$XDG_DATA_HOME/usernode/$NODE/logs/kubelet.log kubelet
+  kubelet=$(pid_of kubelet)
+  # Two passes of the eviction manager (every 10 s) since kubelet started.
+  wait_for 60 eval '[ "$(ps -o etimes= -p "$kubelet")" -ge 25 ]'
+  grep -q 'Eviction manager: starting control loop' "$log"
+  # With it off, every pass stopped at the image file system cAdvisor could not find.
+  run ! grep -E 'Eviction manager: failed to synchronize|cannot find filesystem info' "$log"
+}
+
 @test "real node: kill -9 of crio: restarted, the pod keeps running, kubelet talks to the new crio" {
   cid=$(web_container)
   read -r httpd_before _ < <(host_httpd)
