@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -27,6 +28,19 @@ static int mkdir_components(const char *path, mode_t mode, bool include_last) {
 
 int mkdir_p(const char *path, mode_t mode) {
         return mkdir_components(path, mode, true);
+}
+
+char *existing_dir_of(const char *path) {
+        char *dir = strdup(path);
+        struct stat st;
+        while (dir && strlen(dir) > 1 && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                char *slash = strrchr(dir, '/');
+                if (slash == dir)
+                        slash[1] = '\0';
+                else
+                        *slash = '\0';
+        }
+        return dir;
 }
 
 int mkdir_parents(const char *path, mode_t mode) {

@@ -4,6 +4,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* PATH if it is a directory, else the nearest directory above it that exists ("/" at the
+ * end): where a directory not made yet would go. A new string, or NULL when out of memory. */
+char *existing_dir_of(const char *path);
+
 /* mkdir -p: every component of PATH, the last included, with MODE where created. */
 int mkdir_p(const char *path, mode_t mode);
 

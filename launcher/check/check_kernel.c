@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "launcher/check/check.h"
 #include "launcher/check/check_decide.h"
@@ -116,21 +117,8 @@ static void check_tun(const struct check_context *ctx, struct check_result *r) {
         check_tun_decide(check_tun_open(), config_get(ctx->config, "network", "mode"), r);
 }
 
-/* The data dir, or the nearest existing directory above it: the file system the layers go to. */
-static char *existing_dir_of(const char *path) {
-        char *dir = strdup(path);
-        struct stat st;
-        while (dir && strlen(dir) > 1 && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
-                char *slash = strrchr(dir, '/');
-                if (slash == dir)
-                        slash[1] = '\0';
-                else
-                        *slash = '\0';
-        }
-        return dir;
-}
-
 static void check_overlay(const struct check_context *ctx, struct check_result *r) {
+        /* The data dir, or the nearest existing directory above it: the file system the layers go to. */
         _cleanup_free_ char *dir = existing_dir_of(ctx->settings->data_dir);
         _cleanup_free_ char *fuse = NULL;
         int native = dir ? overlay_native_works(dir) : -ENOMEM;

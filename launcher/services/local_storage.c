@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/vfs.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
+#include "common/macro.h"
 
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -27,33 +29,16 @@ bool local_storage_fs_measurable(long f_type) {
         }
 }
 
-/* statfs of `dir`, or of its nearest existing parent (the data directory is made later). */
-static int statfs_nearest(const char *dir, struct statfs *ret) {
-        char *path = strdup(dir);
-        if (!path)
-                return -ENOMEM;
-        int r;
-        for (;;) {
-                r = statfs(path, ret) < 0 ? -errno : 0;
-                char *slash = strrchr(path, '/');
-                if (r != -ENOENT || !slash || slash == path)
-                        break;
-                *slash = '\0';
-        }
-        if (r == -ENOENT)
-                r = statfs("/", ret) < 0 ? -errno : 0;
-        free(path);
-        return r;
-}
-
 void local_storage_decide(struct node_settings *s) {
         const char *mode = s->kubelet_local_storage ?: "auto";
         if (strcmp(mode, "auto") != 0) {
                 s->local_storage_isolation = strcmp(mode, "true") == 0;
                 return;
         }
+        /* The data directory is made later: the file system it will be on. */
+        _cleanup_free_ char *dir = existing_dir_of(s->data_dir);
         struct statfs st;
-        int r = statfs_nearest(s->data_dir, &st);
+        int r = !dir ? -ENOMEM : statfs(dir, &st) < 0 ? -errno : 0;
         s->local_storage_isolation = r >= 0 && local_storage_fs_measurable((long)st.f_type);
         if (s->local_storage_isolation)
                 return;

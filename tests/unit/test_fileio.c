@@ -47,6 +47,30 @@ static void test_mkdir_parents_leaves_the_last_component(void **state) {
         assert_int_equal(access(path, F_OK), -1);
 }
 
+static void test_existing_dir_of_is_the_nearest_directory_that_exists(void **state) {
+        char path[256], file[256];
+        char *got;
+        (void)state;
+        got = existing_dir_of(dir);
+        assert_string_equal(got, dir);
+        free(got);
+        snprintf(path, sizeof(path), "%s/not/made/yet", dir);
+        got = existing_dir_of(path);
+        assert_string_equal(got, dir);
+        free(got);
+        /* A file is no directory: its directory counts. */
+        snprintf(file, sizeof(file), "%s/plain", dir);
+        FILE *f = fopen(file, "w");
+        assert_non_null(f);
+        fclose(f);
+        got = existing_dir_of(file);
+        assert_string_equal(got, dir);
+        free(got);
+        got = existing_dir_of("/no-such-dir-of-usernode/x");
+        assert_string_equal(got, "/");
+        free(got);
+}
+
 static void test_write_string_file_writes_existing_files_only(void **state) {
         char path[256], buffer[16] = { 0 };
         (void)state;
@@ -67,6 +91,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_mkdir_p_creates_every_component_with_the_mode),
                 cmocka_unit_test(test_mkdir_parents_leaves_the_last_component),
+                cmocka_unit_test(test_existing_dir_of_is_the_nearest_directory_that_exists),
                 cmocka_unit_test(test_write_string_file_writes_existing_files_only),
         };
         return cmocka_run_group_tests_name("fileio", tests, setup, teardown);
