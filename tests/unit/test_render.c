@@ -111,8 +111,8 @@ static void test_kubelet_config_without_local_storage_isolation(void **state) {
         struct node_settings s;
         _cleanup_free_ char *text = NULL;
         settings_fixture(&s);
-        assert_non_null(strstr(render_kubelet_config(&s, &text) == 0 ? text : "",
-                               "\nlocalStorageCapacityIsolation: true\n"));
+        assert_int_equal(render_kubelet_config(&s, &text), 0);
+        assert_non_null(strstr(text, "\nlocalStorageCapacityIsolation: true\n"));
         free(text);
         text = NULL;
         s.local_storage_isolation = false;
