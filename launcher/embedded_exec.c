@@ -58,7 +58,7 @@ pid_t embedded_program_spawn(int program_fd, const int *fds, size_t n_fds, char 
         if (pid != 0)
                 return pid < 0 ? negative_errno() : pid;
 
-        /* The child: the launcher's signal mask (sd-event blocks signals) must not leak in. */
+        /* The child: the launcher's signal mask (its event loop blocks signals) must not leak in. */
         sigset_t all;
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);

@@ -1,4 +1,4 @@
-/* network.c: the slirp engine supervised from the launcher's sd-event loop. */
+/* network.c: the slirp engine supervised from the launcher's event loop. */
 #include "launcher/network.h"
 
 #include <assert.h>
@@ -22,7 +22,7 @@
 #define ENGINE_RESTART_DELAY_USEC 1000000ULL
 
 struct network_engine {
-        sd_event *event;
+        event_loop *event;
         const struct network_options *options;
         int tap_fd;
         int program_fd; /* the engine program, a sealed memfd (engine_spawn.h) */
@@ -32,8 +32,8 @@ struct network_engine {
         uint64_t started_usec;
         unsigned restarts;
         unsigned early_deaths; /* deaths in a row, each less than a restart delay after its start */
-        sd_event_source *child_source;
-        sd_event_source *restart_source;
+        event_source *child_source;
+        event_source *restart_source;
 };
 
 /* Write `text` to dir/name through a temporary file, so readers never see half a file. */
@@ -108,7 +108,7 @@ int network_options_from_config(const struct config *config, struct network_opti
         return 0;
 }
 
-static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata);
+static int engine_on_exit(event_source *s, const siginfo_t *si, void *userdata);
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -119,8 +119,8 @@ static uint64_t now_usec(void) {
 static int engine_watch(struct network_engine *e) {
         int r;
 
-        e->child_source = sd_event_source_unref(e->child_source);
-        r = sd_event_add_child(e->event, &e->child_source, e->pid, WEXITED, engine_on_exit, e);
+        e->child_source = event_source_unref(e->child_source);
+        r = event_add_child(e->event, &e->child_source, e->pid, WEXITED, engine_on_exit, e);
         if (r < 0) {
                 kill(e->pid, SIGKILL);
                 (void)waitpid(e->pid, NULL, 0);
@@ -188,16 +188,16 @@ static int engine_fork(struct network_engine *e, bool wait_ready) {
         return 0;
 }
 
-static int engine_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+static int engine_on_restart_timer(event_source *s, uint64_t usec, void *userdata) {
         struct network_engine *e = userdata;
         (void)s;
         (void)usec;
-        e->restart_source = sd_event_source_unref(e->restart_source);
+        e->restart_source = event_source_unref(e->restart_source);
         (void)engine_fork(e, false); /* logged; the node stays up without network rather than dying */
         return 0;
 }
 
-static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+static int engine_on_exit(event_source *s, const siginfo_t *si, void *userdata) {
         struct network_engine *e = userdata;
         uint64_t now = 0;
         (void)s;
@@ -222,8 +222,8 @@ static int engine_on_exit(sd_event_source *s, const siginfo_t *si, void *userdat
                 (void)engine_fork(e, false); /* logged */
                 return 0;
         }
-        int r = sd_event_add_time_relative(e->event, &e->restart_source, CLOCK_MONOTONIC,
-                                           ENGINE_RESTART_DELAY_USEC, 0, engine_on_restart_timer, e);
+        int r = event_add_time_relative(e->event, &e->restart_source, CLOCK_MONOTONIC,
+                                        ENGINE_RESTART_DELAY_USEC, 0, engine_on_restart_timer, e);
         if (r < 0)
                 log_error_errno(r, "cannot schedule the slirp engine's restart: %m");
         return 0;
@@ -270,8 +270,8 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
 struct network_engine *network_engine_free(struct network_engine *e) {
         if (!e)
                 return NULL;
-        e->child_source = sd_event_source_unref(e->child_source);
-        e->restart_source = sd_event_source_unref(e->restart_source);
+        e->child_source = event_source_unref(e->child_source);
+        e->restart_source = event_source_unref(e->restart_source);
         if (e->pid > 0) {
                 kill(e->pid, SIGKILL);
                 (void)waitpid(e->pid, NULL, 0);
@@ -289,14 +289,14 @@ struct network_engine *network_engine_free(struct network_engine *e) {
                 if (e->tcp_listen[i] >= 0)
                         close(e->tcp_listen[i]);
         free(e->state_dir);
-        sd_event_unref(e->event);
+        event_loop_unref(e->event);
         free(e);
         return NULL;
 }
 
-int network_engine_attach(struct network_engine *e, sd_event *event) {
+int network_engine_attach(struct network_engine *e, event_loop *event) {
         assert(!e->event);
-        e->event = sd_event_ref(event);
+        e->event = event_loop_ref(event);
         if (e->pid == 0)
                 return engine_fork(e, false);
         return engine_watch(e);

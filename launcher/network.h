@@ -6,7 +6,7 @@
  * than the loss of the connections the old engine carried. */
 #pragma once
 
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "netns/network_options.h"
 
@@ -35,7 +35,7 @@ int network_engine_start(const struct network_options *options, int tap_fd, cons
 
 /* Keep the engine running from `event`: when it exits it is started again at once on the same
  * tap fd (after a second when it keeps dying younger than that), logged. */
-int network_engine_attach(struct network_engine *engine, sd_event *event);
+int network_engine_attach(struct network_engine *engine, event_loop *event);
 
 /* Stop the engine (SIGKILL: it holds no state worth saving) and free everything. */
 struct network_engine *network_engine_free(struct network_engine *engine);

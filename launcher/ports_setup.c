@@ -64,7 +64,7 @@ int ports_publish(struct portfwd *pf, const char *spec) {
         return publish_one(spec, pf);
 }
 
-int ports_setup(sd_event *event, int dial_fd, const struct run_options *options, struct control_api *api,
+int ports_setup(event_loop *event, int dial_fd, const struct run_options *options, struct control_api *api,
                 struct portfwd **ret) {
         const char *configured = config_get(options->config, "ports", "publish");
         bool any = (configured && strspn(configured, LIST_SEPARATORS) < strlen(configured)) ||

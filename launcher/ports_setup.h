@@ -2,7 +2,7 @@
  * configuration and `usernode run --publish/-p`), and of `usernode ports` later on. */
 #pragma once
 
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "launcher/api/control_api.h"
 #include "launcher/cli/run_options.h"
@@ -16,7 +16,7 @@ int ports_publish_list_valid(const char *value);
  * spec of `[ports] publish`, then of --publish. A spec that cannot be published stops the start
  * (returns a negative errno after logging why and how to fix it). With dial_fd < 0 a publish
  * request is only warned about: the node then shares the host's ports. */
-int ports_setup(sd_event *event, int dial_fd, const struct run_options *options, struct control_api *api,
+int ports_setup(event_loop *event, int dial_fd, const struct run_options *options, struct control_api *api,
                 struct portfwd **ret);
 
 /* Publish one more SPEC (a port spec, already known to be valid) on PF; logs on failure. */

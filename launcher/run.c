@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "cgroup/cgroup_node.h"
 #include "common/channel.h"
@@ -45,7 +45,7 @@ struct launcher {
         int channel_fd;
         int dial_fd; /* the launcher's end of the dial channel; -EBADF with --net=host */
         pid_t init_pid;
-        sd_event *event;
+        event_loop *event;
         bool with_services; /* no command: the node runs crio, kubelet, ... */
         struct run_services services;
         /* [cgroup] of the node's configuration */
@@ -198,14 +198,14 @@ static int wait_for_ready(struct launcher *l) {
         return code != 0 ? code : EXIT_RUNTIME;
 }
 
-static int on_forwarded_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_forwarded_signal(event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct launcher *l = userdata;
         (void)source;
         kill(l->init_pid, (int)si->ssi_signo);
         return 0;
 }
 
-static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+static int on_init_exit(event_source *source, const siginfo_t *si, void *userdata) {
         struct launcher *l = userdata;
         (void)source;
         l->init_pid = 0;
@@ -221,19 +221,19 @@ static int on_init_exit(sd_event_source *source, const siginfo_t *si, void *user
         else if (l->with_services && code != 0)
                 log_error("the node init (pid %d) exited with status %d; the node is gone", (int)si->si_pid,
                           code);
-        return sd_event_exit(l->event, code);
+        return event_loop_exit(l->event, code);
 }
 
 /* Messages from the init after READY: how the node's services are doing. */
-static int on_init_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_init_message(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct launcher *l = userdata;
         struct channel_message message;
         (void)source;
         (void)revents;
         int r = channel_recv_message(fd, &message);
         if (r == -ECONNRESET)
-                return sd_event_source_set_enabled(
-                        source, SD_EVENT_OFF); /* the init exits; its child event follows */
+                return event_source_set_enabled(source,
+                                                EVENT_OFF); /* the init exits; its child event follows */
         if (r >= 0)
                 r = node_status_on_message(&l->services.status, &message);
         if (r < 0 && r != -EAGAIN)
@@ -242,18 +242,18 @@ static int on_init_message(sd_event_source *source, int fd, uint32_t revents, vo
 }
 
 static int event_loop_setup(struct launcher *l) {
-        int r = sd_event_new(&l->event);
+        int r = event_loop_new(&l->event);
         if (r < 0)
                 return r;
-        /* Under systemd with WatchdogSec=, sd-event sends WATCHDOG=1 at half the interval. */
-        r = sd_event_set_watchdog(l->event, true);
+        /* Under systemd with WatchdogSec=, the loop sends WATCHDOG=1 at half the interval. */
+        r = event_loop_set_watchdog(l->event, true);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(l->event, NULL, l->channel_fd, EPOLLIN, on_init_message, l);
+        r = event_add_io(l->event, NULL, l->channel_fd, EPOLLIN, on_init_message, l);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
-                r = sd_event_add_signal(l->event, NULL, forwarded_signals[i], on_forwarded_signal, l);
+                r = event_add_signal(l->event, NULL, forwarded_signals[i], on_forwarded_signal, l);
                 if (r < 0)
                         return r;
         }
@@ -262,7 +262,7 @@ static int event_loop_setup(struct launcher *l) {
                 if (r < 0)
                         return r;
         }
-        return sd_event_add_child(l->event, NULL, l->init_pid, WEXITED, on_init_exit, l);
+        return event_add_child(l->event, NULL, l->init_pid, WEXITED, on_init_exit, l);
 }
 
 static int block_signals(void) {
@@ -371,7 +371,7 @@ static int launcher_start_node(struct launcher *l) {
         if (r < 0)
                 return log_error_errno(r, "cannot serve node.status on the control socket: %m");
 
-        return sd_event_loop(l->event);
+        return event_loop_run(l->event);
 }
 
 static int launcher_run(struct launcher *l) {
@@ -531,7 +531,7 @@ int cmd_run(int argc, char **argv) {
         statedir_release(&l.statedir);
         /* The loop first: its watch on the channel (a floating source) is removed from epoll
          * while the fd is still open, and cannot hit a later file that reuses the number. */
-        sd_event_unref(l.event);
+        event_loop_unref(l.event);
         closep(&l.channel_fd);
         if (l.with_services)
                 run_services_done(&l.services);

@@ -113,7 +113,7 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
         return 0;
 }
 
-static int on_agent_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+static int on_agent_exit(event_source *source, const siginfo_t *si, void *userdata) {
         struct run_services *rs = userdata;
         (void)source;
         rs->agent_pid = 0;
@@ -124,7 +124,7 @@ static int on_agent_exit(sd_event_source *source, const siginfo_t *si, void *use
         return 0;
 }
 
-int run_services_start_cluster(struct run_services *rs, sd_event *event, struct control_api *api,
+int run_services_start_cluster(struct run_services *rs, event_loop *event, struct control_api *api,
                                struct portfwd *pf) {
         if (!rs->join.joining)
                 return 0;
@@ -146,7 +146,7 @@ int run_services_start_cluster(struct run_services *rs, sd_event *event, struct 
         if (pid < 0)
                 return log_error_errno(pid, "cannot start the cluster agent: %m");
         rs->agent_pid = pid;
-        int r = sd_event_add_child(event, NULL, pid, WEXITED, on_agent_exit, rs);
+        int r = event_add_child(event, NULL, pid, WEXITED, on_agent_exit, rs);
         if (r < 0)
                 return log_error_errno(r, "cannot watch the cluster agent: %m");
         return 0;

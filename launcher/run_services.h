@@ -49,7 +49,7 @@ int run_services_prepare(struct run_services *rs, const struct config *config, c
 /* Joined, once the node is up (PF NULL with --net=host): publish kubelet's 10250 on the node IP,
  * serve the Services' ports on the control API and start the cluster agent. Nothing when not
  * joined. Returns 0 or a negative errno, logged. */
-int run_services_start_cluster(struct run_services *rs, sd_event *event, struct control_api *api,
+int run_services_start_cluster(struct run_services *rs, event_loop *event, struct control_api *api,
                                struct portfwd *pf);
 
 /* Stop the cluster agent and forget the Services' ports; call after the control API is freed. */

@@ -19,12 +19,12 @@ struct pending_connect {
         struct dial_helper *helper;
         uint64_t cookie;
         int fd;
-        sd_event_source *source;
+        event_source *source;
 };
 
 struct dial_helper {
         int fd;
-        sd_event_source *source;
+        event_source *source;
         LIST_HEAD(pending_list, pending_connect) pending;
 };
 
@@ -141,13 +141,13 @@ static int socket_error(int sock) {
 /* Removes the watch first, then closes the socket (see on_connect_done()). */
 static void pending_free(struct pending_connect *p) {
         LIST_REMOVE(p, link);
-        sd_event_source_disable_unref(p->source);
+        event_source_disable_unref(p->source);
         if (p->fd >= 0)
                 close(p->fd);
         free(p);
 }
 
-static int on_connect_done(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_connect_done(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct pending_connect *p = userdata;
         int error = socket_error(fd);
         (void)source;
@@ -156,7 +156,7 @@ static int on_connect_done(sd_event_source *source, int fd, uint32_t revents, vo
         /* The watch goes before the socket does: a socket in flight by SCM_RIGHTS is still open
          * after our close(), so epoll would keep reporting it to a freed source, and
          * EPOLL_CTL_DEL on the closed number can no longer remove it. */
-        p->source = sd_event_source_disable_unref(p->source);
+        p->source = event_source_disable_unref(p->source);
         send_reply(p->helper, p->cookie, error, error == 0 ? TAKE_FD(p->fd) : -EBADF);
         pending_free(p);
         return 0;
@@ -214,15 +214,15 @@ static void handle_request(struct dial_helper *helper, const struct dial_request
         }
         *p = (struct pending_connect){ .helper = helper, .cookie = request->cookie, .fd = sock };
         LIST_INSERT_HEAD(&helper->pending, p, link);
-        r = sd_event_add_io(sd_event_source_get_event(helper->source), &p->source, sock, EPOLLOUT,
-                            on_connect_done, p);
+        r = event_add_io(event_source_get_event(helper->source), &p->source, sock, EPOLLOUT, on_connect_done,
+                         p);
         if (r < 0) {
                 pending_free(p);
                 send_reply(helper, request->cookie, -r, -EBADF);
         }
 }
 
-static int on_request(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_request(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct dial_helper *helper = userdata;
         struct channel_message message;
         (void)revents;
@@ -236,7 +236,7 @@ static int on_request(sd_event_source *source, int fd, uint32_t revents, void *u
                         if (r != -ECONNRESET)
                                 log_warning_errno(r, "dial helper: channel failed: %m");
                         /* The launcher is gone; nobody will ask again. */
-                        sd_event_source_set_enabled(source, SD_EVENT_OFF);
+                        event_source_set_enabled(source, EVENT_OFF);
                         return 0;
                 }
                 if (message.type == DIAL_MSG_SOCKETS &&
@@ -256,7 +256,7 @@ static int on_request(sd_event_source *source, int fd, uint32_t revents, void *u
         }
 }
 
-int dial_helper_new(sd_event *event, int fd, struct dial_helper **ret) {
+int dial_helper_new(event_loop *event, int fd, struct dial_helper **ret) {
         _cleanup_close_ int owned = fd;
         struct dial_helper *helper;
         int r;
@@ -271,12 +271,12 @@ int dial_helper_new(sd_event *event, int fd, struct dial_helper **ret) {
                 return -ENOMEM;
         helper->fd = TAKE_FD(owned);
         LIST_INIT(&helper->pending);
-        r = sd_event_add_io(event, &helper->source, helper->fd, EPOLLIN, on_request, helper);
+        r = event_add_io(event, &helper->source, helper->fd, EPOLLIN, on_request, helper);
         if (r < 0) {
                 dial_helper_free(helper);
                 return r;
         }
-        (void)sd_event_source_set_description(helper->source, "dial-helper");
+        (void)event_source_set_description(helper->source, "dial-helper");
         *ret = helper;
         return 0;
 }
@@ -286,7 +286,7 @@ struct dial_helper *dial_helper_free(struct dial_helper *helper) {
                 return NULL;
         while (!LIST_EMPTY(&helper->pending))
                 pending_free(LIST_FIRST(&helper->pending));
-        sd_event_source_disable_unref(helper->source);
+        event_source_disable_unref(helper->source);
         if (helper->fd >= 0)
                 close(helper->fd);
         free(helper);

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 enum dial_message {
         DIAL_MSG_REQUEST = 1,
@@ -78,5 +78,5 @@ int dial_recv(int fd, struct dial_answer *answer, int *ret_fd);
 /* Node init side: answer requests arriving on fd (takes ownership) from the event loop, until
  * the launcher closes its end. */
 struct dial_helper;
-int dial_helper_new(sd_event *event, int fd, struct dial_helper **ret);
+int dial_helper_new(event_loop *event, int fd, struct dial_helper **ret);
 struct dial_helper *dial_helper_free(struct dial_helper *helper);

@@ -35,8 +35,8 @@ static rlim_t raise_fd_limit(void) {
 
 static void listener_close(struct listener *l) {
         portfwd_listener_flows_free(l);
-        l->pause_timer = sd_event_source_disable_unref(l->pause_timer);
-        l->source = sd_event_source_disable_unref(l->source);
+        l->pause_timer = event_source_disable_unref(l->pause_timer);
+        l->source = event_source_disable_unref(l->source);
         if (l->fd >= 0)
                 close(l->fd);
         l->fd = -EBADF;
@@ -153,8 +153,8 @@ static int listener_open(struct port_entry *e, unsigned i, char *message, size_t
                 return bind_error(&e->spec, i, errno, message, size);
         if (tcp && listen(fd, SOMAXCONN) < 0)
                 return bind_error(&e->spec, i, errno, message, size);
-        r = sd_event_add_io(e->pf->event, &l->source, fd, EPOLLIN,
-                            tcp ? portfwd_on_tcp_listener : portfwd_on_udp_listener, l);
+        r = event_add_io(e->pf->event, &l->source, fd, EPOLLIN,
+                         tcp ? portfwd_on_tcp_listener : portfwd_on_udp_listener, l);
         if (r < 0)
                 return bind_error(&e->spec, i, -r, message, size);
         l->fd = TAKE_FD(fd);
@@ -248,7 +248,7 @@ void portfwd_set_udp_idle_timeout(struct portfwd *pf, uint64_t usec) {
         pf->udp_idle_usec = usec > 0 ? usec : PORTFWD_UDP_IDLE_DEFAULT_USEC;
 }
 
-int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
+int portfwd_new(event_loop *event, int dial_fd, struct portfwd **ret) {
         _cleanup_close_ int owned = dial_fd;
         struct portfwd *pf;
         int r;
@@ -265,7 +265,7 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
         pf = calloc(1, sizeof(*pf));
         if (!pf)
                 return -ENOMEM;
-        pf->event = sd_event_ref(event);
+        pf->event = event_loop_ref(event);
         pthread_mutex_init(&pf->lock, NULL);
         pf->dial_fd = TAKE_FD(owned);
         pf->udp_idle_usec = PORTFWD_UDP_IDLE_DEFAULT_USEC;
@@ -285,12 +285,12 @@ int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret) {
                 portfwd_free(pf);
                 return r;
         }
-        r = sd_event_add_io(event, &pf->dial_source, pf->dial_fd, EPOLLIN, portfwd_on_dial_reply, pf);
+        r = event_add_io(event, &pf->dial_source, pf->dial_fd, EPOLLIN, portfwd_on_dial_reply, pf);
         if (r < 0) {
                 portfwd_free(pf);
                 return r;
         }
-        (void)sd_event_source_set_description(pf->dial_source, "portfwd-dial");
+        (void)event_source_set_description(pf->dial_source, "portfwd-dial");
         r = portfwd_workers_start(pf);
         if (r < 0) {
                 portfwd_free(pf);
@@ -315,10 +315,10 @@ struct portfwd *portfwd_free(struct portfwd *pf) {
         while (!LIST_EMPTY(&pf->conns))
                 portfwd_conn_free(LIST_FIRST(&pf->conns));
         portfwd_dial_free_all(pf);
-        sd_event_source_disable_unref(pf->dial_source);
+        event_source_disable_unref(pf->dial_source);
         if (pf->dial_fd >= 0)
                 close(pf->dial_fd);
-        sd_event_unref(pf->event);
+        event_loop_unref(pf->event);
         free(pf->datagrams);
         pthread_mutex_destroy(&pf->lock);
         free(pf);

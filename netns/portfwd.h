@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "netns/portspec.h"
 
@@ -27,7 +27,7 @@ struct portfwd;
 
 /* Takes ownership of dial_fd (the launcher's end of dial_pair()). Also raises the soft
  * RLIMIT_NOFILE to the hard limit: every forwarded connection costs the launcher two fds. */
-int portfwd_new(sd_event *event, int dial_fd, struct portfwd **ret);
+int portfwd_new(event_loop *event, int dial_fd, struct portfwd **ret);
 struct portfwd *portfwd_free(struct portfwd *pf);
 
 void portfwd_set_udp_idle_timeout(struct portfwd *pf, uint64_t usec);

@@ -91,7 +91,7 @@ void portfwd_dial_cancel(struct portfwd *pf, struct dial_call *call) {
 /* The node init is gone: every dial fails from now on. */
 static void dial_fail_all(struct portfwd *pf, int error) {
         pf->dial_dead = true;
-        sd_event_source_set_enabled(pf->dial_source, SD_EVENT_OFF);
+        event_source_set_enabled(pf->dial_source, EVENT_OFF);
         while (!TAILQ_EMPTY(&pf->dial_in_flight)) {
                 struct dial_call *call = TAILQ_FIRST(&pf->dial_in_flight);
                 TAILQ_REMOVE(&pf->dial_in_flight, call, link);
@@ -140,7 +140,7 @@ static void socket_pool_put(struct portfwd *pf, int family, int fd) {
                 close(fd);
 }
 
-int portfwd_on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+int portfwd_on_dial_reply(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct portfwd *pf = userdata;
         (void)source;
         (void)revents;

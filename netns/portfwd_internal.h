@@ -24,7 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "common/siphash.h"
 #include "netns/portfwd.h"
@@ -72,12 +72,12 @@ struct tcp_conn {
         LIST_ENTRY(tcp_conn) entry_link; /* pf->lock */
         LIST_ENTRY(tcp_conn) pf_link; /* in pf->conns, a worker's inbox, or its conns */
         int fd[2]; /* [CLIENT], [NODE] */
-        sd_event_source *source[2];
-        sd_event_source *resume; /* continues a pump that used up its rounds */
+        event_source *source[2];
+        event_source *resume; /* continues a pump that used up its rounds */
         unsigned resume_mask; /* the halves it continues */
         bool writable_watched[2];
         bool node_answered; /* a byte came from the node: the silence check is over */
-        sd_event_source *silence_check; /* until then (portfwd_tcp.c, on_node_silence_check()) */
+        event_source *silence_check; /* until then (portfwd_tcp.c, on_node_silence_check()) */
         uint64_t unacked_seen_usec; /* the last silence check, if it saw bytes unacknowledged */
         struct tcp_half half[2]; /* half[CLIENT]: client -> node; half[NODE]: node -> client */
         struct dial_call *call;
@@ -112,8 +112,8 @@ struct udp_flow {
         struct flow_key key;
         uint64_t hash; /* of key */
         int fd; /* connected inside the node; -EBADF while dialing */
-        sd_event_source *source;
-        sd_event_source *timer;
+        event_source *source;
+        event_source *timer;
         uint64_t last_active;
         struct dial_call *call;
         STAILQ_HEAD(datagram_queue, queued_datagram) queue;
@@ -125,8 +125,8 @@ struct listener {
         struct port_entry *entry;
         unsigned index; /* in the spec's range */
         int fd;
-        sd_event_source *source;
-        sd_event_source *pause_timer;
+        event_source *source;
+        event_source *pause_timer;
         bool at_limit; /* paused for the file limit since the backlog was last drained: said once */
         bool pktinfo; /* UDP on a wildcard address: datagrams say which local address they went to */
         /* The UDP flows, hashed by key: client addresses are attacker-chosen, so a lookup must
@@ -165,9 +165,9 @@ struct portfwd_worker {
         unsigned index;
         pthread_t thread;
         bool running; /* the thread was started and not joined yet */
-        sd_event *event; /* the thread's alone while it runs */
+        event_loop *event; /* the thread's alone while it runs */
         int wake_fd; /* eventfd: the inbox or a request changed */
-        sd_event_source *wake_source;
+        event_source *wake_source;
         pthread_mutex_t lock; /* guards the three below */
         struct conn_list inbox; /* handed over, not taken in yet */
         bool quit;
@@ -179,12 +179,12 @@ struct portfwd_worker {
 };
 
 struct portfwd {
-        sd_event *event;
+        event_loop *event;
         pthread_mutex_t lock; /* see the top of this file */
         struct portfwd_worker *workers;
         unsigned n_workers;
         int dial_fd;
-        sd_event_source *dial_source;
+        event_source *dial_source;
         bool dial_dead;
         uint64_t next_cookie;
         struct dial_call_list dial_queue; /* not sent yet */
@@ -220,7 +220,7 @@ struct dial_call *portfwd_dial_start(struct portfwd *pf, int protocol,
 /* Forgets call's owner (NULL is a no-op): done() is not called, a socket still coming is closed. */
 void portfwd_dial_cancel(struct portfwd *pf, struct dial_call *call);
 /* The event handler of pf->dial_fd: replies to dials and pooled sockets from the dial helper. */
-int portfwd_on_dial_reply(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+int portfwd_on_dial_reply(event_source *source, int fd, uint32_t revents, void *userdata);
 /* Asks the dial helper for more unconnected sockets of family when few are at hand. */
 void portfwd_socket_pool_refill(struct portfwd *pf, int family);
 /* An unconnected socket made in the node to connect() from here, or -EBADF when none is at hand. */
@@ -238,7 +238,7 @@ void portfwd_pipe_pool_empty(struct pipe_pool *pool);
 /* On c's worker, just taken in: watches both sockets on the worker's loop. */
 void portfwd_conn_attach(struct tcp_conn *c);
 /* The event handler of a TCP listener (userdata: struct listener): accepts and forwards. */
-int portfwd_on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+int portfwd_on_tcp_listener(event_source *source, int fd, uint32_t revents, void *userdata);
 
 /* ---- portfwd_worker.c ---- */
 
@@ -259,4 +259,4 @@ void portfwd_udp_size_buffers(int fd);
 /* Drops every flow of l and its flow table. */
 void portfwd_listener_flows_free(struct listener *l);
 /* The event handler of a UDP listener (userdata: struct listener): relays datagrams to flows. */
-int portfwd_on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+int portfwd_on_udp_listener(event_source *source, int fd, uint32_t revents, void *userdata);

@@ -81,7 +81,7 @@ void portfwd_pipe_pool_empty(struct pipe_pool *pool) {
 /* ---- TCP: the splice engine ---- */
 
 /* The loop of the thread that owns c. */
-static sd_event *conn_event(const struct tcp_conn *c) {
+static event_loop *conn_event(const struct tcp_conn *c) {
         return c->worker ? c->worker->event : c->pf->event;
 }
 
@@ -91,13 +91,13 @@ void portfwd_conn_free(struct tcp_conn *c) {
         if (c->call) /* only before the hand-over: the dial is the main thread's */
                 portfwd_dial_cancel(pf, c->call);
         for (int s = CLIENT; s <= NODE; s++) {
-                sd_event_source_disable_unref(c->source[s]);
+                event_source_disable_unref(c->source[s]);
                 if (c->fd[s] >= 0)
                         close(c->fd[s]);
                 pipe_release(c->worker ? &c->worker->pipes : NULL, &c->half[s]);
         }
-        sd_event_source_disable_unref(c->resume);
-        sd_event_source_disable_unref(c->silence_check);
+        event_source_disable_unref(c->resume);
+        event_source_disable_unref(c->silence_check);
         pthread_mutex_lock(&pf->lock);
         if (c->entry) {
                 LIST_REMOVE(c, entry_link);
@@ -130,13 +130,13 @@ static int conn_want_writable(struct tcp_conn *c, int side) {
         if (c->writable_watched[side])
                 return 0;
         c->writable_watched[side] = true;
-        return sd_event_source_set_io_events(c->source[side], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+        return event_source_set_io_events(c->source[side], EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
 
 /* The node's server has answered: the handshake did complete, nothing more to watch. */
 static void node_answered(struct tcp_conn *c) {
         c->node_answered = true;
-        c->silence_check = sd_event_source_disable_unref(c->silence_check);
+        c->silence_check = event_source_disable_unref(c->silence_check);
 }
 
 /* Moves bytes from fd[from] to the other side until both would block, the pipe's bytes are all
@@ -203,7 +203,7 @@ static bool half_done(const struct tcp_half *h) {
         return h->eof && h->pending == 0 && h->shut;
 }
 
-static int on_conn_resume(sd_event_source *source, void *userdata);
+static int on_conn_resume(event_source *source, void *userdata);
 
 #define HALF(from) (1u << (from))
 
@@ -229,16 +229,16 @@ static void conn_pump(struct tcp_conn *c, unsigned mask) {
         if (unfinished) {
                 /* Edge-triggered: nothing will wake us for bytes we left behind; come back after
                  * the other connections had their turn. */
-                if (!c->resume && sd_event_add_defer(conn_event(c), &c->resume, on_conn_resume, c) < 0) {
+                if (!c->resume && event_add_defer(conn_event(c), &c->resume, on_conn_resume, c) < 0) {
                         conn_reset(c);
                         return;
                 }
                 c->resume_mask |= unfinished;
-                sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT);
+                event_source_set_enabled(c->resume, EVENT_ONESHOT);
         }
 }
 
-static int on_conn_resume(sd_event_source *source, void *userdata) {
+static int on_conn_resume(event_source *source, void *userdata) {
         struct tcp_conn *c = userdata;
         unsigned mask = c->resume_mask;
         (void)source;
@@ -248,7 +248,7 @@ static int on_conn_resume(sd_event_source *source, void *userdata) {
         return 0;
 }
 
-static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_conn_io(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct tcp_conn *c = userdata;
         int side = fd == c->fd[CLIENT] ? CLIENT : NODE, other = side == CLIENT ? NODE : CLIENT;
         unsigned mask = 0;
@@ -278,13 +278,13 @@ static int on_conn_io(sd_event_source *source, int fd, uint32_t revents, void *u
  * RTT of seconds there, so after a few bursts no retransmission came in time to be seen. A peer
  * that acknowledges but does not read (zero window) is alive and left alone, as on a direct
  * connection; so is one that was sent nothing yet. */
-static int on_node_silence_check(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_node_silence_check(event_source *source, uint64_t usec, void *userdata) {
         struct tcp_conn *c = userdata;
         struct tcp_info info = {};
         socklen_t length = sizeof(info);
         uint64_t now = usec;
 
-        (void)sd_event_now(conn_event(c), CLOCK_MONOTONIC, &now);
+        (void)event_loop_now(conn_event(c), CLOCK_MONOTONIC, &now);
         if (getsockopt(c->fd[NODE], IPPROTO_TCP, TCP_INFO, &info, &length) < 0 || info.tcpi_unacked == 0) {
                 c->unacked_seen_usec = 0;
         } else if (c->unacked_seen_usec == 0 ||
@@ -295,22 +295,22 @@ static int on_node_silence_check(sd_event_source *source, uint64_t usec, void *u
                 conn_reset(c);
                 return 0;
         }
-        (void)sd_event_source_set_time(source, usec + NODE_SILENCE_USEC);
-        (void)sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        (void)event_source_set_time(source, usec + NODE_SILENCE_USEC);
+        (void)event_source_set_enabled(source, EVENT_ONESHOT);
         return 0;
 }
 
 /* On c's worker: watch both sockets, edge-triggered. */
 void portfwd_conn_attach(struct tcp_conn *c) {
         if (!c->node_answered &&
-            sd_event_add_time_relative(conn_event(c), &c->silence_check, CLOCK_MONOTONIC, NODE_SILENCE_USEC,
-                                       NODE_SILENCE_USEC / 10, on_node_silence_check, c) < 0) {
+            event_add_time_relative(conn_event(c), &c->silence_check, CLOCK_MONOTONIC, NODE_SILENCE_USEC,
+                                    NODE_SILENCE_USEC / 10, on_node_silence_check, c) < 0) {
                 conn_reset(c);
                 return;
         }
         for (int s = CLIENT; s <= NODE; s++) {
-                int r = sd_event_add_io(conn_event(c), &c->source[s], c->fd[s],
-                                        EPOLLIN | EPOLLRDHUP | EPOLLET, on_conn_io, c);
+                int r = event_add_io(conn_event(c), &c->source[s], c->fd[s], EPOLLIN | EPOLLRDHUP | EPOLLET,
+                                     on_conn_io, c);
                 if (r < 0) {
                         log_warning_errno(r, "port forwarder: failed to watch a connection: %m");
                         conn_reset(c);
@@ -344,11 +344,11 @@ static void on_conn_dialed(void *owner, int fd_or_error) {
         conn_attach(c);
 }
 
-static int on_conn_connected(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_conn_connected(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct tcp_conn *c = userdata;
         (void)revents;
 
-        c->source[NODE] = sd_event_source_disable_unref(source);
+        c->source[NODE] = event_source_disable_unref(source);
         if (socket_error(fd) != 0) {
                 conn_reset(c);
                 return 0;
@@ -380,7 +380,7 @@ static void conn_connect(struct tcp_conn *c, int sock, const struct sockaddr_sto
                         conn_attach(c);
                 return;
         }
-        if (sd_event_add_io(c->pf->event, &c->source[NODE], sock, EPOLLOUT, on_conn_connected, c) < 0)
+        if (event_add_io(c->pf->event, &c->source[NODE], sock, EPOLLOUT, on_conn_connected, c) < 0)
                 conn_reset(c);
 }
 
@@ -412,12 +412,12 @@ static void conn_start(struct listener *l, int client_fd) {
                 conn_reset(c);
 }
 
-static int on_accept_resume(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_accept_resume(event_source *source, uint64_t usec, void *userdata) {
         struct listener *l = userdata;
         (void)usec;
 
-        l->pause_timer = sd_event_source_disable_unref(source);
-        sd_event_source_set_enabled(l->source, SD_EVENT_ON);
+        l->pause_timer = event_source_disable_unref(source);
+        event_source_set_enabled(l->source, EVENT_ON);
         return 0;
 }
 
@@ -432,9 +432,9 @@ static void listener_pause(struct listener *l, int error) {
                                   "port forwarder: cannot accept more connections now (%m); they wait until "
                                   "some close. Raise the open-file limit (ulimit -Hn) for more at once");
         l->at_limit = true;
-        if (sd_event_add_time_relative(l->entry->pf->event, &l->pause_timer, CLOCK_MONOTONIC,
-                                       ACCEPT_PAUSE_USEC, 0, on_accept_resume, l) >= 0)
-                sd_event_source_set_enabled(l->source, SD_EVENT_OFF);
+        if (event_add_time_relative(l->entry->pf->event, &l->pause_timer, CLOCK_MONOTONIC, ACCEPT_PAUSE_USEC,
+                                    0, on_accept_resume, l) >= 0)
+                event_source_set_enabled(l->source, EVENT_OFF);
 }
 
 /* Whether accepting client, the lowest free fd number at the time, left too few files for the
@@ -448,7 +448,7 @@ static bool fd_headroom_low(struct portfwd *pf, int client) {
         return pf->fd_limit != RLIM_INFINITY && need >= (uint64_t)pf->fd_limit;
 }
 
-int portfwd_on_tcp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+int portfwd_on_tcp_listener(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
         struct portfwd *pf = l->entry->pf;
         (void)source;

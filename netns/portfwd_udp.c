@@ -48,8 +48,8 @@ static void flow_free(struct udp_flow *f) {
         struct listener *l = f->listener;
 
         portfwd_dial_cancel(l->entry->pf, f->call);
-        sd_event_source_disable_unref(f->source);
-        sd_event_source_disable_unref(f->timer);
+        event_source_disable_unref(f->source);
+        event_source_disable_unref(f->timer);
         if (f->fd >= 0)
                 close(f->fd);
         while (!STAILQ_EMPTY(&f->queue)) {
@@ -67,11 +67,11 @@ static void flow_free(struct udp_flow *f) {
 
 static uint64_t now_usec(struct portfwd *pf) {
         uint64_t now = 0;
-        (void)sd_event_now(pf->event, CLOCK_MONOTONIC, &now);
+        (void)event_loop_now(pf->event, CLOCK_MONOTONIC, &now);
         return now;
 }
 
-static int on_flow_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_flow_timer(event_source *source, uint64_t usec, void *userdata) {
         struct udp_flow *f = userdata;
         struct portfwd *pf = f->listener->entry->pf;
 
@@ -79,8 +79,8 @@ static int on_flow_timer(sd_event_source *source, uint64_t usec, void *userdata)
                 flow_free(f);
                 return 0;
         }
-        sd_event_source_set_time(source, f->last_active + pf->udp_idle_usec);
-        sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
+        event_source_set_time(source, f->last_active + pf->udp_idle_usec);
+        event_source_set_enabled(source, EVENT_ONESHOT);
         return 0;
 }
 
@@ -131,7 +131,7 @@ static void batch_init(struct portfwd *pf, struct mmsghdr *batch, struct iovec *
 
 /* Replies from inside the node go back to the client through the listener's socket: received
  * and sent a batch at a time. */
-static int on_flow_readable(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_flow_readable(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct udp_flow *f = userdata;
         struct portfwd *pf = f->listener->entry->pf;
         struct mmsghdr batch[UDP_BATCH];
@@ -181,7 +181,7 @@ static void on_flow_dialed(void *owner, int fd_or_error) {
                 return;
         }
         f->fd = fd_or_error;
-        if (sd_event_add_io(pf->event, &f->source, f->fd, EPOLLIN, on_flow_readable, f) < 0) {
+        if (event_add_io(pf->event, &f->source, f->fd, EPOLLIN, on_flow_readable, f) < 0) {
                 flow_free(f);
                 return;
         }
@@ -253,8 +253,8 @@ static struct udp_flow *flow_new(struct listener *l, const struct flow_key *key,
         l->entry->n_conns++;
         pthread_mutex_unlock(&l->entry->pf->lock);
 
-        if (sd_event_add_time(pf->event, &f->timer, CLOCK_MONOTONIC, f->last_active + pf->udp_idle_usec,
-                              1000000ULL, on_flow_timer, f) < 0) {
+        if (event_add_time(pf->event, &f->timer, CLOCK_MONOTONIC, f->last_active + pf->udp_idle_usec,
+                           1000000ULL, on_flow_timer, f) < 0) {
                 flow_free(f);
                 return NULL;
         }
@@ -309,7 +309,7 @@ static void listener_key_local(const struct msghdr *msg, struct flow_key *key) {
 
 /* Datagrams from clients, a batch per recvmmsg (a burst of clients must not outrun the socket
  * buffer one wakeup per datagram), each to its flow. */
-int portfwd_on_udp_listener(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+int portfwd_on_udp_listener(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct listener *l = userdata;
         struct portfwd *pf = l->entry->pf;
         struct mmsghdr batch[UDP_BATCH];

@@ -1,6 +1,6 @@
 /* portfwd_worker.c: the threads that pump the port forwarder's TCP connections. On one loop all
  * bulk streams through published ports shared one core; a worker per usable CPU, each with its own
- * sd-event loop, its own pipe pool and its own connections, lets them use all of them. The
+ * event loop, its own pipe pool and its own connections, lets them use all of them. The
  * launcher's loop still accepts, dials and connects (the dial helper's channel, the socket pool
  * and the listeners stay single-threaded) and hands each connected connection to the least
  * loaded worker through the worker's inbox and an eventfd. */
@@ -30,7 +30,7 @@ static void worker_wake(struct portfwd_worker *w) {
 }
 
 /* Worker thread: the inbox or a request changed. */
-static int on_worker_wake(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_worker_wake(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct portfwd_worker *w = userdata;
         struct conn_list arrived = LIST_HEAD_INITIALIZER(arrived);
         uint64_t count;
@@ -59,13 +59,13 @@ static int on_worker_wake(sd_event_source *source, int fd, uint32_t revents, voi
                 portfwd_conn_attach(c); /* on failure it frees c */
         }
         if (quit)
-                (void)sd_event_exit(w->event, 0);
+                (void)event_loop_exit(w->event, 0);
         return 0;
 }
 
 static void *worker_main(void *userdata) {
         struct portfwd_worker *w = userdata;
-        int r = sd_event_loop(w->event);
+        int r = event_loop_run(w->event);
 
         if (r < 0)
                 log_error_errno(r, "port forwarder: worker %u stopped: %m", w->index);
@@ -90,13 +90,13 @@ static int worker_init(struct portfwd *pf, struct portfwd_worker *w, unsigned in
         LIST_INIT(&w->inbox);
         LIST_INIT(&w->conns);
         atomic_init(&w->n_conns, 0);
-        int r = sd_event_new(&w->event);
+        int r = event_loop_new(&w->event);
         if (r < 0)
                 return r;
         w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (w->wake_fd < 0)
                 return negative_errno();
-        return sd_event_add_io(w->event, &w->wake_source, w->wake_fd, EPOLLIN, on_worker_wake, w);
+        return event_add_io(w->event, &w->wake_source, w->wake_fd, EPOLLIN, on_worker_wake, w);
 }
 
 int portfwd_workers_start(struct portfwd *pf) {
@@ -109,7 +109,7 @@ int portfwd_workers_start(struct portfwd *pf) {
         pf->workers = calloc(n, sizeof(*pf->workers));
         if (!pf->workers)
                 return -ENOMEM;
-        /* The launcher takes its signals through sd-event, blocked in every thread: a worker that
+        /* The launcher takes its signals through its event loop, blocked in every thread: a worker that
          * let SIGCHLD or SIGTERM through would swallow it. Threads inherit the creator's mask. */
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -148,10 +148,10 @@ void portfwd_workers_stop(struct portfwd *pf) {
                 if (w->running)
                         pthread_join(w->thread, NULL);
                 w->running = false;
-                sd_event_source_disable_unref(w->wake_source);
+                event_source_disable_unref(w->wake_source);
                 if (w->wake_fd >= 0)
                         close(w->wake_fd);
-                sd_event_unref(w->event);
+                event_loop_unref(w->event);
                 pthread_mutex_destroy(&w->lock);
         }
         free(pf->workers);

@@ -33,8 +33,8 @@ struct control_connection {
         struct control_api *api;
         TAILQ_ENTRY(control_connection) link; /* oldest first */
         int fd;
-        sd_event_source *source;
-        sd_event_source *timer;
+        event_source *source;
+        event_source *timer;
         json_tokener *tokener;
         size_t received;
         char *response; /* once the request is answered */
@@ -42,10 +42,10 @@ struct control_connection {
 };
 
 struct control_api {
-        sd_event *event;
+        event_loop *event;
         char *path;
         int fd;
-        sd_event_source *source;
+        event_source *source;
         struct control_method methods[METHODS_MAX];
         size_t n_methods;
         TAILQ_HEAD(connection_list, control_connection) connections;
@@ -74,8 +74,8 @@ static void connection_free(struct control_connection *c) {
 
         TAILQ_REMOVE(&api->connections, c, link);
         api->n_connections--;
-        sd_event_source_disable_unref(c->source);
-        sd_event_source_disable_unref(c->timer);
+        event_source_disable_unref(c->source);
+        event_source_disable_unref(c->timer);
         if (c->tokener)
                 json_tokener_free(c->tokener);
         close(c->fd);
@@ -186,13 +186,13 @@ static int connection_answer(struct control_connection *c, struct json_object *r
         if (!c->response)
                 return -ENOMEM;
         c->response_length = strlen(c->response);
-        r = sd_event_source_set_io_events(c->source, EPOLLOUT);
+        r = event_source_set_io_events(c->source, EPOLLOUT);
         if (r < 0)
                 return r;
         return connection_flush(c);
 }
 
-static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_connection_io(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct control_connection *c = userdata;
         char buffer[4096];
         int r = 0;
@@ -243,7 +243,7 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
         return 0;
 }
 
-static int on_connection_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_connection_timeout(event_source *source, uint64_t usec, void *userdata) {
         (void)source;
         (void)usec;
         connection_free(userdata);
@@ -328,7 +328,7 @@ static void refuse(int fd, const char *why) {
         json_object_put(response);
 }
 
-static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_accept(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct control_api *api = userdata;
         (void)source;
         (void)revents;
@@ -358,14 +358,14 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                          * invalid JSON. */
                         json_tokener_set_flags(c->tokener, JSON_TOKENER_VALIDATE_UTF8);
                 if (!c->tokener ||
-                    sd_event_add_io(api->event, &c->source, c->fd, EPOLLIN, on_connection_io, c) < 0 ||
-                    sd_event_add_time_relative(api->event, &c->timer, CLOCK_MONOTONIC, REQUEST_TIMEOUT_USEC,
-                                               0, on_connection_timeout, c) < 0)
+                    event_add_io(api->event, &c->source, c->fd, EPOLLIN, on_connection_io, c) < 0 ||
+                    event_add_time_relative(api->event, &c->timer, CLOCK_MONOTONIC, REQUEST_TIMEOUT_USEC, 0,
+                                            on_connection_timeout, c) < 0)
                         connection_free(c);
         }
 }
 
-int control_api_new(sd_event *event, const char *state_dir, struct control_api **ret) {
+int control_api_new(event_loop *event, const char *state_dir, struct control_api **ret) {
         struct sockaddr_un address = {};
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -401,15 +401,15 @@ int control_api_new(sd_event *event, const char *state_dir, struct control_api *
                 free(api);
                 return r;
         }
-        api->event = sd_event_ref(event);
+        api->event = event_loop_ref(event);
         api->fd = TAKE_FD(fd);
         api->path = TAKE_PTR(path);
-        r = sd_event_add_io(event, &api->source, api->fd, EPOLLIN, on_accept, api);
+        r = event_add_io(event, &api->source, api->fd, EPOLLIN, on_accept, api);
         if (r < 0) {
                 control_api_free(api);
                 return r;
         }
-        (void)sd_event_source_set_description(api->source, "control-api");
+        (void)event_source_set_description(api->source, "control-api");
         *ret = api;
         return 0;
 }
@@ -419,14 +419,14 @@ struct control_api *control_api_free(struct control_api *api) {
                 return NULL;
         while (!TAILQ_EMPTY(&api->connections))
                 connection_free(TAILQ_FIRST(&api->connections));
-        sd_event_source_disable_unref(api->source);
+        event_source_disable_unref(api->source);
         if (api->fd >= 0)
                 close(api->fd);
         if (api->path)
                 (void)unlink(api->path);
         for (size_t i = 0; i < api->n_methods; i++)
                 free(api->methods[i].name);
-        sd_event_unref(api->event);
+        event_loop_unref(api->event);
         free(api->path);
         free(api);
         return NULL;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include <json-c/json.h>
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #define CONTROL_SOCKET_NAME "api.sock"
 #define CONTROL_REQUEST_MAX (64 * 1024)
@@ -30,7 +30,7 @@ typedef int (*control_method_fn)(void *userdata, struct json_object *params, str
 struct control_api;
 
 /* Listens on STATE_DIR/api.sock (a stale socket there is replaced). */
-int control_api_new(sd_event *event, const char *state_dir, struct control_api **ret);
+int control_api_new(event_loop *event, const char *state_dir, struct control_api **ret);
 /* Stops listening and removes the socket. */
 struct control_api *control_api_free(struct control_api *api);
 

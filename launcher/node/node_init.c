@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "cgroup/cgroup_inside.h"
 #include "common/channel.h"
@@ -34,13 +34,13 @@ static const int forwarded_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUS
 
 struct node_init {
         const struct node_init_config *config;
-        sd_event *event;
+        event_loop *event;
         pid_t payload_pid;
         struct node_services *services; /* instead of a payload: crio, kubelet, ... */
         struct dial_helper *dial_helper; /* opens sockets in the node for the port forwarder */
 };
 
-static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_sigchld(event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct node_init *init = userdata;
         int status;
         pid_t pid;
@@ -53,12 +53,12 @@ static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si
                         node_services_child_exited(init->services, pid, status);
                 else if (pid == init->payload_pid) {
                         init->payload_pid = 0;
-                        sd_event_exit(init->event, exit_code_of(status));
+                        event_loop_exit(init->event, exit_code_of(status));
                 }
         return 0;
 }
 
-static int on_forwarded_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_forwarded_signal(event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct node_init *init = userdata;
         (void)source;
         if (init->services) {
@@ -72,7 +72,7 @@ static int on_forwarded_signal(sd_event_source *source, const struct signalfd_si
         return 0;
 }
 
-static int on_launcher_message(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_launcher_message(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct node_init *init = userdata;
         struct channel_message message;
 
@@ -81,7 +81,7 @@ static int on_launcher_message(sd_event_source *source, int fd, uint32_t revents
         int r = channel_recv_message(fd, &message);
         if (r == -ECONNRESET || r == -EPIPE) {
                 /* The launcher is gone; PR_SET_PDEATHSIG normally got here first. */
-                return sd_event_exit(init->event, EXIT_RUNTIME);
+                return event_loop_exit(init->event, EXIT_RUNTIME);
         }
         if (r < 0 && r != -EAGAIN)
                 log_warning_errno(r, "node init: bad message from the launcher: %m");
@@ -111,7 +111,7 @@ static int payload_start(char **argv, pid_t *ret_pid) {
 
 static void on_services_stopped(void *userdata) {
         struct node_init *init = userdata;
-        sd_event_exit(init->event, 0);
+        event_loop_exit(init->event, 0);
 }
 
 /* The payload is either the command or the node's services. */
@@ -148,23 +148,22 @@ static int event_loop_setup(struct node_init *init) {
         sigaddset(&mask, SIGCHLD);
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++)
                 sigaddset(&mask, forwarded_signals[i]);
-        /* sd-event reads signals from a signalfd, which only sees blocked signals. */
+        /* The event loop reads signals from a signalfd, which only sees blocked signals. */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return negative_errno();
 
-        r = sd_event_new(&init->event);
+        r = event_loop_new(&init->event);
         if (r < 0)
                 return r;
-        r = sd_event_add_signal(init->event, NULL, SIGCHLD, on_sigchld, init);
+        r = event_add_signal(init->event, NULL, SIGCHLD, on_sigchld, init);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(forwarded_signals); i++) {
-                r = sd_event_add_signal(init->event, NULL, forwarded_signals[i], on_forwarded_signal, init);
+                r = event_add_signal(init->event, NULL, forwarded_signals[i], on_forwarded_signal, init);
                 if (r < 0)
                         return r;
         }
-        return sd_event_add_io(init->event, NULL, init->config->channel_fd, EPOLLIN, on_launcher_message,
-                               init);
+        return event_add_io(init->event, NULL, init->config->channel_fd, EPOLLIN, on_launcher_message, init);
 }
 
 /* Become root of the user namespace in every id, with no supplementary groups of the host. */
@@ -285,6 +284,6 @@ _Noreturn void node_init_main(const struct node_init_config *config) {
         if (r < 0)
                 _exit(EXIT_RUNTIME);
 
-        r = sd_event_loop(init.event);
+        r = event_loop_run(init.event);
         _exit(r < 0 ? EXIT_RUNTIME : r);
 }

@@ -166,7 +166,7 @@ static int services_setup(void *userdata) {
         return 0;
 }
 
-int node_services_start(sd_event *event, const struct node_services_config *config,
+int node_services_start(event_loop *event, const struct node_services_config *config,
                         void (*stopped)(void *userdata), void *userdata, struct node_services **ret) {
         static const struct supervisor_callbacks callbacks = {
                 .service_changed = on_service_changed,

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "launcher/services/host_tools.h"
 #include "launcher/services/node_settings.h"
@@ -28,7 +28,7 @@ struct node_services;
 /* Prepare the node and start its services; takes over config->plan, also on failure.
  * `on_stopped` runs once node_services_stop() has stopped every service (the init then exits 0).
  * Returns 0 or a negative errno, logged. */
-int node_services_start(sd_event *event, const struct node_services_config *config,
+int node_services_start(event_loop *event, const struct node_services_config *config,
                         void (*on_stopped)(void *userdata), void *userdata, struct node_services **ret);
 
 /* From the init's SIGCHLD handler, for every reaped child: 1 if it was a service, else 0. */

@@ -1,4 +1,4 @@
-/* supervisor.c: the node's service supervisor on sd-event, its life cycle: start order, exits,
+/* supervisor.c: the node's service supervisor on the init's event loop, its life cycle: start order, exits,
  * restart with backoff, stop, reload and status (supervisor_internal.h lists the other files).
  *
  * Each service runs in its own session (setsid), so its process group can be signalled as a
@@ -20,7 +20,7 @@
 
 usec_t supervisor_now(const struct supervisor *s) {
         uint64_t t = 0;
-        sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        event_loop_now(s->event, CLOCK_MONOTONIC, &t);
         return t;
 }
 
@@ -62,11 +62,11 @@ static struct service *find_service(struct supervisor *s, const char *name) {
         return NULL;
 }
 
-int service_arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_handler_t handler) {
+int service_arm_timer(struct service *svc, usec_t usec_from_now, event_time_handler_t handler) {
         struct supervisor *s = svc->sup;
-        svc->timer = sd_event_source_disable_unref(svc->timer);
-        return sd_event_add_time_relative(s->event, &svc->timer, CLOCK_MONOTONIC, usec_from_now,
-                                          USEC_PER_MSEC, handler, svc);
+        svc->timer = event_source_disable_unref(svc->timer);
+        return event_add_time_relative(s->event, &svc->timer, CLOCK_MONOTONIC, usec_from_now, USEC_PER_MSEC,
+                                       handler, svc);
 }
 
 /* ---- life cycle ---- */
@@ -74,9 +74,9 @@ int service_arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_h
 static void service_free(struct service *svc) {
         if (!svc)
                 return;
-        sd_event_source_disable_unref(svc->timer);
-        sd_event_source_disable_unref(svc->ready_watch);
-        sd_event_source_disable_unref(svc->log_source);
+        event_source_disable_unref(svc->timer);
+        event_source_disable_unref(svc->ready_watch);
+        event_source_disable_unref(svc->log_source);
         if (svc->log_read_fd >= 0) {
                 /* Whatever is still in the pipe belongs in the log. */
                 char buf[16384];
@@ -155,11 +155,11 @@ void supervisor_start_waiting(struct supervisor *s) {
         }
 }
 
-static int on_restart_delay(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_restart_delay(event_source *source, uint64_t usec, void *userdata) {
         struct service *svc = userdata;
         (void)source;
         (void)usec;
-        svc->timer = sd_event_source_disable_unref(svc->timer);
+        svc->timer = event_source_disable_unref(svc->timer);
         if (svc->sup->stopping)
                 return 0;
         svc->restarts++;
@@ -208,7 +208,7 @@ static void service_exited(struct service *svc, int status) {
         char how[128];
         usec_t up = supervisor_now(s) - svc->started_mono;
 
-        svc->timer = sd_event_source_disable_unref(svc->timer);
+        svc->timer = event_source_disable_unref(svc->timer);
         if (svc->drain_pid > 0) { /* crio died while its containers were being stopped */
                 kill(-svc->drain_pid, SIGKILL);
                 svc->drain_pid = 0;
@@ -285,11 +285,11 @@ int supervisor_child_exited(struct supervisor *s, pid_t pid, int status) {
 
 /* ---- stop ---- */
 
-static int on_stop_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_stop_timeout(event_source *source, uint64_t usec, void *userdata) {
         struct service *svc = userdata;
         (void)source;
         (void)usec;
-        svc->timer = sd_event_source_disable_unref(svc->timer);
+        svc->timer = event_source_disable_unref(svc->timer);
         log_warning("%s did not stop within %llus of SIGTERM; sending SIGKILL", svc->def.name,
                     (unsigned long long)(svc->def.stop_timeout / USEC_PER_SEC));
         service_signal_group(svc, SIGKILL);
@@ -308,7 +308,7 @@ static void service_terminate(struct service *svc) {
 #define DRAIN_MARGIN SERVICE_DRAIN_MARGIN
 
 static void drain_end(struct service *svc) {
-        svc->timer = sd_event_source_disable_unref(svc->timer);
+        svc->timer = event_source_disable_unref(svc->timer);
         if (svc->drain_pid > 0)
                 kill(-svc->drain_pid, SIGKILL); /* a crictl still waiting */
         svc->drain_pid = 0;
@@ -316,7 +316,7 @@ static void drain_end(struct service *svc) {
                 service_terminate(svc);
 }
 
-static int on_drain_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_drain_timeout(event_source *source, uint64_t usec, void *userdata) {
         struct service *svc = userdata;
         (void)source;
         (void)usec;
@@ -389,7 +389,7 @@ void supervisor_stop(struct supervisor *s) {
         for (size_t i = 0; i < s->n_services; i++) {
                 struct service *svc = s->services[i];
                 if (svc->pid == 0) {
-                        svc->timer = sd_event_source_disable_unref(svc->timer);
+                        svc->timer = event_source_disable_unref(svc->timer);
                         if (svc->state != SERVICE_EXITED)
                                 service_set_state(svc, SERVICE_STOPPED);
                 }
@@ -417,13 +417,13 @@ static void take_plan_settings(struct supervisor *s, const struct service_plan *
         s->log_keep = plan->log_keep;
 }
 
-int supervisor_new(sd_event *event, struct service_plan *plan, const struct supervisor_callbacks *callbacks,
-                   void *userdata, struct supervisor **ret) {
+int supervisor_new(event_loop *event, struct service_plan *plan,
+                   const struct supervisor_callbacks *callbacks, void *userdata, struct supervisor **ret) {
         _cleanup_service_plan_ struct service_plan *p = plan;
         struct supervisor *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->event = sd_event_ref(event);
+        s->event = event_loop_ref(event);
         s->cb = callbacks ? *callbacks : (struct supervisor_callbacks){};
         s->userdata = userdata;
         s->journal = p->journal;
@@ -453,7 +453,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 service_free(s->services[i]);
         free(s->services);
         free(s->log_dir);
-        sd_event_unref(s->event);
+        event_loop_unref(s->event);
         free(s);
         return NULL;
 }
@@ -516,7 +516,7 @@ int supervisor_reload(struct supervisor *s) {
                 } else if (old->pid > 0) {
                         old->restart_after_stop = true;
                 } else {
-                        old->timer = sd_event_source_disable_unref(old->timer);
+                        old->timer = event_source_disable_unref(old->timer);
                         old->failures = 0;
                         old->state = SERVICE_WAITING;
                 }

@@ -1,6 +1,6 @@
 /* supervisor.h: starts, watches, restarts and stops the node's services.
  *
- * Runs in the node init (PID 1 of the node) on an sd-event loop. Policy is data (service.h):
+ * Runs in the node init (PID 1 of the node) on the init's event loop (common/event_loop.h). Policy is data (service.h):
  * start order from `after`, readiness per service, restart policy, backoff doubling from
  * restart_delay_min to restart_delay_max and starting over after restart_reset_after up, grace
  * period per service on stop. The supervisor never calls waitpid() itself when embedded: PID 1
@@ -8,7 +8,7 @@
 #pragma once
 
 #include <signal.h>
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "launcher/services/service.h"
 
@@ -28,8 +28,8 @@ struct supervisor_callbacks {
 };
 
 /* Takes ownership of `plan`. Returns 0 or a negative errno. */
-int supervisor_new(sd_event *event, struct service_plan *plan, const struct supervisor_callbacks *callbacks,
-                   void *userdata, struct supervisor **ret);
+int supervisor_new(event_loop *event, struct service_plan *plan,
+                   const struct supervisor_callbacks *callbacks, void *userdata, struct supervisor **ret);
 struct supervisor *supervisor_free(struct supervisor *s);
 
 /* Start every service whose `after` services are ready (the rest follow as they become so). */
@@ -49,6 +49,6 @@ int supervisor_reload(struct supervisor *s);
 size_t supervisor_n_services(const struct supervisor *s);
 void supervisor_service_status(const struct supervisor *s, size_t i, struct service_status *ret);
 
-/* Standalone: an sd-event loop of its own with SIGTERM/SIGINT -> stop, SIGHUP -> reload and
+/* Standalone: an event loop of its own with SIGTERM/SIGINT -> stop, SIGHUP -> reload and
  * SIGCHLD -> reap every child. Returns 0 after a requested stop, or a negative errno. */
 int supervisor_run(struct service_plan *plan, const struct supervisor_callbacks *callbacks, void *userdata);

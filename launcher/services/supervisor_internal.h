@@ -5,12 +5,12 @@
  *   supervisor_spawn.c       a service's log pipe, fork and exec of its process, the pod drain,
  *                            signals, cgroup.kill
  *   supervisor_ready.c       readiness probes (socket accepts, HTTP 200 on loopback) and their poll
- *   supervisor_standalone.c  supervisor_run(): an sd-event loop of its own with signals */
+ *   supervisor_standalone.c  supervisor_run(): an event loop of its own with signals */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-event.h>
+#include "common/event_loop.h"
 
 #include "common/macro.h"
 #include "launcher/services/service_log.h"
@@ -33,20 +33,20 @@ struct service {
         bool remove_after_stop; /* reload: it is gone from the plan */
         pid_t drain_pid; /* node stop: pod_drain() running before its SIGTERM; 0: none */
         bool drained;
-        sd_event_source *timer;
+        event_source *timer;
         /* While starting: the wait before the next readiness probe (grows, see supervisor_ready.c),
          * and for a socket, the inotify watch on its directory that probes at once on a new file. */
         usec_t ready_interval;
-        sd_event_source *ready_watch;
+        event_source *ready_watch;
         /* One pipe for the service's whole life: every run (and every process it leaves behind)
          * writes to the same log, and the read side never sees EOF between restarts. */
         int log_read_fd, log_write_fd;
-        sd_event_source *log_source;
+        event_source *log_source;
         struct service_log log;
 };
 
 struct supervisor {
-        sd_event *event;
+        event_loop *event;
         struct service **services; /* in start order; stop goes backwards */
         size_t n_services;
         usec_t restart_delay_min, restart_delay_max, restart_reset_after;
@@ -68,7 +68,7 @@ void supervisor_status_text(struct supervisor *s, const char *format, ...) _prin
 /* Sets the state and tells callbacks->service_changed. */
 void service_set_state(struct service *svc, enum service_state state);
 /* (Re)arms the service's one timer; whatever it was waiting for before is dropped. */
-int service_arm_timer(struct service *svc, usec_t usec_from_now, sd_event_time_handler_t handler);
+int service_arm_timer(struct service *svc, usec_t usec_from_now, event_time_handler_t handler);
 /* Starts every waiting service whose `after` services are ready. */
 void supervisor_start_waiting(struct supervisor *s);
 /* Calls callbacks->ready once, when every service has been ready. */
@@ -100,7 +100,7 @@ void service_cgroup_kill(const struct service *svc);
 
 /* The timer handler while a service is starting: probes it, marks it ready or kills it at its
  * ready_timeout. */
-int service_on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata);
+int service_on_ready_poll(event_source *source, uint64_t usec, void *userdata);
 /* Begins the readiness wait of a service just spawned: the first probe at once, a watch on a
  * socket's directory. */
 int service_ready_wait_begin(struct service *svc);

@@ -24,8 +24,8 @@ usec_t ready_poll_next_interval(usec_t previous) {
 }
 
 static void service_ready_wait_end(struct service *svc) {
-        svc->timer = sd_event_source_disable_unref(svc->timer);
-        svc->ready_watch = sd_event_source_disable_unref(svc->ready_watch);
+        svc->timer = event_source_disable_unref(svc->timer);
+        svc->ready_watch = event_source_disable_unref(svc->ready_watch);
 }
 
 static void service_became_ready(struct service *svc) {
@@ -85,7 +85,7 @@ static bool http_answers_ok(const char *target) {
 static int ready_probe(struct service *svc, usec_t now) {
         if (svc->state != SERVICE_STARTING || svc->pid <= 0) {
                 /* Not the timer: by now it may wait for something else (a restart, a stop). */
-                svc->ready_watch = sd_event_source_disable_unref(svc->ready_watch);
+                svc->ready_watch = event_source_disable_unref(svc->ready_watch);
                 return 0;
         }
         bool ready = svc->def.ready == READY_SOCKET ? unix_socket_accepts(svc->def.ready_target)
@@ -111,14 +111,14 @@ static int ready_probe(struct service *svc, usec_t now) {
         return service_arm_timer(svc, svc->ready_interval, service_on_ready_poll);
 }
 
-int service_on_ready_poll(sd_event_source *source, uint64_t usec, void *userdata) {
+int service_on_ready_poll(event_source *source, uint64_t usec, void *userdata) {
         (void)source;
         return ready_probe(userdata, usec);
 }
 
 /* A file appeared in the socket's directory (or events were lost): probe now, and as soon
  * after as at the start, since a socket is bound a moment before its service listens. */
-static int on_socket_directory_event(sd_event_source *source, const struct inotify_event *event,
+static int on_socket_directory_event(event_source *source, const struct inotify_event *event,
                                      void *userdata) {
         struct service *svc = userdata;
         const char *slash = strrchr(svc->def.ready_target, '/');
@@ -133,7 +133,7 @@ static int on_socket_directory_event(sd_event_source *source, const struct inoti
 
 int service_ready_wait_begin(struct service *svc) {
         svc->ready_interval = 0;
-        svc->ready_watch = sd_event_source_disable_unref(svc->ready_watch);
+        svc->ready_watch = event_source_disable_unref(svc->ready_watch);
         const char *slash = svc->def.ready == READY_SOCKET ? strrchr(svc->def.ready_target, '/') : NULL;
         if (slash && slash != svc->def.ready_target) {
                 _cleanup_free_ char *dir =
@@ -142,9 +142,9 @@ int service_ready_wait_begin(struct service *svc) {
                  * (only the last level, 0700) it can be watched from the start. */
                 if (dir && mkdir(dir, 0700) < 0 && errno != EEXIST)
                         log_debug_errno(errno, "%s: cannot make %s: %m", svc->def.name, dir);
-                int r = dir ? sd_event_add_inotify(svc->sup->event, &svc->ready_watch, dir,
-                                                   IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR,
-                                                   on_socket_directory_event, svc)
+                int r = dir ? event_add_inotify(svc->sup->event, &svc->ready_watch, dir,
+                                                IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR,
+                                                on_socket_directory_event, svc)
                             : -ENOMEM;
                 if (r < 0)
                         log_debug_errno(r, "%s: not watching %s for its socket (%m); probing only",

@@ -43,7 +43,7 @@ void service_signal_group(const struct service *svc, int sig) {
 
 /* ---- logs ---- */
 
-static int on_log_readable(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+static int on_log_readable(event_source *source, int fd, uint32_t revents, void *userdata) {
         struct service *svc = userdata;
         char buf[16384];
         (void)source;
@@ -71,14 +71,14 @@ int service_log_setup(struct service *svc) {
         svc->log_write_fd = fds[1];
         /* Blocking writes for the service: a full pipe slows it down rather than losing lines. */
         fcntl(svc->log_write_fd, F_SETFL, 0);
-        r = sd_event_add_io(s->event, &svc->log_source, svc->log_read_fd, EPOLLIN, on_log_readable, svc);
+        r = event_add_io(s->event, &svc->log_source, svc->log_read_fd, EPOLLIN, on_log_readable, svc);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot watch its log pipe: %m", svc->def.name);
         return 0;
 }
 
 /* A child of the supervisor as a fresh init would start it: no signal blocked, default
- * dispositions (the supervisor blocks the ones sd-event handles), a session of its own, stdin
+ * dispositions (the supervisor blocks the ones its event loop handles), a session of its own, stdin
  * /dev/null, stdout and stderr to out_fd (if any). */
 static void child_reset(int out_fd) {
         sigset_t all;

@@ -1,4 +1,4 @@
-/* supervisor_standalone.c: supervisor_run(), the supervisor on an sd-event loop of its own that
+/* supervisor_standalone.c: supervisor_run(), the supervisor on an event loop of its own that
  * handles SIGTERM/SIGINT (stop), SIGHUP (reload) and SIGCHLD (reaps every child) itself. */
 #include "launcher/services/supervisor.h"
 
@@ -10,12 +10,12 @@
 
 struct standalone {
         struct supervisor *sup;
-        sd_event *event;
+        event_loop *event;
         const struct supervisor_callbacks *user_cb;
         void *user_data;
 };
 
-static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_sigchld(event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct standalone *st = userdata;
         int status;
         pid_t pid;
@@ -26,7 +26,7 @@ static int on_sigchld(sd_event_source *source, const struct signalfd_siginfo *si
         return 0;
 }
 
-static int on_stop_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_stop_signal(event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct standalone *st = userdata;
         (void)source;
         log_info("received %s, stopping", strsignal((int)si->ssi_signo));
@@ -34,7 +34,7 @@ static int on_stop_signal(sd_event_source *source, const struct signalfd_siginfo
         return 0;
 }
 
-static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+static int on_sighup(event_source *source, const struct signalfd_siginfo *si, void *userdata) {
         struct standalone *st = userdata;
         (void)source;
         (void)si;
@@ -69,7 +69,7 @@ static void st_stopped(void *userdata) {
         struct standalone *st = userdata;
         if (st->user_cb->stopped)
                 st->user_cb->stopped(st->user_data);
-        sd_event_exit(st->event, 0);
+        event_loop_exit(st->event, 0);
 }
 
 int supervisor_run(struct service_plan *plan, const struct supervisor_callbacks *callbacks, void *userdata) {
@@ -85,12 +85,12 @@ int supervisor_run(struct service_plan *plan, const struct supervisor_callbacks 
         sigset_t mask;
         int r;
 
-        r = sd_event_new(&st.event);
+        r = event_loop_new(&st.event);
         if (r < 0) {
                 service_plan_free(plan);
                 return log_error_errno(r, "cannot create an event loop: %m");
         }
-        /* sd-event's signal sources need the signals blocked. */
+        /* The event loop's signal sources need the signals blocked. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
@@ -99,19 +99,19 @@ int supervisor_run(struct service_plan *plan, const struct supervisor_callbacks 
         sigprocmask(SIG_BLOCK, &mask, NULL);
         r = supervisor_new(st.event, plan, &trampolines, &st, &st.sup);
         if (r < 0) {
-                sd_event_unref(st.event);
+                event_loop_unref(st.event);
                 return log_error_errno(r, "cannot set up the supervisor: %m");
         }
-        if (sd_event_add_signal(st.event, NULL, SIGCHLD, on_sigchld, &st) < 0 ||
-            sd_event_add_signal(st.event, NULL, SIGTERM, on_stop_signal, &st) < 0 ||
-            sd_event_add_signal(st.event, NULL, SIGINT, on_stop_signal, &st) < 0 ||
-            sd_event_add_signal(st.event, NULL, SIGHUP, on_sighup, &st) < 0)
+        if (event_add_signal(st.event, NULL, SIGCHLD, on_sigchld, &st) < 0 ||
+            event_add_signal(st.event, NULL, SIGTERM, on_stop_signal, &st) < 0 ||
+            event_add_signal(st.event, NULL, SIGINT, on_stop_signal, &st) < 0 ||
+            event_add_signal(st.event, NULL, SIGHUP, on_sighup, &st) < 0)
                 r = log_error_errno(EIO, "cannot watch signals");
         if (r >= 0)
                 r = supervisor_start(st.sup);
         if (r >= 0)
-                r = sd_event_loop(st.event);
+                r = event_loop_run(st.event);
         supervisor_free(st.sup);
-        sd_event_unref(st.event);
+        event_loop_unref(st.event);
         return r;
 }

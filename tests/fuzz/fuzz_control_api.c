@@ -16,7 +16,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static sd_event *event;
+static event_loop *event;
 static struct control_api *api;
 static char dir[64] = "/tmp/fuzz_control_api.XXXXXX";
 static struct sockaddr_un address = { .sun_family = AF_UNIX };
@@ -50,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         (void)argc;
         (void)argv;
         log_set_level(LOG_LEVEL_ERROR);
-        if (!mkdtemp(dir) || sd_event_new(&event) < 0 || control_api_new(event, dir, &api) < 0 ||
+        if (!mkdtemp(dir) || event_loop_new(&event) < 0 || control_api_new(event, dir, &api) < 0 ||
             control_api_register(api, "test.echo", method_echo, NULL) < 0 ||
             control_api_register(api, "test.fail", method_fail, NULL) < 0)
                 abort();
@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 shutdown(fd, SHUT_WR);
                 } else if (round == 0)
                         shutdown(fd, SHUT_WR);
-                (void)sd_event_run(event, 0);
+                (void)event_loop_run_once(event, 0);
                 for (;;) {
                         ssize_t n = recv(fd, answer + used, sizeof(answer) - 1 - used, MSG_DONTWAIT);
                         if (n > 0) {

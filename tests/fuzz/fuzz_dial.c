@@ -18,7 +18,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static sd_event *event;
+static event_loop *event;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
         (void)argc;
@@ -28,7 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
                 perror("fuzz_dial: a network namespace of its own is required (unshare)");
                 exit(77);
         }
-        if (sd_event_new(&event) < 0)
+        if (event_loop_new(&event) < 0)
                 abort();
         return 0;
 }
@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
         if (send(fds[0], data, size, MSG_DONTWAIT) != (ssize_t)size)
                 abort();
-        for (int i = 0; i < 8 && sd_event_run(event, 0) > 0; i++)
+        for (int i = 0; i < 8 && event_loop_run_once(event, 0) > 0; i++)
                 ;
         for (;;) {
                 int r = dial_recv(fds[0], &answer, &sock);

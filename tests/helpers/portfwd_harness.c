@@ -37,7 +37,7 @@ static int loopback_up(void) {
 }
 
 _Noreturn static void node_side(int dial_fd, char **command) {
-        sd_event *event = NULL;
+        event_loop *event = NULL;
         struct dial_helper *helper = NULL;
         int r;
 
@@ -59,14 +59,14 @@ _Noreturn static void node_side(int dial_fd, char **command) {
                 log_error_errno(errno, "harness: exec %s: %m", command[0]);
                 _exit(127);
         }
-        if (sd_event_new(&event) < 0 || dial_helper_new(event, dial_fd, &helper) < 0)
+        if (event_loop_new(&event) < 0 || dial_helper_new(event, dial_fd, &helper) < 0)
                 _exit(1);
-        sd_event_loop(event);
+        event_loop_run(event);
         _exit(0);
 }
 
 int main(int argc, char **argv) {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(event_loop_unrefp) event_loop *event = NULL;
         struct portfwd *pf = NULL;
         struct control_api *api = NULL;
         int fds[2], r, dash = -1;
@@ -97,8 +97,8 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        if (sd_event_default(&event) < 0 || sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL) < 0 ||
-            sd_event_add_signal(event, NULL, SIGINT, NULL, NULL) < 0)
+        if (event_loop_new(&event) < 0 || event_add_signal(event, NULL, SIGTERM, NULL, NULL) < 0 ||
+            event_add_signal(event, NULL, SIGINT, NULL, NULL) < 0)
                 return 1;
         r = portfwd_new(event, fds[0], &pf);
         if (r < 0)
@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
                         return 1;
                 }
         }
-        r = sd_event_loop(event);
+        r = event_loop_run(event);
         control_api_free(api);
         portfwd_free(pf);
         kill(child, SIGKILL);

@@ -23,7 +23,7 @@
 
 struct fixture {
         char dir[64];
-        sd_event *event;
+        event_loop *event;
         struct control_api *api;
 };
 
@@ -51,7 +51,7 @@ static int setup(void **state) {
 
         snprintf(f->dir, sizeof(f->dir), "/tmp/test_control_api.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
-        assert_int_equal(sd_event_new(&f->event), 0);
+        assert_int_equal(event_loop_new(&f->event), 0);
         assert_int_equal(control_api_new(f->event, f->dir, &f->api), 0);
         assert_int_equal(control_api_register(f->api, "test.echo", method_echo, NULL), 0);
         assert_int_equal(control_api_register(f->api, "test.fail", method_fail, NULL), 0);
@@ -67,7 +67,7 @@ static int teardown(void **state) {
         snprintf(path, sizeof(path), "%s/%s", f->dir, CONTROL_SOCKET_NAME);
         assert_int_equal(access(path, F_OK), -1); /* removed with the API */
         rmdir(f->dir);
-        sd_event_unref(f->event);
+        event_loop_unref(f->event);
         free(f);
         return 0;
 }
@@ -83,7 +83,7 @@ static int serve_while(struct fixture *f, int (*child)(struct fixture *f)) {
         for (int i = 0; i < 500; i++) {
                 if (waitpid(pid, &status, WNOHANG) == pid)
                         return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-                assert_true(sd_event_run(f->event, 10000) >= 0);
+                assert_true(event_loop_run_once(f->event, 10000) >= 0);
         }
         fail_msg("the client did not finish");
         return 100;

@@ -19,7 +19,7 @@
 #include "netns/dial.h"
 
 struct fixture {
-        sd_event *event;
+        event_loop *event;
         struct dial_helper *helper;
         int launcher_fd;
 };
@@ -28,7 +28,7 @@ static int setup(void **state) {
         struct fixture *f = calloc(1, sizeof(*f));
         int fds[2];
 
-        assert_int_equal(sd_event_new(&f->event), 0);
+        assert_int_equal(event_loop_new(&f->event), 0);
         assert_int_equal(dial_pair(fds), 0);
         assert_int_equal(dial_helper_new(f->event, fds[1], &f->helper), 0);
         f->launcher_fd = fds[0];
@@ -40,7 +40,7 @@ static int teardown(void **state) {
         struct fixture *f = *state;
         dial_helper_free(f->helper);
         close(f->launcher_fd);
-        sd_event_unref(f->event);
+        event_loop_unref(f->event);
         free(f);
         return 0;
 }
@@ -52,7 +52,7 @@ static void receive(struct fixture *f, struct dial_answer *answer, int *fd) {
                 if (r == 0)
                         return;
                 assert_int_equal(r, -EAGAIN);
-                assert_true(sd_event_run(f->event, 10000) >= 0);
+                assert_true(event_loop_run_once(f->event, 10000) >= 0);
         }
         fail_msg("no answer from the dial helper");
 }
@@ -168,7 +168,7 @@ static void wait_answer_queued(struct fixture *f) {
                 struct pollfd p = { .fd = f->launcher_fd, .events = POLLIN };
                 if (poll(&p, 1, 0) == 1)
                         return;
-                assert_true(sd_event_run(f->event, 10000) >= 0);
+                assert_true(event_loop_run_once(f->event, 10000) >= 0);
         }
         fail_msg("no answer from the dial helper");
 }

@@ -50,7 +50,7 @@ struct client {
 };
 
 struct fixture {
-        sd_event *event;
+        event_loop *event;
         struct dial_helper *helper;
         struct portfwd *pf;
         struct server server;
@@ -135,7 +135,7 @@ static int setup(void **state) {
         int fds[2];
 
         f->fds_before = count_fds();
-        assert_int_equal(sd_event_new(&f->event), 0);
+        assert_int_equal(event_loop_new(&f->event), 0);
         assert_int_equal(dial_pair(fds), 0);
         assert_int_equal(dial_helper_new(f->event, fds[1], &f->helper), 0);
         assert_int_equal(portfwd_new(f->event, fds[0], &f->pf), 0);
@@ -155,7 +155,7 @@ static int teardown(void **state) {
         for (int i = 0; i < atomic_load(&f->server.n_conns); i++)
                 pthread_join(f->server.conns[i], NULL);
         close(f->server.listen_fd);
-        sd_event_unref(f->event);
+        event_loop_unref(f->event);
         /* Every socket, pipe, eventfd and epoll fd of the forwarder and its workers is closed. */
         assert_int_equal(count_fds(), f->fds_before);
         free(f);
@@ -276,7 +276,7 @@ static bool run_until(struct fixture *f, bool (*cond)(void *), void *arg, unsign
         while (!cond(arg)) {
                 if (now_ms() > deadline)
                         return false;
-                assert_true(sd_event_run(f->event, 10000) >= 0);
+                assert_true(event_loop_run_once(f->event, 10000) >= 0);
         }
         return true;
 }
