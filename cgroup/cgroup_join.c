@@ -3,10 +3,10 @@
 
 #include <string.h>
 #include <sys/stat.h>
-#include <systemd/sd-bus.h>
 
 #include "cgroup/cgroup_fs.h"
 #include "cgroup/delegate_systemd.h"
+#include "cgroup/sd_bus_dl.h"
 #include "common/log.h"
 
 /* The systemd unit holding `pid`, and its cgroup (relative to the cgroup2 root). */
@@ -17,23 +17,23 @@ static int unit_of_pid(sd_bus *bus, pid_t pid, char **ret_id, char **ret_cgroup)
         _cleanup_free_ char *id = NULL;
         int r;
 
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "GetUnitByPID", &error, &reply, "u",
-                               (uint32_t)pid);
+        r = sd_bus_dl.call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                  "org.freedesktop.systemd1.Manager", "GetUnitByPID", &error, &reply, "u",
+                                  (uint32_t)pid);
         if (r < 0)
                 goto finish;
-        r = sd_bus_message_read(reply, "o", &path);
+        r = sd_bus_dl.message_read(reply, "o", &path);
         if (r < 0)
                 goto finish;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path,
-                                       "org.freedesktop.systemd1.Unit", "Id", &error, &id);
+        r = sd_bus_dl.get_property_string(bus, "org.freedesktop.systemd1", path,
+                                          "org.freedesktop.systemd1.Unit", "Id", &error, &id);
         if (r < 0)
                 goto finish;
         dot = strrchr(id, '.');
         interface = dot && strcmp(dot, ".service") == 0 ? "org.freedesktop.systemd1.Service"
                                                         : "org.freedesktop.systemd1.Scope";
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", path, interface, "ControlGroup",
-                                       &error, ret_cgroup);
+        r = sd_bus_dl.get_property_string(bus, "org.freedesktop.systemd1", path, interface, "ControlGroup",
+                                          &error, ret_cgroup);
         if (r < 0)
                 goto finish;
         *ret_id = TAKE_PTR(id);
@@ -41,15 +41,15 @@ finish:
         if (r < 0)
                 log_debug_errno(r, "cgroups: no systemd unit for pid %d: %s", (int)pid,
                                 error.message ? error.message : "%m");
-        sd_bus_error_free(&error);
-        sd_bus_message_unref(reply);
+        sd_bus_dl.error_free(&error);
+        sd_bus_dl.message_unref(reply);
         return r;
 }
 
 /* Ask the user's systemd to move us to `leaf` (relative to the cgroup2 root) inside the unit that
  * holds `init_pid`: it may, where we may not (it asks the system manager in turn). */
 static int attach_via_systemd(pid_t init_pid, const char *leaf) {
-        sd_bus *bus = NULL;
+        _cleanup_(delegate_systemd_disconnectp) sd_bus *bus = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *id = NULL, *unit_cgroup = NULL;
         size_t n;
@@ -66,15 +66,14 @@ static int attach_via_systemd(pid_t init_pid, const char *leaf) {
                 r = -EXDEV; /* the node is not inside the unit systemd names: nothing to ask for */
                 goto finish;
         }
-        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "AttachProcessesToUnit", &error, NULL,
-                               "ssau", id, leaf + n, 1, (uint32_t)getpid());
+        r = sd_bus_dl.call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                  "org.freedesktop.systemd1.Manager", "AttachProcessesToUnit", &error, NULL,
+                                  "ssau", id, leaf + n, 1, (uint32_t)getpid());
         if (r < 0)
                 log_debug_errno(r, "cgroups: systemd did not attach us to %s%s: %s", id, leaf + n,
                                 error.message ? error.message : "%m");
 finish:
-        sd_bus_error_free(&error);
-        sd_bus_flush_close_unref(bus);
+        sd_bus_dl.error_free(&error);
         return r;
 }
 

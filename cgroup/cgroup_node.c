@@ -45,10 +45,6 @@ void cgroup_node_done(struct cgroup_node *node) {
         *node = CGROUP_NODE_NULL;
 }
 
-static void bus_unrefp(sd_bus **bus) {
-        sd_bus_flush_close_unref(*bus);
-}
-
 /* Unit names allow more, but a node name that needs escaping is refused earlier anyway. */
 static bool node_name_valid(const char *name) {
         if (!name || !*name || strlen(name) > 64)
@@ -98,10 +94,12 @@ static int go_degraded(const struct cgroup_options *options, struct cgroup_node 
         return 0;
 }
 
-/* Ask systemd for usernode-NAME.scope holding us, without waiting for it (finish_scope()). */
+/* Ask systemd for usernode-NAME.scope holding us, without waiting for it (finish_scope()).
+ * Takes over `bus`: the request holds it until finish_scope() or cgroup_node_done() frees it. */
 static int request_scope(sd_bus *bus, const char *node_name, struct cgroup_node *node) {
         if (asprintf(&node->scope, "usernode-%s.scope", node_name) < 0) {
                 node->scope = NULL;
+                delegate_systemd_disconnect(bus);
                 return -ENOMEM;
         }
         int r = delegate_systemd_scope_request(bus, node->scope, getpid(), CGROUP_SCOPE_TIMEOUT_MS,
@@ -115,6 +113,8 @@ static int request_scope(sd_bus *bus, const char *node_name, struct cgroup_node 
 static int finish_scope(struct cgroup_node *node) {
         _cleanup_free_ char *own = NULL;
         int r = delegate_systemd_scope_wait(node->scope_request);
+        /* Whatever the answer: the last connection goes, and libsystemd with it, before the
+         * node init is cloned (it must not inherit the mapping). */
         node->scope_request = delegate_systemd_scope_request_free(node->scope_request);
         if (r == -EEXIST)
                 return log_error_errno(
@@ -195,7 +195,7 @@ static int discover_and_decide(const struct cgroup_options *options, struct cgro
 int cgroup_node_predict(const struct cgroup_options *options, bool *ret_delegated) {
         _cleanup_(cgroup_discovery_done) struct cgroup_discovery found = {};
         _cleanup_(cgroup_decision_done) struct cgroup_decision decision = {};
-        _cleanup_(bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(delegate_systemd_disconnectp) sd_bus *bus = NULL;
         int r = discover_and_decide(options, &found, &bus, &decision);
         if (r < 0)
                 return r;
@@ -206,7 +206,7 @@ int cgroup_node_predict(const struct cgroup_options *options, bool *ret_delegate
 int cgroup_node_begin(const struct cgroup_options *options, const char *node_name, struct cgroup_node *ret) {
         _cleanup_(cgroup_discovery_done) struct cgroup_discovery found = {};
         _cleanup_(cgroup_decision_done) struct cgroup_decision decision = {};
-        _cleanup_(bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(delegate_systemd_disconnectp) sd_bus *bus = NULL;
         int r;
 
         assert(options);
@@ -226,10 +226,7 @@ int cgroup_node_begin(const struct cgroup_options *options, const char *node_nam
         ret->delegation = decision.delegation;
         if (decision.delegation == CGROUP_DELEGATION_SYSTEMD) {
                 ret->mount = TAKE_PTR(found.mount); /* for finish(): G is known once we are in it */
-                r = request_scope(bus, node_name, ret);
-                /* The request holds the connection now: dropped, not closed, here. */
-                sd_bus_unref(TAKE_PTR(bus));
-                return r;
+                return request_scope(TAKE_PTR(bus), node_name, ret);
         }
         ret->group = strdup(found.own);
         return ret->group ? 0 : -ENOMEM;

@@ -4,6 +4,7 @@
  * into new namespaces, has the setuid newuidmap/newgidmap write its id maps, waits until the
  * init reports READY, records the node in the state dir, then forwards signals to the init until
  * it exits and passes its exit status on. */
+#include <assert.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include "common/event_loop.h"
 
 #include "cgroup/cgroup_node.h"
+#include "cgroup/sd_bus_dl.h"
 #include "common/channel.h"
 #include "common/exit_status.h"
 #include "common/heap.h"
@@ -469,6 +471,8 @@ static int launcher_run(struct launcher *l) {
                 l->dial_fd = dial[0];
         }
 
+        /* cgroup_node_finish() dropped the last bus: the init, a fork, keeps no libsystemd. */
+        assert(!sd_bus_dl_is_open());
         pid_t pid = spawn_node_init(l, channel[1], dial[1]);
         close(channel[1]);
         closep(&dial[1]);

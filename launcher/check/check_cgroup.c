@@ -47,7 +47,7 @@ static void check_cgroup_v2(const struct check_context *ctx, struct check_result
 static void check_user_systemd(const struct check_context *ctx, struct check_result *r) {
         sd_bus *bus = NULL;
         int rc = delegate_systemd_connect(&bus);
-        sd_bus_flush_close_unref(bus);
+        delegate_systemd_disconnect(bus);
         if (rc >= 0)
                 return check_pass(r, "the user's systemd answers on its bus");
         degraded(ctx, r,
