@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cgroup/cgroup_inside.h"
 #include "common/log.h"
+#include "launcher/services/journal_stream.h"
 #include "launcher/services/pod_drain.h"
 #include "launcher/services/service_log.h"
 #include "launcher/services/supervisor_internal.h"
@@ -60,7 +60,7 @@ int service_log_setup(struct service *svc) {
         int r;
 
         if (s->journal)
-                return 0; /* each run gets a journal stream of its own, see service_spawn() */
+                return 0; /* each run gets a journal stream of its own, see child_output_fd() */
         r = service_log_open(&svc->log, s->log_dir, svc->def.name, s->log_max_size, s->log_keep);
         if (r < 0)
                 return log_error_errno(r, "%s: cannot open its log in %s: %m", svc->def.name, s->log_dir);
@@ -108,8 +108,26 @@ pid_t service_spawn_drain(struct service *svc) {
         _exit(pod_drain("crictl", svc->def.drain_endpoint, svc->def.drain_grace_max) < 0 ? 1 : 0);
 }
 
-static _noreturn_ void service_exec_child(const struct service *svc, int out_fd) {
-        child_reset(out_fd);
+/* The output of a run: a journal stream of its own when the supervisor logs to the journal,
+ * else the service's log pipe (none with the journal: a refused stream leaves the output where
+ * the init's goes, as before). Opened here, in the child: libsystemd is then mapped only until
+ * the exec, never in the long-lived init. The warning goes to the init's stderr, which the
+ * child still has. */
+static int child_output_fd(const struct service *svc) {
+        if (!svc->sup->journal)
+                return svc->log_write_fd;
+        int fd = journal_stream_open(svc->def.name, LOG_INFO);
+        if (fd < 0) {
+                log_warning_errno(fd, "%s: no journal stream, its output is lost: %m", svc->def.name);
+                return svc->log_write_fd;
+        }
+        return fd;
+}
+
+static _noreturn_ void service_exec_child(const struct service *svc) {
+        /* Before child_reset(): that points stdout and stderr at the stream (the stream's own fd
+         * is O_CLOEXEC, gone at exec). */
+        child_reset(child_output_fd(svc));
         if (chdir("/") < 0)
                 _exit(127);
         /* Its own leaf, before exec: nothing it starts can be outside it. */
@@ -131,14 +149,7 @@ static _noreturn_ void service_exec_child(const struct service *svc, int out_fd)
 
 int service_spawn(struct service *svc) {
         struct supervisor *s = svc->sup;
-        _cleanup_close_ int journal_fd = -EBADF;
 
-        if (s->journal) {
-                journal_fd = sd_journal_stream_fd(svc->def.name, LOG_INFO, false);
-                if (journal_fd < 0)
-                        log_warning_errno(journal_fd, "%s: no journal stream, its output is lost: %m",
-                                          svc->def.name);
-        }
         if (svc->def.cgroup) {
                 int r = cgroup_inside_create_leaf(svc->def.cgroup);
                 if (r < 0)
@@ -148,7 +159,7 @@ int service_spawn(struct service *svc) {
         if (pid < 0)
                 return log_error_errno(errno, "%s: cannot fork: %m", svc->def.name);
         if (pid == 0)
-                service_exec_child(svc, s->journal ? journal_fd : svc->log_write_fd);
+                service_exec_child(svc);
 
         svc->pid = pid;
         svc->started_mono = supervisor_now(s);
