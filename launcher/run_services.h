@@ -17,7 +17,7 @@ struct run_services {
         struct node_settings settings; /* handed to the node init, which inherits it at clone */
         struct host_tools tools;
         struct service_plan *plan; /* built by run_services_prepare(); the node init runs its copy */
-        struct node_status status; /* what the init reported; for sd_notify and `status` */
+        struct node_status status; /* what the init reported; for notify_send() and `status` */
         struct cluster_join join; /* [cluster]; join.joining false when standalone */
         struct cluster_endpoint cluster; /* the trusted server and CA, after discovery */
         char *node_name; /* in the cluster (launcher/cluster/node_identity.h) */

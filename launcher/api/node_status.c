@@ -1,12 +1,12 @@
-/* node_status.c: service states from the node init, sd_notify, and their JSON for `status`. */
+/* node_status.c: service states from the node init, the service manager's notifications, and their JSON for `status`. */
 #include "launcher/api/node_status.h"
 
 #include <string.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "common/notify.h"
 #include "launcher/node/node_protocol.h"
 
 static int update_service(struct node_status *ns, const struct service_status *st) {
@@ -35,12 +35,12 @@ int node_status_on_message(struct node_status *ns, const struct channel_message 
         }
         case NODE_MSG_STATUS_TEXT:
                 snprintf(ns->last_status, sizeof(ns->last_status), "%.*s", (int)m->length, m->payload);
-                (void)sd_notifyf(false, "STATUS=%s", ns->last_status);
+                (void)notify_sendf("STATUS=%s", ns->last_status);
                 return 1;
         case NODE_MSG_SERVICES_READY:
                 if (!ns->ready) {
                         ns->ready = true;
-                        (void)sd_notify(false, "READY=1\nSTATUS=Node ready");
+                        (void)notify_send("READY=1\nSTATUS=Node ready");
                 }
                 return 1;
         default:

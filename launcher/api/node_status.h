@@ -18,7 +18,7 @@ struct node_status {
 };
 
 /* Take one message from the init. Returns 1 when it was a node-services message (handled: the
- * table updated, sd_notify sent), 0 for any other type, or a negative errno. */
+ * table updated, the notification sent), 0 for any other type, or a negative errno. */
 int node_status_on_message(struct node_status *ns, const struct channel_message *m);
 
 /* {"ready": bool, "status": "...", "services": [{"name", "state", "pid", "restarts",
