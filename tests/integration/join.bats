@@ -368,16 +368,19 @@ fake_kubelet_bootstrap() {
   [ "$(cat "$DATA/cluster/pod-cidr")" = 10.244.7.0/24 ]
   # Issue 11: HTTPS, X.509 and YAML are the cluster program's (exec'd from a memfd), not the
   # launcher's nor the node init's (a clone of the launcher): only the agent maps their libraries.
+  # libsystemd is no one's here: the launcher opens it for a start's D-Bus calls only and closes
+  # it before the init is cloned (cgroup/sd_bus_dl.h).
   local maps child agent=
   maps=$(cat "/proc/$NODE_PID/maps")
   [[ $maps != *libcurl* && $maps != *libcrypto* && $maps != *libssl* && $maps != *libyaml* ]]
+  [[ $maps != *libsystemd* ]]
   for child in $(cat /proc/"$NODE_PID"/task/*/children); do
     if [[ $(readlink "/proc/$child/exe") == "/memfd:usernode-cluster"* ]]; then
       agent=$child
       [[ $(cat "/proc/$child/maps") == *libcurl* ]]
     else
       maps=$(cat "/proc/$child/maps")
-      [[ $maps != *libcurl* && $maps != *libcrypto* && $maps != *libyaml* ]]
+      [[ $maps != *libcurl* && $maps != *libcrypto* && $maps != *libyaml* && $maps != *libsystemd* ]]
     fi
   done
   [ -n "$agent" ]
