@@ -27,7 +27,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libseccomp)
 ifneq ($(.SHELLSTATUS),0)
 $(error pkg-config found no $(PKGS) libseccomp (above: what is missing); 'sudo scripts/install-deps.sh' installs them)
 endif
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+# libsystemd is for its headers only: no program links it. The D-Bus calls of a start open it
+# and close it before the node init is cloned (cgroup/sd_bus_dl.c), a service's child opens it
+# for its journal stream before exec; the event loop and sd_notify are usernode's own
+# (common/event_loop.h, common/notify.h). Linked, it and five libraries it needs stayed mapped in
+# the launcher and the node init (docs/DESIGN.md, issue 11). dlopen is in libc (glibc >= 2.34).
+PKG_LIBS := $(filter-out -lsystemd,$(shell pkg-config --libs $(PKGS)))
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
 # The programs take only the libraries they call (the launcher does not map libslirp, the engine
 # not libcurl or OpenSSL): what each maps is its idle memory.
@@ -174,9 +179,6 @@ $(BUILD)/launcher/config/embedded_files.o: $(wildcard configs/*)
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libusernode.a
 	@mkdir -p $(@D)
 	$(CC) $(USERNODE_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
-
-# Without -lsystemd: what it tests is that libsystemd is mapped only while a bus needs it.
-$(BUILD)/unit/test_sd_bus_dl: PKG_LIBS := $(filter-out -lsystemd,$(PKG_LIBS))
 
 $(BUILD)/helpers/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libusernode.a
 	@mkdir -p $(@D)
