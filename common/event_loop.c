@@ -1,5 +1,7 @@
-/* event_loop.c: the event loop of the long-lived processes, sd-event's subset on epoll, signalfd,
- * pidfd and inotify (event_loop.h has the semantics and says why it is not sd-event).
+/* event_loop.c: the event loop of the long-lived processes, sd-event's subset on epoll
+ * (event_loop.h has the semantics and says why it is not sd-event): the sources' life, the
+ * iteration, and the io, time and defer sources. Signal, child and inotify sources are in
+ * event_loop_kernel_sources.c, the watchdog in event_loop_watchdog.c.
  *
  * An iteration waits in epoll_wait() (its timeout: the earliest timer's, 0 with a defer source
  * on), then collects everything ready into the loop's pending array (epoll's sources, the due
@@ -14,98 +16,18 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/event_loop_internal.h"
 #include "common/event_timer_heap.h"
 #include "common/log.h"
 #include "common/macro.h"
-#include "common/notify.h"
 
-#define PENDING_NONE SIZE_MAX
 #define EPOLL_EVENTS_PER_WAIT 64
 #define IO_EVENTS_VALID (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLERR | EPOLLHUP | EPOLLET)
-
-enum source_type {
-        SOURCE_IO,
-        SOURCE_TIME,
-        SOURCE_SIGNAL,
-        SOURCE_CHILD,
-        SOURCE_INOTIFY,
-        SOURCE_DEFER,
-        SOURCE_SIGNALFD, /* the loop's own: reads the signalfd for the signal sources */
-};
-
-struct event_source {
-        event_loop *loop; /* NULL once disconnected */
-        enum source_type type;
-        unsigned n_ref;
-        int enabled;
-        bool floating;
-        bool dispatching;
-        size_t pending_index; /* in loop->pending, or PENDING_NONE */
-        uint64_t seq; /* creation order: the tie-break of timers due at the same time */
-        void *userdata;
-        char *description;
-        event_source *sources_prev, *sources_next; /* every source of the loop */
-        union {
-                struct {
-                        event_io_handler_t callback;
-                        int fd;
-                        uint32_t events, revents;
-                } io;
-                struct {
-                        event_time_handler_t callback;
-                        struct timer_heap_entry entry;
-                } time;
-                struct {
-                        event_signal_handler_t callback;
-                        int sig;
-                } signal;
-                struct {
-                        event_child_handler_t callback;
-                        pid_t pid;
-                        int pidfd;
-                } child;
-                struct {
-                        event_inotify_handler_t callback;
-                        int fd;
-                } inotify;
-                struct {
-                        event_handler_t callback;
-                        event_source *prev, *next; /* the enabled defers */
-                } defer;
-                struct {
-                        int fd;
-                } signalfd;
-        };
-};
-
-struct event_loop {
-        unsigned n_ref;
-        int epoll_fd;
-        event_source *sources;
-        struct timer_heap timers;
-        event_source *defers_head, *defers_tail;
-        event_source *signalfd_source; /* created with the first signal source, kept */
-        event_source *signal_sources[_NSIG];
-        sigset_t signal_mask; /* the signals of the enabled signal sources */
-        event_source **pending;
-        size_t n_pending, allocated_pending;
-        uint64_t now;
-        bool now_valid;
-        bool running;
-        bool exit_requested;
-        int exit_code;
-        uint64_t next_seq;
-        event_source *watchdog;
-        uint64_t watchdog_usec;
-};
 
 static uint64_t monotonic_usec(void) {
         struct timespec ts;
@@ -169,12 +91,6 @@ static int loop_pending_push(event_loop *e, event_source *s) {
         }
         s->pending_index = e->n_pending;
         e->pending[e->n_pending++] = s;
-        return 0;
-}
-
-static int loop_update_signalfd(event_loop *e) {
-        if (signalfd(e->signalfd_source->signalfd.fd, &e->signal_mask, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
-                return -errno;
         return 0;
 }
 
@@ -273,7 +189,7 @@ int event_source_set_enabled(event_source *s, int enabled) {
         return 0;
 }
 
-static event_source *source_new(event_loop *e, bool floating, enum source_type type, void *userdata) {
+event_source *source_new(event_loop *e, bool floating, enum source_type type, void *userdata) {
         event_source *s = calloc(1, sizeof(*s));
         if (!s)
                 return NULL;
@@ -324,7 +240,7 @@ static void source_disconnect(event_source *s) {
                 event_loop_unref(e);
 }
 
-static void source_free(event_source *s) {
+void source_free(event_source *s) {
         source_disconnect(s);
         int fd = s->type == SOURCE_CHILD      ? s->child.pidfd
                  : s->type == SOURCE_INOTIFY  ? s->inotify.fd
@@ -358,7 +274,7 @@ event_source *event_source_disable_unref(event_source *s) {
 }
 
 /* Hands a new source to the caller or, with ret NULL, leaves it floating in the loop. */
-static int source_enable_and_return(event_source *s, int enabled, event_source **ret) {
+int source_enable_and_return(event_source *s, int enabled, event_source **ret) {
         int r = event_source_set_enabled(s, enabled);
         if (r < 0) {
                 source_free(s);
@@ -512,102 +428,6 @@ int event_source_set_time(event_source *s, uint64_t usec) {
         return 0;
 }
 
-static int signal_exit(event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void)si;
-        return event_loop_exit(s->loop, (int)(intptr_t)userdata);
-}
-
-static int loop_ensure_signalfd(event_loop *e) {
-        if (e->signalfd_source)
-                return 0;
-
-        sigset_t none;
-        sigemptyset(&none);
-        int fd = signalfd(-1, &none, SFD_NONBLOCK | SFD_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        event_source *s = source_new(e, true, SOURCE_SIGNALFD, NULL);
-        if (!s) {
-                close(fd);
-                return -ENOMEM;
-        }
-        s->signalfd.fd = fd;
-        int r = event_source_set_enabled(s, EVENT_ON);
-        if (r < 0) {
-                source_free(s);
-                return r;
-        }
-        e->signalfd_source = s;
-        return 0;
-}
-
-int event_add_signal(event_loop *e, event_source **ret, int sig, event_signal_handler_t callback,
-                     void *userdata) {
-        assert(e);
-        if (sig <= 0 || sig >= _NSIG)
-                return -EINVAL;
-
-        /* Unblocked, the signal would be delivered to its disposition, never to the signalfd. */
-        sigset_t blocked;
-        int r = pthread_sigmask(SIG_BLOCK, NULL, &blocked);
-        if (r != 0)
-                return -r;
-        if (!sigismember(&blocked, sig) || e->signal_sources[sig])
-                return -EBUSY;
-
-        r = loop_ensure_signalfd(e);
-        if (r < 0)
-                return r;
-        event_source *s = source_new(e, !ret, SOURCE_SIGNAL, userdata);
-        if (!s)
-                return -ENOMEM;
-        s->signal.callback = callback ? callback : signal_exit;
-        s->signal.sig = sig;
-        e->signal_sources[sig] = s;
-        return source_enable_and_return(s, EVENT_ON, ret);
-}
-
-int event_add_child(event_loop *e, event_source **ret, pid_t pid, int options,
-                    event_child_handler_t callback, void *userdata) {
-        assert(e);
-        assert(callback);
-        if (pid <= 1 || options != WEXITED)
-                return -EINVAL;
-
-        /* A pidfd is O_CLOEXEC always; readable once the child exited, a zombie at add time too. */
-        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0)
-                return -errno;
-        event_source *s = source_new(e, !ret, SOURCE_CHILD, userdata);
-        if (!s) {
-                close(pidfd);
-                return -ENOMEM;
-        }
-        s->child.callback = callback;
-        s->child.pid = pid;
-        s->child.pidfd = pidfd;
-        return source_enable_and_return(s, EVENT_ON, ret);
-}
-
-int event_add_inotify(event_loop *e, event_source **ret, const char *path, uint32_t mask,
-                      event_inotify_handler_t callback, void *userdata) {
-        assert(e);
-        assert(path);
-        assert(callback);
-
-        _cleanup_close_ int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (inotify_add_watch(fd, path, mask) < 0)
-                return -errno;
-        event_source *s = source_new(e, !ret, SOURCE_INOTIFY, userdata);
-        if (!s)
-                return -ENOMEM;
-        s->inotify.callback = callback;
-        s->inotify.fd = TAKE_FD(fd);
-        return source_enable_and_return(s, EVENT_ON, ret);
-}
-
 static int defer_exit(event_source *s, void *userdata) {
         return event_loop_exit(s->loop, (int)(intptr_t)userdata);
 }
@@ -641,7 +461,7 @@ event_loop *event_source_get_event(event_source *s) {
 }
 
 /* Runs the handler of an enabled source with the event `arg` (a siginfo, an inotify event). */
-static void source_call(event_source *s, const void *arg) {
+void source_call(event_source *s, const void *arg) {
         int r;
 
         /* Off before the handler, which may turn it on again. */
@@ -678,85 +498,11 @@ static void source_call(event_source *s, const void *arg) {
 }
 
 /* After source_call(): frees a source unref'd from its handler. Returns whether it is gone. */
-static bool source_release_if_unrefd(event_source *s) {
+bool source_release_if_unrefd(event_source *s) {
         if (s->n_ref > 0)
                 return false;
         source_free(s);
         return true;
-}
-
-/* One siginfo at a time, each to its signal's source, until the signalfd is empty or a handler
- * asked the loop to exit. */
-static void signalfd_dispatch(event_loop *e, int fd) {
-        while (!e->exit_requested) {
-                struct signalfd_siginfo si;
-                ssize_t n = read(fd, &si, sizeof(si));
-                if (n < 0) {
-                        if (errno != EAGAIN && errno != EINTR)
-                                log_debug_errno(errno, "Failed to read the signalfd: %m");
-                        if (errno != EINTR)
-                                return;
-                        continue;
-                }
-                if (n != sizeof(si) || si.ssi_signo >= _NSIG)
-                        return;
-                event_source *s = e->signal_sources[si.ssi_signo];
-                if (!s || s->enabled == EVENT_OFF)
-                        continue;
-                source_call(s, &si);
-                source_release_if_unrefd(s);
-        }
-}
-
-/* The handler sees the child's exit (waitid with WNOWAIT); the child is reaped after it, as
- * sd-event does, so the handler may still look at /proc/PID. */
-static bool child_dispatch(event_source *s) {
-        siginfo_t si = { 0 };
-        if (waitid((idtype_t)P_PIDFD, s->child.pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
-                log_debug_errno(errno, "Failed to wait for child %d, turning its source off: %m",
-                                (int)s->child.pid);
-                (void)event_source_set_enabled(s, EVENT_OFF);
-                return false;
-        }
-        if (si.si_pid == 0) /* not exited yet: a spurious wakeup */
-                return false;
-
-        source_call(s, &si);
-        siginfo_t reaped;
-        /* ECHILD: the handler reaped it itself. */
-        if (waitid((idtype_t)P_PIDFD, s->child.pidfd, &reaped, WEXITED | WNOHANG) < 0 && errno != ECHILD)
-                log_debug_errno(errno, "Failed to reap child %d: %m", (int)s->child.pid);
-        (void)event_source_set_enabled(s, EVENT_OFF);
-        source_release_if_unrefd(s);
-        return true;
-}
-
-/* The events of one read(), each to the handler while the source is on and the loop is not
- * exiting; what is left of the buffer then is dropped (a ONESHOT source gets one event). */
-static bool inotify_dispatch(event_source *s) {
-        union {
-                struct inotify_event event;
-                char raw[sizeof(struct inotify_event) + NAME_MAX + 1];
-                char more[4096];
-        } buffer;
-        ssize_t n = read(s->inotify.fd, &buffer, sizeof(buffer));
-        if (n < 0) {
-                if (errno != EAGAIN && errno != EINTR)
-                        log_debug_errno(errno, "Failed to read inotify events: %m");
-                return false;
-        }
-
-        bool dispatched = false;
-        for (char *p = buffer.more; p < buffer.more + n && s->enabled != EVENT_OFF;) {
-                const struct inotify_event *event = (const struct inotify_event *)p;
-                p += sizeof(*event) + event->len;
-                if (!s->loop || s->loop->exit_requested)
-                        break;
-                source_call(s, event);
-                dispatched = true;
-        }
-        source_release_if_unrefd(s);
-        return dispatched;
 }
 
 static bool source_dispatch(event_loop *e, event_source *s) {
@@ -905,77 +651,4 @@ int event_loop_run(event_loop *e) {
                         return r;
         }
         return e->exit_code;
-}
-
-static int watchdog_ping(event_source *s, uint64_t usec, void *userdata) {
-        event_loop *e = userdata;
-        (void)usec;
-
-        int r = notify_send("WATCHDOG=1");
-        if (r < 0)
-                log_debug_errno(r, "Failed to send WATCHDOG=1: %m");
-        /* From now, not from its last time: a late iteration does not fire twice in a row. */
-        (void)event_source_set_time(s, e->now + e->watchdog_usec / 2);
-        return 0;
-}
-
-/* $WATCHDOG_USEC, if the watchdog is asked of this process: 1 and the interval, 0 if not asked,
- * -EINVAL for a variable that does not parse (as sd_watchdog_enabled()). */
-static int watchdog_interval(uint64_t *ret) {
-        const char *pid = getenv("WATCHDOG_PID");
-        if (pid) {
-                char *end;
-                errno = 0;
-                long value = strtol(pid, &end, 10);
-                if (errno != 0 || end == pid || *end || value <= 0)
-                        return -EINVAL;
-                if (value != (long)getpid())
-                        return 0;
-        }
-        const char *usec = getenv("WATCHDOG_USEC");
-        if (!usec)
-                return 0;
-        char *end;
-        errno = 0;
-        unsigned long long value = strtoull(usec, &end, 10);
-        if (errno != 0 || end == usec || *end || usec[0] == '-' || value == 0 || value == ULLONG_MAX)
-                return -EINVAL;
-        *ret = value;
-        return 1;
-}
-
-int event_loop_set_watchdog(event_loop *e, int b) {
-        assert(e);
-
-        if (!b) {
-                /* The loop's one reference: unref is safe from the watchdog's own handler too. */
-                if (e->watchdog)
-                        event_source_unref(e->watchdog);
-                return 0;
-        }
-        if (e->watchdog)
-                return 1;
-
-        uint64_t interval;
-        int r = watchdog_interval(&interval);
-        if (r <= 0)
-                return r;
-        /* The first now, as sd-event: the manager may have waited for us to start. */
-        r = notify_send("WATCHDOG=1");
-        if (r < 0)
-                return r;
-
-        uint64_t now;
-        (void)event_loop_now(e, CLOCK_MONOTONIC, &now);
-        event_source *s = source_new(e, true, SOURCE_TIME, e);
-        if (!s)
-                return -ENOMEM;
-        s->time.callback = watchdog_ping;
-        timer_heap_entry_init(&s->time.entry, now + interval / 2);
-        r = source_enable_and_return(s, EVENT_ON, NULL);
-        if (r < 0)
-                return r;
-        e->watchdog_usec = interval;
-        e->watchdog = s;
-        return 1;
 }
